@@ -1,0 +1,139 @@
+// Package storify is the domain of a text-terminal store: products, carts, orders and
+// money, and the Store interface that every storage backend implements. It imports no
+// subpackage; adapters (sqlite/, server/, shell/) depend on it, never the other way round.
+package storify
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the store's storage. Every method is safe for concurrent use. Errors are
+// *Error values with a code (ENOTFOUND, EINVALID, ECONFLICT) whose message is fit to
+// show a customer; any other error is internal.
+type Store interface {
+	// Products lists the catalog in catalog-number order. Discontinued products are
+	// left out unless filter.All is set; filter.Search keeps only products whose name
+	// or description contains it, case-insensitively.
+	Products(ctx context.Context, filter ProductFilter) ([]Product, error)
+	// Product returns the product with this catalog number, discontinued or not.
+	// ENOTFOUND if there is none.
+	Product(ctx context.Context, id int64) (Product, error)
+	// ProductByName returns the product with this name, compared case-insensitively.
+	// ENOTFOUND if there is none.
+	ProductByName(ctx context.Context, name string) (Product, error)
+	// AddProduct adds a product with p.Stock units received and returns it with its
+	// catalog number. EINVALID for a bad name, price or stock; ECONFLICT if a product
+	// of that name (case-insensitively) exists.
+	AddProduct(ctx context.Context, p NewProduct) (Product, error)
+	// Restock adds qty received units to a product. EINVALID if qty is not positive
+	// or too large; ENOTFOUND if there is no such product.
+	Restock(ctx context.Context, id int64, qty int) (Product, error)
+	// SetPrice changes a product's price; orders already placed keep theirs.
+	SetPrice(ctx context.Context, id int64, price Cents) (Product, error)
+	// Discontinue takes a product out of the catalog; its orders stay as they are.
+	// ECONFLICT if it is discontinued already.
+	Discontinue(ctx context.Context, id int64) (Product, error)
+
+	// Checkout places one order for customer from items, in one transaction: every
+	// line's stock is taken at the current price, or nothing is. ECONFLICT names the
+	// first short line ("only 2 Blue Mug left") or a discontinued product; EINVALID
+	// for an empty order, a bad quantity or a bad customer name. When Checkout
+	// returns, the order is durable.
+	Checkout(ctx context.Context, customer string, items []CartItem) (Order, error)
+	// Orders lists orders, newest first, filtered as filter says.
+	Orders(ctx context.Context, filter OrderFilter) ([]Order, error)
+	// Order returns one order with its lines. ENOTFOUND if there is none.
+	Order(ctx context.Context, id int64) (Order, error)
+	// Ship marks a placed order shipped. ECONFLICT unless it is placed.
+	Ship(ctx context.Context, id int64) (Order, error)
+	// Cancel cancels a placed order and puts its units back in stock, in one
+	// transaction. ECONFLICT unless it is placed.
+	Cancel(ctx context.Context, id int64) (Order, error)
+	// Sales sums units and revenue of orders not cancelled, per product, in catalog
+	// order; products never sold are left out.
+	Sales(ctx context.Context) ([]Sale, error)
+
+	// Close releases the store; it waits for writes in flight.
+	Close() error
+}
+
+// Product is one line of the catalog.
+type Product struct {
+	ID           int64 // catalog number, from 1
+	Name         string
+	Description  string
+	Price        Cents
+	Stock        int // units on hand
+	Received     int // units ever received: Stock + units in orders not cancelled
+	Discontinued bool
+}
+
+// NewProduct is what the manager gives to add a product.
+type NewProduct struct {
+	Name        string
+	Description string
+	Price       Cents
+	Stock       int
+}
+
+// ProductFilter narrows Products.
+type ProductFilter struct {
+	All    bool   // include discontinued products
+	Search string // substring of name or description, case-insensitive; "" for all
+}
+
+// Sale is one product's line in the sales report.
+type Sale struct {
+	ProductID int64
+	Name      string
+	Units     int
+	Revenue   Cents
+}
+
+// OrderStatus is where an order is in its life.
+type OrderStatus string
+
+// The statuses an order passes through: placed, then shipped or cancelled.
+const (
+	StatusPlaced    OrderStatus = "placed"
+	StatusShipped   OrderStatus = "shipped"
+	StatusCancelled OrderStatus = "cancelled"
+)
+
+// Order is a placed order. Lines keep the unit price at the time of purchase.
+type Order struct {
+	ID       int64
+	Customer string
+	Lines    []OrderLine
+	Total    Cents
+	Status   OrderStatus
+	Placed   time.Time
+}
+
+// Units is the number of units over all lines.
+func (o Order) Units() int {
+	n := 0
+	for _, l := range o.Lines {
+		n += l.Qty
+	}
+	return n
+}
+
+// OrderLine is one product in an order.
+type OrderLine struct {
+	ProductID int64
+	Name      string
+	Qty       int
+	UnitPrice Cents
+}
+
+// Subtotal is Qty times UnitPrice.
+func (l OrderLine) Subtotal() Cents { return l.UnitPrice * Cents(l.Qty) }
+
+// OrderFilter narrows Orders.
+type OrderFilter struct {
+	IDs    []int64     // only these orders, if not nil
+	Status OrderStatus // only this status, if not ""
+	Limit  int         // at most this many, if positive
+}
