@@ -1,0 +1,298 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storify/storify/server"
+	"github.com/storify/storify/shell"
+)
+
+// echo is a handler that answers each line with "you said: LINE" and quits on "quit";
+// "slow" takes 300 ms, "panic" panics.
+var echo = server.HandlerFunc(func(ctx context.Context, s *server.Session) {
+	for {
+		line, err := s.ReadLine("echo> ")
+		switch {
+		case errors.Is(err, shell.ErrLineTooLong):
+			fmt.Fprintf(s, "too long\n")
+			continue
+		case err != nil:
+			return
+		}
+		switch line {
+		case "quit":
+			fmt.Fprintf(s, "bye\n")
+			return
+		case "slow":
+			time.Sleep(300 * time.Millisecond)
+		case "panic":
+			panic("boom")
+		}
+		fmt.Fprintf(s, "you said: %s\n", line)
+	}
+})
+
+func startServer(t *testing.T, srv *server.Server) net.Addr {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.Handler == nil {
+		srv.Handler = echo
+	}
+	srv.Name = "Test"
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return l.Addr()
+}
+
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func connect(t *testing.T, addr net.Addr) *client {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &client{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+// until reads until marker and returns what was read.
+func (c *client) until(marker string) string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b strings.Builder
+	for !strings.HasSuffix(b.String(), marker) {
+		ch, err := c.r.ReadByte()
+		if err != nil {
+			c.t.Fatalf("waiting for %q: %v; got %q", marker, err, b.String())
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
+}
+
+func (c *client) send(line string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// rest reads everything until the server closes the connection.
+func (c *client) rest() string {
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c.r)
+	if err != nil {
+		c.t.Errorf("reading to the end: %v", err)
+	}
+	return string(b)
+}
+
+func TestGreetingAndOneWritePerReply(t *testing.T) {
+	addr := startServer(t, &server.Server{})
+	c := connect(t, addr)
+	if got := c.until("echo> "); got != "Welcome to Test. Type help or ? to list commands.\r\necho> " {
+		t.Errorf("greeting = %q", got)
+	}
+	c.send("hello")
+	if got := c.until("echo> "); got != "you said: hello\r\necho> " {
+		t.Errorf("reply = %q", got)
+	}
+	c.send("quit")
+	if got := c.rest(); got != "bye\r\n" {
+		t.Errorf("after quit: %q", got)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	srv := &server.Server{MaxCustomers: 3, MaxPerIP: 2, MaxLine: 32}
+	addr := startServer(t, srv)
+	a, b := connect(t, addr), connect(t, addr)
+	a.until("echo> ")
+	b.until("echo> ")
+	if got := connect(t, addr).rest(); !strings.Contains(got, "Too many connections from your address") {
+		t.Errorf("third connection from one address got %q", got)
+	}
+	a.send(strings.Repeat("x", 100))
+	if got := a.until("echo> "); got != "too long\r\necho> " {
+		t.Errorf("over-long line got %q", got)
+	}
+	a.send("still here")
+	if got := a.until("echo> "); !strings.Contains(got, "you said: still here") {
+		t.Errorf("line after the long one got %q", got)
+	}
+}
+
+func TestMaxCustomers(t *testing.T) {
+	addr := startServer(t, &server.Server{MaxCustomers: 2})
+	connect(t, addr).until("echo> ")
+	connect(t, addr).until("echo> ")
+	if got := connect(t, addr).rest(); !strings.Contains(got, "The store is full right now") {
+		t.Errorf("connection over the limit got %q", got)
+	}
+}
+
+func TestPanicEndsOnlyThatSession(t *testing.T) {
+	srv := &server.Server{}
+	addr := startServer(t, srv)
+	a, b := connect(t, addr), connect(t, addr)
+	a.until("echo> ")
+	b.until("echo> ")
+	a.send("panic")
+	if got := a.rest(); !strings.Contains(got, "Sorry, something went wrong on our side. Goodbye.") {
+		t.Errorf("panicking session got %q", got)
+	}
+	b.send("ok")
+	if got := b.until("echo> "); !strings.Contains(got, "you said: ok") {
+		t.Errorf("other session got %q", got)
+	}
+	waitFor(t, func() bool { return srv.Len() == 1 })
+}
+
+func TestIdleTimeout(t *testing.T) {
+	srv := &server.Server{IdleTimeout: 200 * time.Millisecond}
+	addr := startServer(t, srv)
+	c := connect(t, addr)
+	c.until("echo> ")
+	if got := c.rest(); !strings.Contains(got, "You have been idle too long. Goodbye.") {
+		t.Errorf("idle customer got %q", got)
+	}
+	waitFor(t, func() bool { return srv.Len() == 0 })
+}
+
+// TestSlowReaderStallsNoOne: a customer who never reads is dropped by the write
+// deadline, while broadcasts and other customers go on.
+func TestSlowReaderStallsNoOne(t *testing.T) {
+	srv := &server.Server{WriteTimeout: 300 * time.Millisecond}
+	addr := startServer(t, srv)
+	slow := connect(t, addr)
+	fast := connect(t, addr)
+	fast.until("echo> ")
+	// The slow client sends a flood of lines and reads nothing: its replies pile up.
+	go func() {
+		line := strings.Repeat("y", 900) + "\r\n"
+		for i := 0; i < 100000; i++ { // bounded; it stops when the server drops it
+			if _, err := io.WriteString(slow.conn, line); err != nil {
+				return
+			}
+		}
+	}()
+	var seen strings.Builder
+	for i := 0; i < 20; i++ {
+		srv.Broadcast(fmt.Sprintf("note %d", i))
+		fast.send(fmt.Sprint("ping ", i))
+		seen.WriteString(fast.until(fmt.Sprintf("you said: ping %d\r\n", i)))
+	}
+	srv.Broadcast("last")
+	seen.WriteString(fast.until("last\r\necho> "))
+	// Every notice arrives, in order.
+	out := seen.String()
+	for i, at := 0, 0; i < 20; i++ {
+		j := strings.Index(out[at:], fmt.Sprintf("*** Message from the store: note %d\r\n", i))
+		if j < 0 {
+			t.Fatalf("note %d missing or out of order in %q", i, out)
+		}
+		at += j
+	}
+	waitFor(t, func() bool { return srv.Len() == 1 })
+}
+
+func TestShutdownFinishesCommandInFlight(t *testing.T) {
+	srv := &server.Server{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handler, srv.Name = echo, "Test"
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	busy, idle := connect(t, l.Addr()), connect(t, l.Addr())
+	busy.until("echo> ")
+	idle.until("echo> ")
+	busy.send("slow")
+	time.Sleep(50 * time.Millisecond)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}()
+	if got := busy.rest(); got != "you said: slow\r\nThe store is closing now. Thank you for shopping, goodbye.\r\n" {
+		t.Errorf("busy customer got %q", got)
+	}
+	if got := idle.rest(); !strings.Contains(got, "The store is closing now.") {
+		t.Errorf("idle customer got %q", got)
+	}
+	wg.Wait()
+	if err := <-done; !errors.Is(err, server.ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+	if _, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		t.Errorf("the server still accepts after Shutdown")
+	}
+}
+
+func TestNoticeAtPrompt(t *testing.T) {
+	srv := &server.Server{}
+	addr := startServer(t, srv)
+	c := connect(t, addr)
+	c.until("echo> ")
+	waitFor(t, func() bool { return srv.Len() == 1 })
+	if n := srv.Broadcast("hello all"); n != 1 {
+		t.Errorf("Broadcast reached %d", n)
+	}
+	if got := c.until("echo> "); got != "\r\n*** Message from the store: hello all\r\necho> " {
+		t.Errorf("notice = %q", got)
+	}
+	infos := srv.Customers()
+	if len(infos) != 1 || infos[0].ID != 1 || !strings.HasPrefix(infos[0].Addr, "127.0.0.1:") {
+		t.Errorf("Customers() = %+v", infos)
+	}
+	if !srv.Kick(1) || srv.Kick(99) {
+		t.Errorf("Kick answered wrong")
+	}
+	if got := c.rest(); !strings.Contains(got, "The manager has closed your session.") {
+		t.Errorf("kicked customer got %q", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

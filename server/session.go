@@ -1,0 +1,200 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/storify/storify/shell"
+	"github.com/storify/storify/telnet"
+)
+
+// maxPending bounds the notices queued for a customer who is busy or not reading.
+const maxPending = 64
+
+// Session is one connected customer. It is the shell.Term the customer's commands
+// read from and write to. Only the session's own goroutine writes to the connection:
+// others (broadcasts, kicks, shutdown) queue what they have to say and wake it by
+// moving its read deadline to now, so a slow customer can stall no one else.
+type Session struct {
+	ID         int64
+	RemoteAddr string
+	Since      time.Time
+
+	srv        *Server
+	conn       net.Conn
+	tc         *telnet.Conn
+	lastActive atomic.Int64 // unix nanos
+
+	mu       sync.Mutex
+	atPrompt bool     // blocked reading a line
+	pending  []string // notices not yet shown
+	dropped  int      // notices dropped because pending was full
+	stopping string   // set once: the goodbye line; the session ends at its next prompt
+	info     func() (name string, cartUnits int)
+}
+
+func newSession(srv *Server, id int64, conn net.Conn) *Session {
+	s := &Session{
+		ID: id, RemoteAddr: conn.RemoteAddr().String(), Since: time.Now(),
+		srv: srv, conn: conn,
+		tc: telnet.NewConn(conn, telnet.Options{MaxLine: srv.MaxLine}),
+	}
+	s.lastActive.Store(s.Since.UnixNano())
+	return s
+}
+
+func (s *Session) greet() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tc.WriteString("Welcome to " + s.srv.Name + ". Type help or ? to list commands.\n")
+}
+
+// SetInfo tells the session how to describe its customer to the manager.
+func (s *Session) SetInfo(f func() (name string, cartUnits int)) {
+	s.mu.Lock()
+	s.info = f
+	s.mu.Unlock()
+}
+
+// Touch records activity (the customer ran a command).
+func (s *Session) Touch() { s.lastActive.Store(time.Now().UnixNano()) }
+
+// Info describes the session for the manager's customers command.
+func (s *Session) Info() shell.CustomerInfo {
+	s.mu.Lock()
+	f := s.info
+	s.mu.Unlock()
+	ci := shell.CustomerInfo{ID: s.ID, Addr: s.RemoteAddr, Since: s.Since, LastActive: time.Unix(0, s.lastActive.Load())}
+	if f != nil {
+		ci.Name, ci.CartUnits = f()
+	}
+	return ci
+}
+
+// Write buffers reply text; it is flushed with the next prompt.
+func (s *Session) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tc.Write(p)
+}
+
+// ReadLine writes the notices that came in meanwhile, then the prompt, flushes the
+// whole reply in one write, and reads the next line. Notices that arrive while it
+// waits are shown at once, with the prompt again. A stopped session answers io.EOF
+// after its goodbye.
+func (s *Session) ReadLine(prompt string) (string, error) {
+	idle := time.Now().Add(s.srv.IdleTimeout)
+	s.mu.Lock()
+	s.writePendingLocked()
+	for {
+		if s.stopping != "" {
+			s.tc.WriteString(s.stopping + "\n")
+			s.flushLocked()
+			s.mu.Unlock()
+			return "", io.EOF
+		}
+		s.tc.WriteString(prompt)
+		if err := s.flushLocked(); err != nil {
+			s.mu.Unlock()
+			return "", err
+		}
+		// Set under mu, so a Notify that comes after it can move it to now.
+		s.conn.SetReadDeadline(idle)
+		s.atPrompt = true
+		s.mu.Unlock()
+
+		line, err := s.tc.ReadLine()
+
+		s.mu.Lock()
+		s.atPrompt = false
+		if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(idle) && (len(s.pending) > 0 || s.stopping != "") {
+			s.tc.WriteString("\n")
+			s.writePendingLocked()
+			continue // show the prompt again; the decoder keeps what was typed
+		}
+		s.mu.Unlock()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.srv.Log.Info("customer idle; disconnecting", "session", s.ID)
+			s.say("You have been idle too long. Goodbye.")
+			return "", io.EOF
+		case errors.Is(err, telnet.ErrInterrupt):
+			return "", shell.ErrInterrupt
+		case errors.Is(err, telnet.ErrLineTooLong):
+			return "", shell.ErrLineTooLong
+		}
+		return line, err
+	}
+}
+
+// writePendingLocked queues the pending notices for output; s.mu must be held.
+func (s *Session) writePendingLocked() {
+	for _, n := range s.pending {
+		s.tc.WriteString("*** " + n + "\n")
+	}
+	if s.dropped > 0 {
+		s.tc.WriteString("*** (some messages were dropped while you were away)\n")
+		s.dropped = 0
+	}
+	s.pending = s.pending[:0]
+}
+
+func (s *Session) flushLocked() error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.WriteTimeout))
+	return s.tc.Flush()
+}
+
+// Notify shows a message to the customer: at once if they wait at the prompt (the
+// prompt is shown again after it), otherwise after the reply to the command they
+// run. It never blocks on the network.
+func (s *Session) Notify(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping != "" {
+		return
+	}
+	if len(s.pending) < maxPending {
+		s.pending = append(s.pending, msg)
+	} else {
+		s.dropped++
+	}
+	s.wakeLocked()
+}
+
+// wakeLocked interrupts a read in progress so the session goroutine can write.
+func (s *Session) wakeLocked() {
+	if s.atPrompt {
+		s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// stop ends the session with a goodbye line: at once if it waits at the prompt,
+// otherwise when the command in progress has finished.
+func (s *Session) stop(goodbye string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping == "" {
+		s.stopping = goodbye
+		s.wakeLocked()
+	}
+}
+
+// say writes one line and flushes it, from the session's own goroutine.
+func (s *Session) say(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tc.WriteString(msg + "\n")
+	s.flushLocked()
+}
+
+func (s *Session) close() {
+	s.mu.Lock()
+	s.flushLocked()
+	s.mu.Unlock()
+	s.conn.Close()
+}

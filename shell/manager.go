@@ -1,0 +1,310 @@
+package shell
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/storify/storify"
+)
+
+// Hub is what the manager sees of the connected customers; the server implements it.
+type Hub interface {
+	// Customers lists the connected customers, oldest connection first.
+	Customers() []CustomerInfo
+	// Kick says goodbye to a customer and disconnects them; false if no such session.
+	Kick(id int64) bool
+	// Broadcast sends a message to every connected customer and returns how many.
+	Broadcast(msg string) int
+}
+
+// CustomerInfo describes one connected customer.
+type CustomerInfo struct {
+	ID         int64
+	Addr       string
+	Name       string // given at checkout; "" for a guest who has not checked out
+	Since      time.Time
+	LastActive time.Time
+	CartUnits  int
+}
+
+// Manager is the manager's console session.
+type Manager struct {
+	*Shell
+	store storify.Store
+	hub   Hub
+}
+
+// ManagerConfig configures the manager's console.
+type ManagerConfig struct {
+	StoreName string
+	Log       *slog.Logger
+}
+
+// NewManager returns a manager session on term; hub may be nil when no server runs.
+func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
+	m := &Manager{store: store, hub: hub}
+	m.Shell = newShell(term, cfg.StoreName+" manager> ", cfg.Log, m.commands())
+	return m
+}
+
+func (m *Manager) commands() []*Command {
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
+	order := Arg{Name: "N", Prompt: "Order number: "}
+	return []*Command{
+		{Name: "products", Help: "list every product, discontinued ones too", Run: m.products},
+		{Name: "addproduct", Args: []Arg{
+			{Name: "NAME", Prompt: "Name: "}, {Name: "PRICE", Prompt: "Price: "}, {Name: "STOCK", Prompt: "Stock: "},
+			{Name: "DESCRIPTION", Optional: true, Rest: true}},
+			Help: "add a product to the catalog (quote names with spaces)", Run: m.addProduct},
+		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: "}},
+			Help: "add QTY received units to a product's stock", Run: m.restock},
+		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: "}},
+			Help: "change a product's price (placed orders keep theirs)", Run: m.price},
+		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+			Help: "stop selling a product", Run: m.discontinue},
+		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
+			Help: "list the newest orders, all or placed/shipped/cancelled", Run: m.orders},
+		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: m.order},
+		{Name: "ship", Args: []Arg{order}, Help: "mark an order shipped", Run: m.ship},
+		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back", Run: m.cancel},
+		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: m.customers},
+		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: m.kick},
+		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
+			Help: "send a message to every connected customer", Run: m.say},
+		{Name: "sales", Help: "revenue and units sold per product", Run: m.sales},
+		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: m.exit},
+	}
+}
+
+func (m *Manager) products(ctx context.Context, _ Args) error {
+	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		m.printf("No products yet. Type addproduct to add one.\n")
+		return nil
+	}
+	writeCatalog(m.term, ps, true)
+	return nil
+}
+
+func (m *Manager) addProduct(ctx context.Context, a Args) error {
+	price, err := storify.ParseCents(a.Get("PRICE"))
+	if err != nil {
+		return err
+	}
+	stock, err := storify.ParseStock(a.Get("STOCK"))
+	if err != nil {
+		return err
+	}
+	p, err := m.store.AddProduct(ctx, storify.NewProduct{
+		Name: a.Get("NAME"), Price: price, Stock: stock, Description: a.Get("DESCRIPTION"),
+	})
+	if err != nil {
+		return err
+	}
+	m.printf("Added #%d %s at %s, %d in stock.\n", p.ID, p.Name, p.Price, p.Stock)
+	return nil
+}
+
+func (m *Manager) restock(ctx context.Context, a Args) error {
+	qty, err := storify.ParseQty(a.Get("QTY"))
+	if err != nil {
+		return err
+	}
+	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	if err != nil {
+		return err
+	}
+	if p, err = m.store.Restock(ctx, p.ID, qty); err != nil {
+		return err
+	}
+	m.printf("#%d %s: %d in stock.\n", p.ID, p.Name, p.Stock)
+	return nil
+}
+
+func (m *Manager) price(ctx context.Context, a Args) error {
+	price, err := storify.ParseCents(a.Get("PRICE"))
+	if err != nil {
+		return err
+	}
+	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	if err != nil {
+		return err
+	}
+	old := p.Price
+	if p, err = m.store.SetPrice(ctx, p.ID, price); err != nil {
+		return err
+	}
+	m.printf("#%d %s: price %s (was %s).\n", p.ID, p.Name, p.Price, old)
+	return nil
+}
+
+func (m *Manager) discontinue(ctx context.Context, a Args) error {
+	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	if err != nil {
+		return err
+	}
+	if p, err = m.store.Discontinue(ctx, p.ID); err != nil {
+		return err
+	}
+	m.printf("#%d %s is discontinued.\n", p.ID, p.Name)
+	return nil
+}
+
+const ordersShown = 50
+
+func (m *Manager) orders(ctx context.Context, a Args) error {
+	f := storify.OrderFilter{Limit: ordersShown}
+	switch s := storify.OrderStatus(strings.ToLower(a.Get("STATUS"))); s {
+	case "", "all":
+	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
+		f.Status = s
+	default:
+		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(string(s), 20))
+	}
+	os, err := m.store.Orders(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(os) == 0 {
+		m.printf("No orders.\n")
+		return nil
+	}
+	m.printf("%6s  %-16s  %-9s  %5s  %10s  %s\n", "Order", "Customer", "Status", "Units", "Total", "Placed")
+	for _, o := range os {
+		m.printf("%6s  %s  %-9s  %5d  %10s  %s\n", fmt.Sprint("#", o.ID), pad(o.Customer, 16), o.Status, o.Units(), o.Total,
+			o.Placed.Local().Format("2006-01-02 15:04"))
+	}
+	if len(os) == ordersShown {
+		m.printf("(the newest %d shown)\n", ordersShown)
+	}
+	return nil
+}
+
+func (m *Manager) order(ctx context.Context, a Args) error {
+	id, err := storify.ParseID(a.Get("N"))
+	if err != nil {
+		return err
+	}
+	o, err := m.store.Order(ctx, id)
+	if err != nil {
+		return err
+	}
+	writeOrder(m.term, o)
+	return nil
+}
+
+func (m *Manager) ship(ctx context.Context, a Args) error {
+	id, err := storify.ParseID(a.Get("N"))
+	if err != nil {
+		return err
+	}
+	o, err := m.store.Ship(ctx, id)
+	if err != nil {
+		return err
+	}
+	m.printf("Order #%d for %s is shipped.\n", o.ID, o.Customer)
+	return nil
+}
+
+func (m *Manager) cancel(ctx context.Context, a Args) error {
+	id, err := storify.ParseID(a.Get("N"))
+	if err != nil {
+		return err
+	}
+	o, err := m.store.Cancel(ctx, id)
+	if err != nil {
+		return err
+	}
+	m.printf("Order #%d for %s is cancelled; %d units are back in stock.\n", o.ID, o.Customer, o.Units())
+	return nil
+}
+
+func (m *Manager) customers(context.Context, Args) error {
+	if m.hub == nil {
+		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
+	}
+	cs := m.hub.Customers()
+	if len(cs) == 0 {
+		m.printf("No customers connected.\n")
+		return nil
+	}
+	now := time.Now()
+	m.printf("%4s  %-22s  %-16s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
+	for _, c := range cs {
+		name := c.Name
+		if name == "" {
+			name = "(guest)"
+		}
+		m.printf("%4d  %-22s  %s  %-8s  %8s  %4d\n", c.ID, c.Addr, pad(name, 16), c.Since.Local().Format("15:04:05"),
+			now.Sub(c.LastActive).Round(time.Second), c.CartUnits)
+	}
+	m.printf("%d connected.\n", len(cs))
+	return nil
+}
+
+func (m *Manager) kick(_ context.Context, a Args) error {
+	if m.hub == nil {
+		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
+	}
+	id, err := storify.ParseID(a.Get("ID"))
+	if err != nil {
+		return err
+	}
+	if !m.hub.Kick(id) {
+		return storify.Errorf(storify.ENOTFOUND, "no customer session %d; type customers to list them", id)
+	}
+	m.printf("Customer %d is disconnected.\n", id)
+	return nil
+}
+
+func (m *Manager) say(_ context.Context, a Args) error {
+	if m.hub == nil {
+		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
+	}
+	msg := strings.TrimSpace(a.Get("MESSAGE"))
+	if !storify.Printable(msg) || msg == "" {
+		return storify.Errorf(storify.EINVALID, "the message is empty or has characters that cannot be shown")
+	}
+	n := m.hub.Broadcast(msg)
+	m.printf("Sent to %d customers.\n", n)
+	return nil
+}
+
+func (m *Manager) sales(ctx context.Context, _ Args) error {
+	ss, err := m.store.Sales(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ss) == 0 {
+		m.printf("Nothing sold yet.\n")
+		return nil
+	}
+	width := nameWidth(func(yield func(string) bool) {
+		for _, s := range ss {
+			if !yield(s.Name) {
+				return
+			}
+		}
+	}, 7)
+	var units int
+	var revenue storify.Cents
+	m.printf("%4s  %s  %7s  %12s\n", "#", pad("Product", width), "Units", "Revenue")
+	for _, s := range ss {
+		m.printf("%4d  %s  %7d  %12s\n", s.ProductID, pad(s.Name, width), s.Units, s.Revenue)
+		units += s.Units
+		revenue += s.Revenue
+	}
+	m.printf("%4s  %s  %7d  %12s\n", "", pad("Total", width), units, revenue)
+	return nil
+}
+
+func (m *Manager) exit(context.Context, Args) error {
+	m.printf("Closing the store.\n")
+	return errQuit
+}

@@ -1,0 +1,127 @@
+package shell_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storify/storify"
+	"github.com/storify/storify/shell"
+)
+
+type fakeHub struct {
+	customers []shell.CustomerInfo
+	kicked    []int64
+	said      []string
+}
+
+func (h *fakeHub) Customers() []shell.CustomerInfo { return h.customers }
+func (h *fakeHub) Kick(id int64) bool {
+	for _, c := range h.customers {
+		if c.ID == id {
+			h.kicked = append(h.kicked, id)
+			return true
+		}
+	}
+	return false
+}
+func (h *fakeHub) Broadcast(msg string) int { h.said = append(h.said, msg); return len(h.customers) }
+
+func manage(t *testing.T, store storify.Store, hub shell.Hub, lines ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	term := shell.NewLineTerm(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, 1<<16)
+	m := shell.NewManager(store, hub, term, shell.ManagerConfig{StoreName: "Test"})
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	term.Flush()
+	return out.String()
+}
+
+func TestManagerCatalog(t *testing.T) {
+	store := mustOpenStore(t)
+	out := manage(t, store, nil,
+		`addproduct "Red Pen" 1.5 10 Writes red.`,
+		"addproduct", "Green Pen", "2", "3",
+		"restock red pen 5",
+		"price 3 1.75",
+		"discontinue Notebook",
+		"products",
+		"addproduct Notebook 1 1",
+		"addproduct Pencil -1 1",
+		"addproduct Pencil 1.999 1",
+		"restock 1 0",
+		"discontinue 2",
+	)
+	wantContains(t, out,
+		"Test manager> ",
+		"Added #3 Red Pen at 1.50, 10 in stock.",
+		"Name: Price: Stock: Added #4 Green Pen at 2.00, 3 in stock.",
+		"#3 Red Pen: 15 in stock.",
+		"#3 Red Pen: price 1.75 (was 1.50).",
+		"#2 Notebook is discontinued.",
+		"   2  Notebook        6.90       50  (discontinued)",
+		`"-1" is not a price`,
+		`"1.999" is not a price`,
+		`"0" is not a quantity`,
+	)
+	if !strings.Contains(out, "Notebook") || strings.Count(out, "Added #") != 2 {
+		t.Errorf("duplicate or bad products were added:\n%s", out)
+	}
+	p, _ := store.Product(context.Background(), 3)
+	if p.Description != "Writes red." || p.Stock != 15 || p.Price != 175 {
+		t.Errorf("Red Pen = %+v", p)
+	}
+}
+
+func TestManagerOrders(t *testing.T) {
+	store := mustOpenStore(t)
+	ctx := context.Background()
+	for _, name := range []string{"Ada", "Bob"} {
+		if _, err := store.Checkout(ctx, name, []storify.CartItem{{ProductID: 1, Qty: 2}, {ProductID: 2, Qty: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := manage(t, store, nil, "orders", "order 1", "ship 1", "ship 1", "cancel #2", "cancel 2", "order 9", "orders placed", "orders bogus", "sales")
+	wantContains(t, out,
+		"    #2  Bob               placed         3       31.90",
+		"Order #1 for Ada, placed",
+		"      2 x Blue Mug       12.50       25.00",
+		"Order #1 for Ada is shipped.",
+		"Order #2 for Bob is cancelled; 3 units are back in stock.",
+		`"bogus" is not a status`,
+		"   1  Blue Mug        2        25.00",
+		"      Total           3        31.90",
+	)
+	if strings.Count(out, "is shipped") != 1 || strings.Count(out, "is cancelled") != 1 {
+		t.Errorf("ship or cancel ran twice:\n%s", out)
+	}
+	if p, _ := store.Product(ctx, 1); p.Stock != 3 {
+		t.Errorf("Blue Mug stock after cancel = %d, want 3", p.Stock)
+	}
+}
+
+func TestManagerCustomers(t *testing.T) {
+	store := mustOpenStore(t)
+	now := time.Now()
+	hub := &fakeHub{customers: []shell.CustomerInfo{
+		{ID: 7, Addr: "127.0.0.1:5000", Name: "Ada", Since: now, LastActive: now, CartUnits: 3},
+		{ID: 9, Addr: "[::1]:6000", Since: now, LastActive: now},
+	}}
+	out := manage(t, store, hub, "customers", "kick 9", "kick 10", "say Closing in 5 minutes", "say")
+	wantContains(t, out,
+		"   7  127.0.0.1:5000          Ada",
+		"(guest)",
+		"2 connected.",
+		"Customer 9 is disconnected.",
+		"No customer session 10",
+		"Sent to 2 customers.",
+		"Message: Cancelled.",
+	)
+	if len(hub.kicked) != 1 || hub.kicked[0] != 9 || len(hub.said) != 1 || hub.said[0] != "Closing in 5 minutes" {
+		t.Errorf("hub saw kicks %v, messages %q", hub.kicked, hub.said)
+	}
+}

@@ -1,0 +1,307 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/storify/storify"
+)
+
+// Command is one row of a command table.
+type Command struct {
+	Name    string
+	Aliases []string
+	Args    []Arg
+	Help    string // one line, shown by help
+	Run     func(ctx context.Context, a Args) error
+}
+
+// Arg is one argument of a command.
+type Arg struct {
+	Name     string // shown in usage, e.g. PRODUCT
+	Prompt   string // asked when the argument is missing, e.g. "Product: "
+	Optional bool   // never asked; the handler has a default
+	Rest     bool   // takes the rest of the line (last argument only)
+	Greedy   bool   // a product name: takes all but the trailing numeric words (first argument only)
+}
+
+// Args are a command's argument values by name.
+type Args map[string]string
+
+// Get returns the value of argument name, "" if it was not given.
+func (a Args) Get(name string) string { return a[name] }
+
+// Usage returns the command's usage line, e.g. "add PRODUCT [QTY]".
+func (c *Command) Usage() string {
+	var b strings.Builder
+	b.WriteString(c.Name)
+	for _, a := range c.Args {
+		b.WriteByte(' ')
+		if a.Optional {
+			b.WriteString("[" + a.Name + "]")
+		} else {
+			b.WriteString(a.Name)
+		}
+	}
+	return b.String()
+}
+
+// errQuit is returned by a handler to end the session.
+var errQuit = errors.New("quit")
+
+// Shell runs one command table over one Term until the user quits or input ends.
+type Shell struct {
+	term     Term
+	prompt   string
+	commands []*Command
+	byName   map[string]*Command
+	log      *slog.Logger
+	// onCommand, if set, is called before each command runs (activity tracking).
+	onCommand func()
+}
+
+func newShell(term Term, prompt string, log *slog.Logger, commands []*Command) *Shell {
+	sh := &Shell{term: term, prompt: prompt, commands: commands, byName: map[string]*Command{}, log: log}
+	if sh.log == nil {
+		sh.log = slog.New(slog.DiscardHandler)
+	}
+	for _, c := range commands {
+		sh.byName[c.Name] = c
+		for _, a := range c.Aliases {
+			sh.byName[a] = c
+		}
+	}
+	sh.commands = append(sh.commands, &Command{
+		Name: "help", Aliases: []string{"?"},
+		Args: []Arg{{Name: "COMMAND", Optional: true}},
+		Help: "list the commands, or explain one",
+		Run:  sh.help,
+	})
+	sh.byName["help"], sh.byName["?"] = sh.commands[len(sh.commands)-1], sh.commands[len(sh.commands)-1]
+	return sh
+}
+
+// Run reads and runs commands until the user quits (nil), input ends (nil), or the
+// Term fails (that error). ctx is passed to every command; when it is done, Run
+// returns after the command in progress.
+func (sh *Shell) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		line, err := sh.term.ReadLine(sh.prompt)
+		switch {
+		case errors.Is(err, ErrInterrupt):
+			sh.printf("\n")
+			continue
+		case errors.Is(err, ErrLineTooLong):
+			sh.printf("That line is too long; nothing was done.\n")
+			continue
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+		if err := sh.Exec(ctx, line); errors.Is(err, errQuit) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Exec runs one command line and writes its reply. It returns errQuit when the
+// command ends the session, a Term error when input failed, and nil otherwise:
+// command errors are written to the Term as one line.
+func (sh *Shell) Exec(ctx context.Context, line string) error {
+	words, err := tokenize(line)
+	if err != nil {
+		sh.printf("%s.\n", capitalize(err.Error()))
+		return nil
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	if sh.onCommand != nil {
+		sh.onCommand()
+	}
+	name := strings.ToLower(words[0])
+	cmd, ok := sh.byName[name]
+	if !ok {
+		sh.unknown(words[0])
+		return nil
+	}
+	args, err := bind(cmd, words[1:])
+	if err != nil {
+		sh.printf("%s.\n", capitalize(err.Error()))
+		return nil
+	}
+	for _, a := range cmd.Args {
+		if _, ok := args[a.Name]; ok || a.Optional {
+			continue
+		}
+		v, err := sh.ask(a.Prompt)
+		if errors.Is(err, ErrInterrupt) || err == nil && v == "" {
+			sh.printf("Cancelled.\n")
+			return nil
+		} else if errors.Is(err, ErrLineTooLong) {
+			sh.printf("That line is too long; cancelled.\n")
+			return nil
+		} else if err != nil {
+			return err
+		}
+		args[a.Name] = v
+	}
+	err = cmd.Run(ctx, args)
+	if errors.Is(err, errQuit) {
+		return err
+	} else if err != nil {
+		sh.fail(err)
+	}
+	return nil
+}
+
+// ask prompts for one value; quotes around the whole answer are removed.
+func (sh *Shell) ask(prompt string) (string, error) {
+	v, err := sh.term.ReadLine(prompt)
+	if err != nil {
+		return "", err
+	}
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = v[1 : len(v)-1]
+	}
+	return v, nil
+}
+
+// fail writes a command's error as one line. Internal errors are logged, and the
+// user sees a generic message.
+func (sh *Shell) fail(err error) {
+	if storify.ErrorCode(err) == storify.EINTERNAL {
+		sh.log.Error("command failed", "err", err)
+	}
+	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
+}
+
+func (sh *Shell) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
+
+func (sh *Shell) unknown(word string) {
+	word = safe(word, 30)
+	if s := sh.suggest(strings.ToLower(word)); s != "" {
+		sh.printf("Unknown command %q. Did you mean %s? Type help to list commands.\n", word, s)
+		return
+	}
+	sh.printf("Unknown command %q. Type help to list commands.\n", word)
+}
+
+// suggest returns the command closest to word: one it is a prefix of, or one within
+// two edits.
+func (sh *Shell) suggest(word string) string {
+	best, bestD := "", 3
+	names := make([]string, 0, len(sh.byName))
+	for n := range sh.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if len(word) >= 2 && strings.HasPrefix(n, word) {
+			return sh.byName[n].Name
+		}
+		if d := editDistance(word, n); d < bestD {
+			best, bestD = sh.byName[n].Name, d
+		}
+	}
+	return best
+}
+
+func (sh *Shell) help(_ context.Context, a Args) error {
+	if name := a.Get("COMMAND"); name != "" {
+		cmd, ok := sh.byName[strings.ToLower(name)]
+		if !ok {
+			sh.unknown(name)
+			return nil
+		}
+		sh.printf("%s\n  %s\n", cmd.Usage(), cmd.Help)
+		if len(cmd.Aliases) > 0 {
+			sh.printf("  also: %s\n", strings.Join(cmd.Aliases, ", "))
+		}
+		return nil
+	}
+	width := 0
+	for _, c := range sh.commands {
+		width = max(width, len(c.Usage()))
+	}
+	sh.printf("Commands:\n")
+	for _, c := range sh.commands {
+		sh.printf("  %-*s  %s\n", width, c.Usage(), c.Help)
+	}
+	sh.printf("Type help COMMAND for one command. Quote names with spaces: \"Blue Mug\".\n")
+	return nil
+}
+
+// Names returns the command names and aliases, sorted (for tab completion).
+func (sh *Shell) Names() []string {
+	names := make([]string, 0, len(sh.byName))
+	for n := range sh.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// sentence makes a message a sentence: capitalized, ending in a full stop.
+func sentence(s string) string {
+	s = capitalize(s)
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
+
+// safe makes user text fit to echo back: no control characters, at most n bytes.
+func safe(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > n {
+		for n > 0 && s[n]&0xc0 == 0x80 {
+			n--
+		}
+		s = s[:n] + "…"
+	}
+	return s
+}

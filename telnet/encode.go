@@ -1,0 +1,69 @@
+package telnet
+
+import "io"
+
+// Write queues p for the client: "\n" becomes "\r\n" (an existing "\r\n" is kept),
+// a bare "\r" stays, and 0xFF is doubled so it is not read as a command. Nothing is
+// sent until Flush, so a whole reply goes out in one segment.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.out = encode(c.out, p, c.outCR)
+	if len(p) > 0 {
+		c.outCR = p[len(p)-1] == '\r'
+	}
+	return len(p), nil
+}
+
+// WriteString is Write for a string, without converting it.
+func (c *Conn) WriteString(s string) (int, error) {
+	c.out = encode(c.out, s, c.outCR)
+	if len(s) > 0 {
+		c.outCR = s[len(s)-1] == '\r'
+	}
+	return len(s), nil
+}
+
+// encode appends p to out in telnet form; prevCR tells whether the byte before p was CR.
+func encode[T string | []byte](out []byte, p T, prevCR bool) []byte {
+	start := 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\n':
+			out = append(out, p[start:i]...)
+			if i > 0 && p[i-1] != '\r' || i == 0 && !prevCR {
+				out = append(out, '\r')
+			}
+			start = i // the LF goes out with the next run
+		case iac:
+			out = append(out, p[start:i+1]...)
+			start = i // the IAC goes out again with the next run
+		}
+	}
+	return append(out, p[start:]...)
+}
+
+// Flush sends everything queued. On error the unsent bytes stay queued.
+func (c *Conn) Flush() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	n, err := c.rw.Write(c.out)
+	if err == nil && n < len(c.out) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		n = max(0, min(n, len(c.out)))
+		c.out = c.out[:copy(c.out, c.out[n:])]
+		return err
+	}
+	if cap(c.out) > maxKeptOutput {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	return nil
+}
+
+// Buffered returns the number of bytes waiting to be flushed.
+func (c *Conn) Buffered() int {
+	return len(c.out)
+}

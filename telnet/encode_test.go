@@ -1,0 +1,147 @@
+package telnet_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/storify/storify/telnet"
+)
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{name: "LF becomes CR LF", writes: []string{"a\nb\n"}, want: "a\r\nb\r\n"},
+		{name: "CR LF kept", writes: []string{"a\r\nb\r\n"}, want: "a\r\nb\r\n"},
+		{name: "bare CR kept", writes: []string{"a\rb"}, want: "a\rb"},
+		{name: "LF first", writes: []string{"\n\nx"}, want: "\r\n\r\nx"},
+		{name: "CR LF split across writes", writes: []string{"a\r", "\nb"}, want: "a\r\nb"},
+		{name: "LF after a write ending in text", writes: []string{"a", "\n"}, want: "a\r\n"},
+		{name: "CR then CR LF", writes: []string{"a\r", "\r\n"}, want: "a\r\r\n"},
+		{name: "IAC doubled", writes: []string{"a\xffb\xff\xff"}, want: "a\xff\xffb\xff\xff\xff\xff"},
+		{name: "IAC before LF", writes: []string{"\xff\n"}, want: "\xff\xff\r\n"},
+		{name: "UTF-8 untouched", writes: []string{"café 😀\n"}, want: "café 😀\r\n"},
+		{name: "empty writes", writes: []string{"", "a", "", "\n"}, want: "a\r\n"},
+	}
+	for _, tt := range tests {
+		for _, asBytes := range []bool{false, true} {
+			name := tt.name + "/string"
+			if asBytes {
+				name = tt.name + "/bytes"
+			}
+			t.Run(name, func(t *testing.T) {
+				p := &rwPipe{r: strings.NewReader("")}
+				c := telnet.NewConn(p, telnet.Options{})
+				for _, w := range tt.writes {
+					var n int
+					var err error
+					if asBytes {
+						n, err = c.Write([]byte(w))
+					} else {
+						n, err = c.WriteString(w)
+					}
+					if n != len(w) || err != nil {
+						t.Fatalf("Write(%q) = %d, %v; want %d, nil", w, n, err, len(w))
+					}
+				}
+				if p.out.Len() != 0 {
+					t.Fatal("Write sent bytes before Flush")
+				}
+				if c.Buffered() != len(tt.want) {
+					t.Errorf("Buffered() = %d, want %d", c.Buffered(), len(tt.want))
+				}
+				if err := c.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if got := p.out.String(); got != tt.want {
+					t.Errorf("sent %q, want %q", got, tt.want)
+				}
+				if c.Buffered() != 0 {
+					t.Errorf("Buffered() = %d after Flush", c.Buffered())
+				}
+			})
+		}
+	}
+}
+
+// failingWriter accepts up to room bytes, then fails until room is raised.
+type failingWriter struct {
+	room int
+	out  bytes.Buffer
+}
+
+var errBroken = errors.New("broken pipe")
+
+func (w *failingWriter) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= w.room {
+		w.room -= len(p)
+		return w.out.Write(p)
+	}
+	n, _ := w.out.Write(p[:w.room])
+	w.room = 0
+	return n, errBroken
+}
+
+// A failed Flush keeps what was not sent, so a retry sends each byte exactly once.
+func TestFlushError(t *testing.T) {
+	w := &failingWriter{room: 3}
+	c := telnet.NewConn(w, telnet.Options{})
+	c.WriteString("hello\n")
+	if err := c.Flush(); !errors.Is(err, errBroken) {
+		t.Fatalf("Flush error = %v, want %v", err, errBroken)
+	}
+	if c.Buffered() != 4 {
+		t.Fatalf("Buffered() = %d after a short write, want 4", c.Buffered())
+	}
+	w.room = 100
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.out.String(); got != "hello\r\n" {
+		t.Fatalf("sent %q, want %q", got, "hello\r\n")
+	}
+}
+
+type shortWriter struct{}
+
+func (shortWriter) Read([]byte) (int, error)    { return 0, io.EOF }
+func (shortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
+
+func TestFlushShortWrite(t *testing.T) {
+	c := telnet.NewConn(shortWriter{}, telnet.Options{})
+	c.WriteString("abcd")
+	if err := c.Flush(); err != io.ErrShortWrite {
+		t.Fatalf("Flush error = %v, want io.ErrShortWrite", err)
+	}
+	if c.Buffered() != 2 {
+		t.Fatalf("Buffered() = %d, want 2", c.Buffered())
+	}
+}
+
+// A line returned while negotiation replies are queued does not lose them when the
+// write fails: they stay buffered and the caller's Flush reports the error.
+func TestReplyWriteErrorReportedByFlush(t *testing.T) {
+	w := &failingWriter{}
+	p := struct {
+		io.Reader
+		io.Writer
+	}{strings.NewReader(IAC + DO + SGA + "hi\n"), w}
+	c := telnet.NewConn(p, telnet.Options{})
+	line, err := c.ReadLine()
+	if line != "hi" || err != nil {
+		t.Fatalf("ReadLine = %q, %v; want hi, nil (reply and line in one read)", line, err)
+	}
+	if c.Buffered() != 3 {
+		t.Fatalf("Buffered() = %d, want the 3-byte reply kept", c.Buffered())
+	}
+	if err := c.Flush(); !errors.Is(err, errBroken) {
+		t.Fatalf("Flush error = %v, want %v", err, errBroken)
+	}
+}
