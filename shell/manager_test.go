@@ -96,7 +96,7 @@ func TestManagerOrders(t *testing.T) {
 		"   1  Blue Mug        2        25.00",
 		"      Total           3        31.90",
 	)
-	if strings.Count(out, "is shipped") != 1 || strings.Count(out, "is cancelled") != 1 {
+	if strings.Count(out, "for Ada is shipped") != 1 || strings.Count(out, "for Bob is cancelled") != 1 {
 		t.Errorf("ship or cancel ran twice:\n%s", out)
 	}
 	if p, _ := store.Product(ctx, 1); p.Stock != 3 {
@@ -111,7 +111,7 @@ func TestManagerCustomers(t *testing.T) {
 		{ID: 7, Addr: "127.0.0.1:5000", Name: "Ada", Since: now, LastActive: now, CartUnits: 3},
 		{ID: 9, Addr: "[::1]:6000", Since: now, LastActive: now},
 	}}
-	out := manage(t, store, hub, "customers", "kick 9", "kick 10", "say Closing in 5 minutes", "say")
+	out := manage(t, store, hub, "customers", "kick 9", "kick 10", "say Closing in 5 minutes", "say", "")
 	wantContains(t, out,
 		"   7  127.0.0.1:5000          Ada",
 		"(guest)",

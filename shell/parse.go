@@ -38,19 +38,11 @@ func tokenize(line string) ([]string, error) {
 func isSpace(b byte) bool { return b == ' ' || b == '\t' }
 
 // looksNumeric reports whether a word is meant as a number (a quantity, price or
-// id), right or wrong: "2", "-5", "12.50", "$3", "#7". Such trailing words are not
-// taken as part of a product name.
+// id), right or wrong: "2", "-5", "12.50", "$3", "#7", "1e3". Such trailing words are
+// not taken as part of a product name, so a bad number gets a clear error.
 func looksNumeric(w string) bool {
 	w = strings.TrimLeft(w, "+-$#")
-	if w == "" {
-		return false
-	}
-	for i := 0; i < len(w); i++ {
-		if (w[i] < '0' || w[i] > '9') && w[i] != '.' && w[i] != ',' {
-			return false
-		}
-	}
-	return true
+	return w != "" && (w[0] >= '0' && w[0] <= '9' || w[0] == '.')
 }
 
 // bind assigns words to a command's arguments. A Rest argument takes the remaining

@@ -150,6 +150,8 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		} else if errors.Is(err, ErrLineTooLong) {
 			sh.printf("That line is too long; cancelled.\n")
 			return nil
+		} else if errors.Is(err, io.EOF) {
+			return errQuit // input ended while asking: nothing was done
 		} else if err != nil {
 			return err
 		}
@@ -252,7 +254,10 @@ func (sh *Shell) Names() []string {
 	return names
 }
 
+// editDistance is the optimal string alignment distance: insertions, deletions,
+// substitutions and transpositions of neighbours each count one.
 func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -266,8 +271,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1) // a transposition is one typo
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

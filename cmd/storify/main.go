@@ -1,0 +1,65 @@
+// Command storify runs a text-terminal store: the manager's console on the terminal
+// and customers over telnet. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run chooses the subcommand and returns the exit status.
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, rest := "", args
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, rest = args[0], args[1:]
+	}
+	m := NewMain()
+	var err error
+	switch cmd {
+	case "":
+		err = m.Run(ctx, rest, true)
+	case "serve":
+		err = m.Run(ctx, rest, false)
+	case "help":
+		fmt.Fprint(os.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "storify: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "storify: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+const usage = `storify runs a store: the manager's console here, customers over telnet.
+
+Usage:
+  storify [flags]         open the store with the manager console on this terminal
+                          (commands are read line by line when stdin is not a terminal;
+                          the store closes at the end of input)
+  storify serve [flags]   open the store without a console; SIGINT or SIGTERM closes it
+  storify help            show this help
+
+Customers connect with: telnet 127.0.0.1 65432
+
+Flags:
+`

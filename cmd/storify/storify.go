@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/storify/storify"
+	"github.com/storify/storify/server"
+	"github.com/storify/storify/shell"
+	"github.com/storify/storify/sqlite"
+	"golang.org/x/term"
+)
+
+// errUsage means the flags were wrong; the flag package has said why.
+var errUsage = errors.New("usage")
+
+// Config is everything the flags and environment set.
+type Config struct {
+	DB       string
+	Listen   string
+	Name     string
+	NoSample bool
+
+	MaxLine      int
+	MaxCustomers int
+	MaxPerIP     int
+	IdleTimeout  time.Duration
+	WriteTimeout time.Duration
+	ShutdownWait time.Duration
+}
+
+// Main is the whole program, so that a test can run it in-process on a :0 port.
+type Main struct {
+	Config Config
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Interactive forces the console's line editor on or off; nil asks whether
+	// stdin is a terminal.
+	Interactive *bool
+	// Ready, if not nil, is closed once the store is open and customers can connect.
+	Ready chan struct{}
+
+	Store    storify.Store
+	Server   *server.Server
+	Log      *slog.Logger
+	listener net.Listener
+	served   chan error
+	console  *console
+}
+
+// NewMain returns a Main on the process's standard streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// ParseFlags reads flags, with defaults from the environment.
+func (m *Main) ParseFlags(name string, args []string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	c := &m.Config
+	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store's database file (env STORIFY_DB)")
+	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
+		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
+	fs.StringVar(&c.Name, "name", env("STORIFY_NAME", "OPEN store"), "the store's name (env STORIFY_NAME)")
+	fs.BoolVar(&c.NoSample, "no-sample", false, "start a new store with an empty catalog")
+	fs.IntVar(&c.MaxLine, "max-line", server.DefaultMaxLine, "longest command line a customer may send, in bytes")
+	fs.IntVar(&c.MaxCustomers, "max-customers", server.DefaultMaxCustomers, "customers connected at once")
+	fs.IntVar(&c.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "customers connected at once from one address")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(m.Stderr, "storify: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
+		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
+		return errUsage
+	}
+	return nil
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Run parses args, opens the store and serves customers; with console it runs the
+// manager's console until exit or end of input, otherwise until ctx ends. Then it
+// closes everything gracefully.
+func (m *Main) Run(ctx context.Context, args []string, console bool) error {
+	name := "storify"
+	if !console {
+		name = "storify serve"
+	}
+	if err := m.ParseFlags(name, args); err != nil {
+		return err
+	}
+	if console {
+		m.console = newConsole(m)
+	}
+	if err := m.Open(ctx); err != nil {
+		m.closeConsole()
+		return err
+	}
+	var err error
+	if console {
+		err = m.console.run(ctx)
+	} else {
+		select {
+		case <-ctx.Done():
+		case err = <-m.served:
+		}
+	}
+	// A second signal during shutdown exits at once.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(m.Stderr, "storify: second signal; exiting at once")
+			os.Exit(1)
+		}
+	}()
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Open opens the store (seeding a new one with the sample catalog) and starts
+// serving customers on Config.Listen.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		var w io.Writer = m.Stderr
+		if m.console != nil {
+			w = m.console.logOutput()
+		}
+		m.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+	}
+	store, err := openStore(m.Config.DB)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	if !m.Config.NoSample {
+		if n, err := seedSample(ctx, store); err != nil {
+			store.Close()
+			return fmt.Errorf("adding the sample catalog: %w", err)
+		} else if n > 0 {
+			m.Log.Info("new store: added the sample catalog", "products", n)
+		}
+	}
+	l, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("listening for customers: %w", err)
+	}
+	m.listener = l
+	m.Server = &server.Server{
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log),
+		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
+		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.Server.Serve(l) }()
+	if m.Ready != nil {
+		close(m.Ready)
+	}
+	m.Log.Info("store open", "name", m.Config.Name, "db", m.Config.DB, "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	return nil
+}
+
+// Addr is the address customers connect to, once Open has succeeded.
+func (m *Main) Addr() net.Addr { return m.listener.Addr() }
+
+// Close says goodbye to the customers, waits up to Config.ShutdownWait for their
+// commands in flight, and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
+		if err := m.Server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("closing the customer server: %w", err))
+		}
+		cancel()
+		if err := <-m.served; err != nil && !errors.Is(err, server.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.Server = nil
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the store: %w", err))
+		}
+		m.Store = nil
+	}
+	m.closeConsole()
+	if len(errs) == 0 && m.Log != nil {
+		m.Log.Info("store closed")
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) closeConsole() {
+	if m.console != nil {
+		m.console.close()
+	}
+}
+
+// openStore opens the storage backend that dsn names.
+func openStore(dsn string) (storify.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, fmt.Errorf("PostgreSQL stores are not supported by this version; give --db a file name")
+	}
+	return sqlite.Open(dsn)
+}
+
+// dropTime leaves the time out of log lines: the console shows events as they come.
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+var _ shell.Hub = (*server.Server)(nil)

@@ -1,0 +1,206 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/storify/storify"
+)
+
+// productColumns are the columns scanProduct reads, in its order.
+const productColumns = `id, name, description, price, stock, received, discontinued`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanProduct(row scanner) (storify.Product, error) {
+	var p storify.Product
+	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued)
+	return p, err
+}
+
+// Products lists the catalog in catalog-number order; see storify.Store.
+func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
+	var where []string
+	var args []any
+	if !filter.All {
+		where = append(where, `discontinued = 0`)
+	}
+	if filter.Search != "" {
+		where = append(where, `(instr(name_key, ?) > 0 OR instr(description_key, ?) > 0)`)
+		key := foldKey(filter.Search)
+		args = append(args, key, key)
+	}
+	q := `SELECT ` + productColumns + ` FROM products`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY id`
+
+	rows, err := s.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list products: %w", err)
+	}
+	defer rows.Close()
+	var ps []storify.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list products: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list products: %w", err)
+	}
+	return ps, nil
+}
+
+// Product returns one product by catalog number; see storify.Store.
+func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
+	return product(ctx, s.reader, id)
+}
+
+func product(ctx context.Context, q queryer, id int64) (storify.Product, error) {
+	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storify.Product{}, noProduct(id)
+	} else if err != nil {
+		return storify.Product{}, fmt.Errorf("sqlite: product %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// ProductByName returns the product of that name, compared case-insensitively; see
+// storify.Store. Surrounding spaces are ignored, as they are when a product is named.
+func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
+	name = strings.TrimSpace(name)
+	p, err := scanProduct(s.reader.QueryRowContext(ctx,
+		`SELECT `+productColumns+` FROM products WHERE name_key = ?`, foldKey(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
+	} else if err != nil {
+		return storify.Product{}, fmt.Errorf("sqlite: product named %q: %w", name, err)
+	}
+	return p, nil
+}
+
+// AddProduct adds a product to the catalog; see storify.Store.
+func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.Product, error) {
+	name, err := storify.CleanName(np.Name, "product name")
+	if err != nil {
+		return storify.Product{}, err
+	}
+	desc, err := storify.CleanDescription(np.Description)
+	if err != nil {
+		return storify.Product{}, err
+	}
+	if err := checkPrice(np.Price); err != nil {
+		return storify.Product{}, err
+	}
+	if np.Stock < 0 || np.Stock > storify.MaxStock {
+		return storify.Product{}, storify.Errorf(storify.EINVALID, "the stock must be a whole number from 0 to %d", storify.MaxStock)
+	}
+
+	var p storify.Product
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProduct(tx.QueryRowContext(ctx, `
+			INSERT INTO products (name, name_key, description, description_key, price, stock, received, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING `+productColumns,
+			name, foldKey(name), desc, foldKey(desc), np.Price, np.Stock, np.Stock, unixNano(time.Now())))
+		if isUniqueViolation(err) {
+			return storify.Errorf(storify.ECONFLICT, "there is already a product named %q", name)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: add product %q: %w", name, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Restock adds received units to a product; see storify.Store. It also refuses to
+// put more than storify.MaxStock units on hand.
+func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product, error) {
+	if qty <= 0 || qty > storify.MaxQty {
+		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
+	}
+	var p storify.Product
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProduct(tx.QueryRowContext(ctx, `
+			UPDATE products SET stock = stock + ?, received = received + ?
+			WHERE id = ? AND stock + ? <= ?
+			RETURNING `+productColumns,
+			qty, qty, id, qty, storify.MaxStock))
+		if errors.Is(err, sql.ErrNoRows) {
+			cur, err := product(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return storify.Errorf(storify.EINVALID, "%s has %d units on hand; at most %d are allowed", cur.Name, cur.Stock, storify.MaxStock)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: restock product %d: %w", id, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// SetPrice changes a product's price; see storify.Store. Order lines carry their own
+// unit price, so placed orders keep theirs. EINVALID for a bad price, ENOTFOUND if
+// there is no such product.
+func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (storify.Product, error) {
+	if err := checkPrice(price); err != nil {
+		return storify.Product{}, err
+	}
+	var p storify.Product
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProduct(tx.QueryRowContext(ctx,
+			`UPDATE products SET price = ? WHERE id = ? RETURNING `+productColumns, price, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return noProduct(id)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: set price of product %d: %w", id, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Discontinue takes a product out of the catalog; see storify.Store.
+func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, error) {
+	var p storify.Product
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProduct(tx.QueryRowContext(ctx,
+			`UPDATE products SET discontinued = 1 WHERE id = ? AND discontinued = 0 RETURNING `+productColumns, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			cur, err := product(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return storify.Errorf(storify.ECONFLICT, "%s is discontinued already", cur.Name)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: discontinue product %d: %w", id, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+func checkPrice(price storify.Cents) error {
+	if price < 0 || price > storify.MaxPrice {
+		return storify.Errorf(storify.EINVALID, "the price must be from 0.00 to %s", storify.MaxPrice)
+	}
+	return nil
+}
+
+func noProduct(id int64) error {
+	return storify.Errorf(storify.ENOTFOUND, "no product #%d", id)
+}

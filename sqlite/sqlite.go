@@ -1,0 +1,153 @@
+// Package sqlite implements storify.Store on an SQLite file through the pure-Go driver
+// modernc.org/sqlite.
+//
+// The file is in WAL mode so that readers never wait for the writer. All writes go
+// through one connection whose transactions begin with BEGIN IMMEDIATE: SQLite allows
+// one writer at a time anyway, and taking the write lock up front means a transaction
+// never fails halfway with SQLITE_BUSY when it upgrades from reading to writing.
+// Reads use a separate pool of read-only connections. Commits are synced to disk
+// (synchronous=FULL), so an order is durable when Checkout returns.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/storify/storify"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+// busyTimeout is how long a connection waits for another one's lock before failing
+// with SQLITE_BUSY. Only another process writing the same file makes us wait; within
+// one Store the single writer connection serializes writes.
+const busyTimeout = 5 * time.Second
+
+// Store is a storify.Store on an SQLite file. It is safe for concurrent use.
+type Store struct {
+	writer *sql.DB // one connection: every write transaction
+	reader *sql.DB // read-only connections for queries outside a write
+}
+
+var _ storify.Store = (*Store)(nil)
+
+// Open opens the SQLite database at path, creating the file if needed, and brings its
+// schema up to date. path must name a file: ":memory:" would give every pooled
+// connection a database of its own.
+func Open(path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
+	}
+	// The driver splits the DSN at the first "?", so such a path cannot be passed.
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("sqlite: open %q: the path must not contain '?'", path)
+	}
+
+	writer, err := sql.Open("sqlite", path+"?"+writerParams())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	// Keep the writer connection for good: reopening it would redo the pragmas.
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	// Migrate before opening readers: the writer's connection switches the file to
+	// WAL, which is persistent, and readers then find the tables they query.
+	if err := migrate(context.Background(), writer, migrations); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	reader, err := sql.Open("sqlite", path+"?"+readerParams())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	if err := reader.Ping(); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return &Store{writer: writer, reader: reader}, nil
+}
+
+// writerParams are the DSN parameters of the writer connection. Pragmas go in the DSN
+// so that the driver runs them on every connection it opens, not only the first.
+func writerParams() string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL syncs the WAL on every commit: NORMAL could lose the last orders on a
+	// power cut, and a customer told "order placed" must find the order afterwards.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return q.Encode()
+}
+
+// readerParams are the DSN parameters of the reader pool. query_only makes a write
+// sent to the wrong pool fail loudly instead of racing the writer for the lock.
+func readerParams() string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "query_only(1)")
+	return q.Encode()
+}
+
+// Close closes both pools. database/sql waits for the queries and transactions that
+// have started, so writes in flight finish first.
+func (s *Store) Close() error {
+	return errors.Join(s.writer.Close(), s.reader.Close())
+}
+
+// write runs fn in one write transaction on the writer connection and commits it
+// unless fn fails. The pool's single connection makes concurrent calls take turns;
+// BEGIN IMMEDIATE (from the DSN) makes another process's writer wait for us, or us
+// for it, under busy_timeout.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// queryer is what reads need: a pool or a transaction, so that a write can return
+// what it wrote as seen inside its own transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// isUniqueViolation reports whether err is SQLite refusing a duplicate in a UNIQUE
+// column, which the store turns into an ECONFLICT the user can act on.
+func isUniqueViolation(err error) bool {
+	var e *sqlite3.Error
+	return errors.As(err, &e) && e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// unixNano stores t as UTC nanoseconds since the epoch, an INTEGER that sorts and
+// compares in SQL and loses nothing.
+func unixNano(t time.Time) int64 { return t.UTC().UnixNano() }
+
+// fromUnixNano is the inverse of unixNano.
+func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
