@@ -31,7 +31,7 @@ func (f HandlerFunc) ServeSession(ctx context.Context, s *Session) { f(ctx, s) }
 // Defaults for the Server's limits.
 const (
 	DefaultMaxLine      = 1024
-	DefaultMaxCustomers = 10000
+	DefaultMaxCustomers = 20000
 	DefaultMaxPerIP     = 200
 	DefaultIdleTimeout  = 30 * time.Minute
 	DefaultWriteTimeout = 10 * time.Second
@@ -48,6 +48,9 @@ type Server struct {
 	MaxLine      int           // bytes in one command line
 	MaxCustomers int           // connected customers in all
 	MaxPerIP     int           // connected customers from one address
+	// LimitLoopback applies MaxPerIP to loopback addresses too. Off by default: on
+	// loopback every customer of a local proxy or load test shares one address.
+	LimitLoopback bool
 	IdleTimeout  time.Duration // a customer silent this long is disconnected
 	WriteTimeout time.Duration // a customer who does not read for this long is dropped
 
@@ -155,7 +158,7 @@ func (s *Server) accept(conn net.Conn) {
 	switch {
 	case len(s.sessions) >= s.MaxCustomers:
 		refusal = "The store is full right now; please try again in a few minutes."
-	case s.perIP[ip] >= s.MaxPerIP:
+	case s.perIP[ip] >= s.MaxPerIP && (s.LimitLoopback || !isLoopback(ip)):
 		refusal = "Too many connections from your address; please close one and try again."
 	}
 	if refusal != "" {
@@ -291,6 +294,11 @@ func (s *Server) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+func isLoopback(ip string) bool {
+	a := net.ParseIP(ip)
+	return a != nil && a.IsLoopback()
 }
 
 func hostOf(a net.Addr) string {

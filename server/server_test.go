@@ -131,7 +131,7 @@ func TestGreetingAndOneWritePerReply(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	srv := &server.Server{MaxCustomers: 3, MaxPerIP: 2, MaxLine: 32}
+	srv := &server.Server{MaxCustomers: 3, MaxPerIP: 2, MaxLine: 32, LimitLoopback: true}
 	addr := startServer(t, srv)
 	a, b := connect(t, addr), connect(t, addr)
 	a.until("echo> ")
@@ -147,6 +147,12 @@ func TestLimits(t *testing.T) {
 	if got := a.until("echo> "); !strings.Contains(got, "you said: still here") {
 		t.Errorf("line after the long one got %q", got)
 	}
+}
+
+func TestLoopbackIsNotLimitedPerAddress(t *testing.T) {
+	addr := startServer(t, &server.Server{MaxPerIP: 1})
+	connect(t, addr).until("echo> ")
+	connect(t, addr).until("echo> ")
 }
 
 func TestMaxCustomers(t *testing.T) {

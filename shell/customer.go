@@ -52,7 +52,7 @@ func (c *Customer) commands() []*Command {
 			Help: "take QTY units (default all) of a product out of your cart", Run: c.remove},
 		{Name: "cart", Help: "show your cart", Run: c.showCart},
 		{Name: "checkout", Aliases: []string{"buy"}, Args: []Arg{{Name: "NAME", Prompt: "Your name: ", Rest: true}},
-			Help: "place an order for everything in your cart", Run: c.checkout},
+			Help: "place an order for everything in your cart", Check: c.cartNotEmpty, Run: c.checkout},
 		{Name: "orders", Help: "show the orders you placed in this session", Run: c.listOrders},
 		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: c.quit},
 	}
@@ -212,6 +212,13 @@ func (c *Customer) showCart(ctx context.Context, _ Args) error {
 		c.printf("Note: %s\n", n)
 	}
 	c.printf("Type checkout to place the order.\n")
+	return nil
+}
+
+func (c *Customer) cartNotEmpty(context.Context) error {
+	if c.CartUnits() == 0 {
+		return storify.Errorf(storify.EINVALID, "your cart is empty; add something first")
+	}
 	return nil
 }
 

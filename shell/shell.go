@@ -18,7 +18,10 @@ type Command struct {
 	Aliases []string
 	Args    []Arg
 	Help    string // one line, shown by help
-	Run     func(ctx context.Context, a Args) error
+	// Check, if set, runs before any argument is asked for, so that a command that
+	// cannot succeed says so at once (checkout with an empty cart).
+	Check func(ctx context.Context) error
+	Run   func(ctx context.Context, a Args) error
 }
 
 // Arg is one argument of a command.
@@ -138,6 +141,12 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 	if err != nil {
 		sh.printf("%s.\n", capitalize(err.Error()))
 		return nil
+	}
+	if cmd.Check != nil {
+		if err := cmd.Check(ctx); err != nil {
+			sh.fail(err)
+			return nil
+		}
 	}
 	for _, a := range cmd.Args {
 		if _, ok := args[a.Name]; ok || a.Optional {

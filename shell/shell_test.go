@@ -117,6 +117,7 @@ func TestCustomerErrors(t *testing.T) {
 		{"add 1 99999999999999999999", `is not a quantity`},
 		{"remove 1", "Blue Mug is not in your cart."},
 		{"checkout Bob", "Your cart is empty; add something first."},
+		{"checkout", "Test> Your cart is empty; add something first.\nTest> "},
 		{"lsit", `Unknown command "lsit". Did you mean list?`},
 		{"frobnicate", `Unknown command "frobnicate". Type help to list commands.`},
 		{`add "Blue Mug`, "Missing closing \" quote."},

@@ -76,7 +76,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.BoolVar(&c.NoSample, "no-sample", false, "start a new store with an empty catalog")
 	fs.IntVar(&c.MaxLine, "max-line", server.DefaultMaxLine, "longest command line a customer may send, in bytes")
 	fs.IntVar(&c.MaxCustomers, "max-customers", server.DefaultMaxCustomers, "customers connected at once")
-	fs.IntVar(&c.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "customers connected at once from one address")
+	fs.IntVar(&c.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "customers connected at once from one address (loopback is not limited)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
