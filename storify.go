@@ -35,12 +35,17 @@ type Store interface {
 	// ECONFLICT if it is discontinued already.
 	Discontinue(ctx context.Context, id int64) (Product, error)
 
-	// Checkout places one order for customer from items, in one transaction: every
-	// line's stock is taken at the current price, or nothing is. ECONFLICT names the
-	// first short line ("only 2 Blue Mug left") or a discontinued product; EINVALID
-	// for an empty order, a bad quantity or a bad customer name. When Checkout
-	// returns, the order is durable.
-	Checkout(ctx context.Context, customer string, items []CartItem) (Order, error)
+	// Checkout places one order, in one transaction: every line's stock is taken at
+	// the current price, or nothing is. Duplicate products in o.Items are merged.
+	// ECONFLICT names the short line with the lowest catalog number ("only 2 Blue
+	// Mug left", "Blue Mug is sold out") or a discontinued product ("Blue Mug is no
+	// longer sold"); ENOTFOUND for an unknown product; EINVALID for an empty order,
+	// a bad quantity (merged lines above MaxQty too) or a bad customer name. With
+	// o.AccountID set, the order belongs to that account and the account's saved
+	// cart is emptied in the same transaction. When Checkout returns, the order is
+	// durable. Concurrent checkouts may be committed together (group commit), but
+	// one's failure never undoes another.
+	Checkout(ctx context.Context, o NewOrder) (Order, error)
 	// Orders lists orders, newest first, filtered as filter says.
 	Orders(ctx context.Context, filter OrderFilter) ([]Order, error)
 	// Order returns one order with its lines. ENOTFOUND if there is none.
@@ -50,6 +55,22 @@ type Store interface {
 	// Cancel cancels a placed order and puts its units back in stock, in one
 	// transaction. ECONFLICT unless it is placed.
 	Cancel(ctx context.Context, id int64) (Order, error)
+	// CreateAccount adds a customer account with an already hashed password.
+	// EINVALID for a bad name (CleanName) or an empty hash; ECONFLICT if the name
+	// is taken, compared case-insensitively.
+	CreateAccount(ctx context.Context, name string, passwordHash []byte) (Account, error)
+	// AccountByName returns an account by name, compared case-insensitively.
+	// ENOTFOUND if there is none.
+	AccountByName(ctx context.Context, name string) (Account, error)
+	// Accounts lists every account with its number of orders, by name.
+	Accounts(ctx context.Context) ([]AccountSummary, error)
+	// SavedCart returns an account's saved cart, in the order first added; empty
+	// if none. Products discontinued since are still returned.
+	SavedCart(ctx context.Context, accountID int64) ([]CartItem, error)
+	// SaveCart replaces an account's saved cart (nil empties it). EINVALID for a
+	// quantity outside 1..MaxQty; ENOTFOUND for an unknown account or product.
+	SaveCart(ctx context.Context, accountID int64, items []CartItem) error
+
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog
 	// order; products never sold are left out.
 	Sales(ctx context.Context) ([]Sale, error)
@@ -103,12 +124,13 @@ const (
 
 // Order is a placed order. Lines keep the unit price at the time of purchase.
 type Order struct {
-	ID       int64
-	Customer string
-	Lines    []OrderLine
-	Total    Cents
-	Status   OrderStatus
-	Placed   time.Time
+	ID        int64
+	Customer  string
+	AccountID int64 // 0 for a guest order
+	Lines     []OrderLine
+	Total     Cents
+	Status    OrderStatus
+	Placed    time.Time
 }
 
 // Units is the number of units over all lines.
@@ -118,6 +140,29 @@ func (o Order) Units() int {
 		n += l.Qty
 	}
 	return n
+}
+
+// NewOrder is what a checkout asks for.
+type NewOrder struct {
+	Customer  string // the name the order is for
+	AccountID int64  // the account placing it; 0 for a guest
+	Items     []CartItem
+}
+
+// Account is a returning customer's account.
+type Account struct {
+	ID           int64
+	Name         string
+	PasswordHash []byte // a slow salted hash (bcrypt); never the password
+	Created      time.Time
+}
+
+// AccountSummary is an account as the manager's accounts list shows it.
+type AccountSummary struct {
+	ID      int64
+	Name    string
+	Created time.Time
+	Orders  int
 }
 
 // OrderLine is one product in an order.
@@ -133,7 +178,8 @@ func (l OrderLine) Subtotal() Cents { return l.UnitPrice * Cents(l.Qty) }
 
 // OrderFilter narrows Orders.
 type OrderFilter struct {
-	IDs    []int64     // only these orders, if not nil
-	Status OrderStatus // only this status, if not ""
-	Limit  int         // at most this many, if positive
+	IDs       []int64     // only these orders, if not nil
+	AccountID int64       // only this account's orders, if not 0
+	Status    OrderStatus // only this status, if not ""
+	Limit     int         // at most this many, if positive
 }

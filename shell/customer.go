@@ -233,7 +233,7 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 	if len(items) == 0 {
 		return storify.Errorf(storify.EINVALID, "your cart is empty; add something first")
 	}
-	o, err := c.store.Checkout(ctx, name, items)
+	o, err := c.store.Checkout(ctx, storify.NewOrder{Customer: name, Items: items})
 	if err != nil {
 		if code := storify.ErrorCode(err); code == storify.ECONFLICT || code == storify.ENOTFOUND {
 			return storify.Errorf(code, "no order was placed: %s. Your cart is unchanged", storify.ErrorMessage(err))

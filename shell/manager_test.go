@@ -81,7 +81,7 @@ func TestManagerOrders(t *testing.T) {
 	store := mustOpenStore(t)
 	ctx := context.Background()
 	for _, name := range []string{"Ada", "Bob"} {
-		if _, err := store.Checkout(ctx, name, []storify.CartItem{{ProductID: 1, Qty: 2}, {ProductID: 2, Qty: 1}}); err != nil {
+		if _, err := store.Checkout(ctx, storify.NewOrder{Customer: name, Items: []storify.CartItem{{ProductID: 1, Qty: 2}, {ProductID: 2, Qty: 1}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -144,7 +144,7 @@ func TestCheckoutShortStockKeepsCart(t *testing.T) {
 	c := shell.NewCustomer(store, term, shell.CustomerConfig{StoreName: "Test"})
 	in.then = func() {
 		// Someone else buys 3 mugs while this customer's cart holds 4.
-		if _, err := store.Checkout(ctx, "Rival", []storify.CartItem{{ProductID: 1, Qty: 3}}); err != nil {
+		if _, err := store.Checkout(ctx, storify.NewOrder{Customer: "Rival", Items: []storify.CartItem{{ProductID: 1, Qty: 3}}}); err != nil {
 			t.Error(err)
 		}
 		in.lines = []string{"checkout Zed", "cart"}
