@@ -12,6 +12,28 @@ type Cart struct {
 	items []CartItem
 }
 
+// NewCart returns a cart holding items, duplicates merged.
+func NewCart(items []CartItem) *Cart {
+	c := &Cart{}
+	for _, it := range items {
+		if i := c.index(it.ProductID); i >= 0 {
+			c.items[i].Qty += it.Qty
+		} else {
+			c.items = append(c.items, it)
+		}
+	}
+	return c
+}
+
+func (c *Cart) index(productID int64) int {
+	for i, it := range c.items {
+		if it.ProductID == productID {
+			return i
+		}
+	}
+	return -1
+}
+
 // Items returns a copy of the cart's lines.
 func (c *Cart) Items() []CartItem { return append([]CartItem(nil), c.items...) }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
 )
 
@@ -45,14 +46,14 @@ type Server struct {
 	Handler Handler
 	Log     *slog.Logger
 
-	MaxLine      int           // bytes in one command line
-	MaxCustomers int           // connected customers in all
-	MaxPerIP     int           // connected customers from one address
+	MaxLine      int // bytes in one command line
+	MaxCustomers int // connected customers in all
+	MaxPerIP     int // connected customers from one address
 	// LimitLoopback applies MaxPerIP to loopback addresses too. Off by default: on
 	// loopback every customer of a local proxy or load test shares one address.
 	LimitLoopback bool
-	IdleTimeout  time.Duration // a customer silent this long is disconnected
-	WriteTimeout time.Duration // a customer who does not read for this long is dropped
+	IdleTimeout   time.Duration // a customer silent this long is disconnected
+	WriteTimeout  time.Duration // a customer who does not read for this long is dropped
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -286,6 +287,22 @@ func (s *Server) Broadcast(msg string) int {
 		sess.Notify("Message from the store: " + msg)
 	}
 	return len(list)
+}
+
+// NotifyOrder tells the connected customers whose order o is (shell.Hub).
+func (s *Server) NotifyOrder(o storify.Order, msg string) int {
+	s.init()
+	s.mu.Lock()
+	list := s.sessionList()
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range list {
+		if c := sess.getCustomer(); c != nil && c.Owns(o) {
+			sess.Notify(msg)
+			n++
+		}
+	}
+	return n
 }
 
 // Len is the number of connected customers.

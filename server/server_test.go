@@ -155,6 +155,57 @@ func TestLoopbackIsNotLimitedPerAddress(t *testing.T) {
 	connect(t, addr).until("echo> ")
 }
 
+// TestFloodFromOneAddress: 300 connections at once from one address; those over the
+// limit are refused politely, and a customer already in keeps shopping.
+func TestFloodFromOneAddress(t *testing.T) {
+	srv := &server.Server{MaxPerIP: 20, LimitLoopback: true}
+	addr := startServer(t, srv)
+	first := connect(t, addr)
+	first.until("echo> ")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	welcomed, refused := 0, 0
+	release := make(chan struct{}) // every connection stays open until all have answers
+	var answered sync.WaitGroup
+	for i := 0; i < 300; i++ {
+		wg.Add(1)
+		answered.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+			if err != nil {
+				answered.Done()
+				return
+			}
+			defer conn.Close()
+			defer func() { <-release }()
+			defer answered.Done()
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 200)
+			n, _ := io.ReadAtLeast(conn, buf, 20)
+			mu.Lock()
+			defer mu.Unlock()
+			switch s := string(buf[:n]); {
+			case strings.HasPrefix(s, "Welcome"):
+				welcomed++
+			case strings.HasPrefix(s, "Too many connections from your address"):
+				refused++
+			}
+		}()
+	}
+	answered.Wait()
+	close(release)
+	wg.Wait()
+	if welcomed > 19 || welcomed+refused != 300 {
+		t.Errorf("%d welcomed, %d refused; want at most 19 welcomed and the rest refused", welcomed, refused)
+	}
+	first.send("still here")
+	if got := first.until("echo> "); !strings.Contains(got, "you said: still here") {
+		t.Errorf("the customer already in got %q", got)
+	}
+	waitFor(t, func() bool { return srv.Len() == 1 })
+}
+
 func TestMaxCustomers(t *testing.T) {
 	addr := startServer(t, &server.Server{MaxCustomers: 2})
 	connect(t, addr).until("echo> ")
@@ -182,11 +233,20 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	srv := &server.Server{IdleTimeout: 200 * time.Millisecond}
+	srv := &server.Server{IdleTimeout: 500 * time.Millisecond}
 	addr := startServer(t, srv)
 	c := connect(t, addr)
 	c.until("echo> ")
-	if got := c.rest(); !strings.Contains(got, "You have been idle too long. Goodbye.") {
+	// A warning first, with the prompt again; typing then keeps the session.
+	if got := c.until("echo> "); !strings.Contains(got, "*** You have been idle a while; you will be disconnected in") {
+		t.Errorf("idle customer was not warned: %q", got)
+	}
+	c.send("here")
+	if got := c.until("echo> "); !strings.Contains(got, "you said: here") {
+		t.Errorf("after the warning: %q", got)
+	}
+	got := c.rest()
+	if !strings.Contains(got, "*** You have been idle a while") || !strings.HasSuffix(got, "echo> You have been idle too long. Goodbye.\r\n") {
 		t.Errorf("idle customer got %q", got)
 	}
 	waitFor(t, func() bool { return srv.Len() == 0 })

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
 	"github.com/storify/storify/telnet"
 )
@@ -35,7 +37,16 @@ type Session struct {
 	pending  []string // notices not yet shown
 	dropped  int      // notices dropped because pending was full
 	stopping string   // set once: the goodbye line; the session ends at its next prompt
-	info     func() (name string, cartUnits int)
+	hidden   bool     // echo is off for a password; back on at the next ordinary prompt
+	customer Customer
+}
+
+// Customer is what the server asks of the customer a session serves.
+type Customer interface {
+	Name() string
+	Account() string
+	CartUnits() int
+	Owns(o storify.Order) bool
 }
 
 func newSession(srv *Server, id int64, conn net.Conn) *Session {
@@ -54,11 +65,18 @@ func (s *Session) greet() {
 	s.tc.WriteString("Welcome to " + s.srv.Name + ". Type help or ? to list commands.\n")
 }
 
-// SetInfo tells the session how to describe its customer to the manager.
-func (s *Session) SetInfo(f func() (name string, cartUnits int)) {
+// SetCustomer tells the session whom it serves, for the manager's customer list and
+// for order notices.
+func (s *Session) SetCustomer(c Customer) {
 	s.mu.Lock()
-	s.info = f
+	s.customer = c
 	s.mu.Unlock()
+}
+
+func (s *Session) getCustomer() Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.customer
 }
 
 // Touch records activity (the customer ran a command).
@@ -66,12 +84,9 @@ func (s *Session) Touch() { s.lastActive.Store(time.Now().UnixNano()) }
 
 // Info describes the session for the manager's customers command.
 func (s *Session) Info() shell.CustomerInfo {
-	s.mu.Lock()
-	f := s.info
-	s.mu.Unlock()
 	ci := shell.CustomerInfo{ID: s.ID, Addr: s.RemoteAddr, Since: s.Since, LastActive: time.Unix(0, s.lastActive.Load())}
-	if f != nil {
-		ci.Name, ci.CartUnits = f()
+	if c := s.getCustomer(); c != nil {
+		ci.Name, ci.Account, ci.CartUnits = c.Name(), c.Account(), c.CartUnits()
 	}
 	return ci
 }
@@ -88,7 +103,36 @@ func (s *Session) Write(p []byte) (int, error) {
 // waits are shown at once, with the prompt again. A stopped session answers io.EOF
 // after its goodbye.
 func (s *Session) ReadLine(prompt string) (string, error) {
+	s.mu.Lock()
+	if s.hidden {
+		s.tc.SetEcho(false)
+		s.hidden = false
+	}
+	s.mu.Unlock()
+	return s.readLine(prompt)
+}
+
+// ReadPassword reads a line with the client's echo off (IAC WILL ECHO before the
+// prompt); echo comes back with the next ordinary prompt (IAC WONT ECHO), so that
+// two password prompts in a row stay hidden. It implements shell.PasswordReader.
+func (s *Session) ReadPassword(prompt string) (string, error) {
+	s.mu.Lock()
+	if !s.hidden {
+		s.tc.SetEcho(true)
+		s.hidden = true
+	}
+	s.mu.Unlock()
+	line, err := s.readLine(prompt)
+	s.mu.Lock()
+	s.tc.WriteString("\n") // the client did not echo the Enter either
+	s.mu.Unlock()
+	return line, err
+}
+
+func (s *Session) readLine(prompt string) (string, error) {
 	idle := time.Now().Add(s.srv.IdleTimeout)
+	warnAt := idle.Add(-idleWarning(s.srv.IdleTimeout))
+	warned := false
 	s.mu.Lock()
 	s.writePendingLocked()
 	for {
@@ -103,8 +147,12 @@ func (s *Session) ReadLine(prompt string) (string, error) {
 			s.mu.Unlock()
 			return "", err
 		}
-		// Set under mu, so a Notify that comes after it can move it to now.
-		s.conn.SetReadDeadline(idle)
+		deadline := idle
+		if !warned {
+			deadline = warnAt
+		}
+		// Set under mu, so that a Notify coming after it can move it to now.
+		s.conn.SetReadDeadline(deadline)
 		s.atPrompt = true
 		s.mu.Unlock()
 
@@ -112,10 +160,21 @@ func (s *Session) ReadLine(prompt string) (string, error) {
 
 		s.mu.Lock()
 		s.atPrompt = false
-		if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(idle) && (len(s.pending) > 0 || s.stopping != "") {
-			s.tc.WriteString("\n")
-			s.writePendingLocked()
-			continue // show the prompt again; the decoder keeps what was typed
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			now := time.Now()
+			switch {
+			case now.Before(deadline) && (len(s.pending) > 0 || s.stopping != ""):
+				// Woken by Notify or stop: show what came, then the prompt again.
+				// The decoder keeps what the customer had typed so far.
+				s.tc.WriteString("\n")
+				s.writePendingLocked()
+				continue
+			case !warned:
+				warned = true
+				s.tc.WriteString(fmt.Sprintf("\n*** You have been idle a while; you will be disconnected in %s unless you type something.\n",
+					idle.Sub(now).Round(time.Second)))
+				continue
+			}
 		}
 		s.mu.Unlock()
 		switch {
@@ -130,6 +189,12 @@ func (s *Session) ReadLine(prompt string) (string, error) {
 		}
 		return line, err
 	}
+}
+
+// idleWarning is how long before the idle timeout a customer is warned: a fifth of
+// it, at most a minute.
+func idleWarning(timeout time.Duration) time.Duration {
+	return min(timeout/5, time.Minute)
 }
 
 // writePendingLocked queues the pending notices for output; s.mu must be held.

@@ -16,10 +16,15 @@ type Customer struct {
 	*Shell
 	store storify.Store
 
-	mu     sync.Mutex // guards name and cart: the manager's customers command reads them
-	name   string
-	cart   storify.Cart
-	orders []int64 // placed in this session, oldest first
+	addr      string // the customer's network address, for the login throttle
+	throttle  *LoginThrottle
+	passwords *passwords
+
+	mu      sync.Mutex // guards what follows: the manager and notices read it
+	name    string     // given at checkout, or the account's name
+	account *storify.Account
+	cart    storify.Cart
+	orders  []int64 // placed in this session, oldest first
 }
 
 // CustomerConfig configures a customer session.
@@ -28,11 +33,23 @@ type CustomerConfig struct {
 	Log       *slog.Logger
 	// OnCommand is called before each command runs (the server tracks idle time).
 	OnCommand func()
+	// Addr is the customer's address, and Throttle the login throttle shared by
+	// all sessions; a nil Throttle gets one of the session's own.
+	Addr     string
+	Throttle *LoginThrottle
+	// BcryptCost is the password hashing cost; 0 means bcrypt.DefaultCost.
+	BcryptCost int
 }
 
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
-	c := &Customer{store: store}
+	c := &Customer{store: store, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
+	if c.throttle == nil {
+		c.throttle = NewLoginThrottle()
+	}
+	if c.passwords.cost == 0 {
+		c.passwords.cost = defaultBcryptCost
+	}
 	c.Shell = newShell(term, cfg.StoreName+"> ", cfg.Log, c.commands())
 	c.onCommand = cfg.OnCommand
 	return c
@@ -51,18 +68,53 @@ func (c *Customer) commands() []*Command {
 		{Name: "remove", Aliases: []string{"rm"}, Args: []Arg{product, {Name: "QTY", Optional: true}},
 			Help: "take QTY units (default all) of a product out of your cart", Run: c.remove},
 		{Name: "cart", Help: "show your cart", Run: c.showCart},
-		{Name: "checkout", Aliases: []string{"buy"}, Args: []Arg{{Name: "NAME", Prompt: "Your name: ", Rest: true}},
-			Help: "place an order for everything in your cart", Check: c.cartNotEmpty, Run: c.checkout},
-		{Name: "orders", Help: "show the orders you placed in this session", Run: c.listOrders},
+		{Name: "checkout", Aliases: []string{"buy"}, Args: []Arg{{Name: "NAME", Optional: true, Rest: true}},
+			Help:  "place an order for everything in your cart (asks your name unless you are logged in)",
+			Check: c.cartNotEmpty, Run: c.checkout},
+		{Name: "orders", Help: "show your orders (your account's, or this session's as a guest)", Run: c.listOrders},
+		{Name: "order", Args: []Arg{{Name: "N", Prompt: "Order number: "}}, Help: "show one of your orders", Run: c.showOrder},
+		{Name: "register", Args: []Arg{{Name: "NAME", Prompt: "Choose a name: ", Rest: true}},
+			Help: "open an account: your cart and orders are kept between visits", Check: c.loggedOut, Run: c.register},
+		{Name: "login", Args: []Arg{{Name: "NAME", Prompt: "Name: ", Rest: true}},
+			Help: "log in to your account", Check: c.loggedOut, Run: c.login},
+		{Name: "logout", Help: "log out; your cart stays saved in your account", Run: c.logout},
+		{Name: "whoami", Help: "say whether you are logged in, and as whom", Run: c.whoami},
 		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: c.quit},
 	}
 }
 
-// Name is the name the customer gave at checkout, "" before that.
+// Name is the account's name when logged in, else the name given at checkout, ""
+// before that.
 func (c *Customer) Name() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.name
+}
+
+// Account is the name of the account logged in, "" for a guest.
+func (c *Customer) Account() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.account == nil {
+		return ""
+	}
+	return c.account.Name
+}
+
+// Owns reports whether an order is this customer's: their account's, or placed in
+// this session.
+func (c *Customer) Owns(o storify.Order) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.account != nil && o.AccountID == c.account.ID {
+		return true
+	}
+	for _, id := range c.orders {
+		if id == o.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // CartUnits is the number of units in the customer's cart.
@@ -134,16 +186,36 @@ func (c *Customer) add(ctx context.Context, a Args) error {
 	if p.Discontinued {
 		return storify.Errorf(storify.ECONFLICT, "%s is no longer sold", p.Name)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if want := c.cart.Qty(p.ID) + qty; want > p.Stock {
-		return shortError(p)
-	}
-	n, err := c.cart.Add(p.ID, qty)
+	var n int
+	err = c.updateCart(ctx, func(cart *storify.Cart) (err error) {
+		if want := cart.Qty(p.ID) + qty; want > p.Stock {
+			return shortError(p)
+		}
+		n, err = cart.Add(p.ID, qty)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	c.printf("Added %d %s to your cart (%d in cart, %s each).\n", qty, p.Name, n, p.Price)
+	return nil
+}
+
+// updateCart changes the cart through change. A logged-in customer's cart is saved
+// in the store first: if that fails, the cart stays as it was.
+func (c *Customer) updateCart(ctx context.Context, change func(*storify.Cart) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := storify.NewCart(c.cart.Items())
+	if err := change(next); err != nil {
+		return err
+	}
+	if c.account != nil {
+		if err := c.store.SaveCart(ctx, c.account.ID, next.Items()); err != nil {
+			return err
+		}
+	}
+	c.cart = *next
 	return nil
 }
 
@@ -167,11 +239,15 @@ func (c *Customer) remove(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	left, err := c.cart.Remove(p.ID, qty)
+	var left int
+	err = c.updateCart(ctx, func(cart *storify.Cart) (err error) {
+		if left, err = cart.Remove(p.ID, qty); err != nil {
+			return storify.Errorf(storify.ENOTFOUND, "%s is not in your cart", p.Name)
+		}
+		return nil
+	})
 	if err != nil {
-		return storify.Errorf(storify.ENOTFOUND, "%s is not in your cart", p.Name)
+		return err
 	}
 	if left == 0 {
 		c.printf("Removed %s from your cart.\n", p.Name)
@@ -223,17 +299,32 @@ func (c *Customer) cartNotEmpty(context.Context) error {
 }
 
 func (c *Customer) checkout(ctx context.Context, a Args) error {
-	name, err := storify.CleanName(a.Get("NAME"), "customer name")
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
 	items := c.cart.Items()
+	order := storify.NewOrder{Customer: a.Get("NAME"), Items: items}
+	if c.account != nil {
+		order.AccountID = c.account.ID
+		if order.Customer == "" {
+			order.Customer = c.account.Name
+		}
+	}
 	c.mu.Unlock()
 	if len(items) == 0 {
 		return storify.Errorf(storify.EINVALID, "your cart is empty; add something first")
 	}
-	o, err := c.store.Checkout(ctx, storify.NewOrder{Customer: name, Items: items})
+	if order.Customer == "" {
+		v, err := c.ask("Your name: ")
+		if err != nil || v == "" {
+			return errCancelled(err)
+		}
+		order.Customer = v
+	}
+	name, err := storify.CleanName(order.Customer, "customer name")
+	if err != nil {
+		return err
+	}
+	order.Customer = name
+	o, err := c.store.Checkout(ctx, order)
 	if err != nil {
 		if code := storify.ErrorCode(err); code == storify.ECONFLICT || code == storify.ENOTFOUND {
 			return storify.Errorf(code, "no order was placed: %s. Your cart is unchanged", storify.ErrorMessage(err))
@@ -241,8 +332,10 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 		return err
 	}
 	c.mu.Lock()
-	c.cart.Clear()
-	c.name = name
+	c.cart.Clear() // the store emptied a logged-in customer's saved cart with the order
+	if c.account == nil {
+		c.name = name
+	}
 	c.orders = append(c.orders, o.ID)
 	c.mu.Unlock()
 	c.printf("Thank you, %s. Order #%d is placed: %d units, total %s.\n", o.Customer, o.ID, o.Units(), o.Total)
@@ -251,19 +344,44 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 
 func (c *Customer) listOrders(ctx context.Context, _ Args) error {
 	c.mu.Lock()
-	ids := append([]int64(nil), c.orders...)
+	f := storify.OrderFilter{IDs: append([]int64{}, c.orders...)}
+	if c.account != nil {
+		f = storify.OrderFilter{AccountID: c.account.ID}
+	}
 	c.mu.Unlock()
-	if len(ids) == 0 {
+	if f.AccountID == 0 && len(f.IDs) == 0 {
 		c.printf("You have placed no orders yet.\n")
 		return nil
 	}
-	os, err := c.store.Orders(ctx, storify.OrderFilter{IDs: ids})
+	os, err := c.store.Orders(ctx, f)
 	if err != nil {
 		return err
+	}
+	if len(os) == 0 {
+		c.printf("You have placed no orders yet.\n")
+		return nil
 	}
 	for _, o := range os {
 		writeOrder(c.term, o)
 	}
+	return nil
+}
+
+// showOrder shows one of the customer's orders. Anyone else's order is answered
+// exactly as one that does not exist.
+func (c *Customer) showOrder(ctx context.Context, a Args) error {
+	id, err := storify.ParseID(a.Get("N"))
+	if err != nil {
+		return err
+	}
+	o, err := c.store.Order(ctx, id)
+	if err != nil && storify.ErrorCode(err) != storify.ENOTFOUND {
+		return err
+	}
+	if err != nil || !c.Owns(o) {
+		return storify.Errorf(storify.ENOTFOUND, "you have no order #%d", id)
+	}
+	writeOrder(c.term, o)
 	return nil
 }
 

@@ -18,13 +18,17 @@ type Hub interface {
 	Kick(id int64) bool
 	// Broadcast sends a message to every connected customer and returns how many.
 	Broadcast(msg string) int
+	// NotifyOrder sends a message to the connected customers whose order o is
+	// (its account's sessions, or the session that placed it) and returns how many.
+	NotifyOrder(o storify.Order, msg string) int
 }
 
 // CustomerInfo describes one connected customer.
 type CustomerInfo struct {
 	ID         int64
 	Addr       string
-	Name       string // given at checkout; "" for a guest who has not checked out
+	Name       string // given at checkout, or the account's; "" before either
+	Account    string // the account logged in; "" for a guest
 	Since      time.Time
 	LastActive time.Time
 	CartUnits  int
@@ -75,6 +79,7 @@ func (m *Manager) commands() []*Command {
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
 			Help: "send a message to every connected customer", Run: m.say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: m.sales},
+		{Name: "accounts", Help: "list customer accounts with their order counts", Run: m.accounts},
 		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: m.exit},
 	}
 }
@@ -208,7 +213,8 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("Order #%d for %s is shipped.\n", o.ID, o.Customer)
+	m.printf("Order #%d for %s is shipped.%s\n", o.ID, o.Customer,
+		m.notify(o, fmt.Sprintf("Your order #%d has shipped.", o.ID)))
 	return nil
 }
 
@@ -221,7 +227,33 @@ func (m *Manager) cancel(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("Order #%d for %s is cancelled; %d units are back in stock.\n", o.ID, o.Customer, o.Units())
+	m.printf("Order #%d for %s is cancelled; %d units are back in stock.%s\n", o.ID, o.Customer, o.Units(),
+		m.notify(o, fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)))
+	return nil
+}
+
+// notify tells the order's customer, if connected, and says so for the manager.
+func (m *Manager) notify(o storify.Order, msg string) string {
+	if m.hub == nil || m.hub.NotifyOrder(o, msg) == 0 {
+		return ""
+	}
+	return " The customer is told."
+}
+
+func (m *Manager) accounts(ctx context.Context, _ Args) error {
+	as, err := m.store.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		m.printf("No accounts yet.\n")
+		return nil
+	}
+	m.printf("%-20s  %-16s  %6s\n", "Account", "Opened", "Orders")
+	for _, a := range as {
+		m.printf("%s  %-16s  %6d\n", pad(a.Name, 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
+	}
+	m.printf("%d accounts.\n", len(as))
 	return nil
 }
 
@@ -235,13 +267,16 @@ func (m *Manager) customers(context.Context, Args) error {
 		return nil
 	}
 	now := time.Now()
-	m.printf("%4s  %-22s  %-16s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
+	m.printf("%4s  %-22s  %-26s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
 	for _, c := range cs {
 		name := c.Name
-		if name == "" {
+		switch {
+		case c.Account != "":
+			name = c.Account + " (account)"
+		case name == "":
 			name = "(guest)"
 		}
-		m.printf("%4d  %-22s  %s  %-8s  %8s  %4d\n", c.ID, c.Addr, pad(name, 16), c.Since.Local().Format("15:04:05"),
+		m.printf("%4d  %-22s  %s  %-8s  %8s  %4d\n", c.ID, c.Addr, pad(name, 26), c.Since.Local().Format("15:04:05"),
 			now.Sub(c.LastActive).Round(time.Second), c.CartUnits)
 	}
 	m.printf("%d connected.\n", len(cs))

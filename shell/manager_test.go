@@ -28,6 +28,10 @@ func (h *fakeHub) Kick(id int64) bool {
 	return false
 }
 func (h *fakeHub) Broadcast(msg string) int { h.said = append(h.said, msg); return len(h.customers) }
+func (h *fakeHub) NotifyOrder(o storify.Order, msg string) int {
+	h.said = append(h.said, msg)
+	return 1
+}
 
 func manage(t *testing.T, store storify.Store, hub shell.Hub, lines ...string) string {
 	t.Helper()

@@ -167,8 +167,8 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		args[a.Name] = v
 	}
 	err = cmd.Run(ctx, args)
-	if errors.Is(err, errQuit) {
-		return err
+	if errors.Is(err, errQuit) || errors.Is(err, io.EOF) {
+		return errQuit // input ended inside the command: nothing more to do
 	} else if err != nil {
 		sh.fail(err)
 	}

@@ -193,7 +193,7 @@ func TestHelpIsGeneratedFromTheTable(t *testing.T) {
 	store := mustOpenStore(t)
 	out := shop(t, store, "help", "? add", "help nosuch")
 	for _, cmd := range []string{"list", "search TEXT", "show PRODUCT", "add PRODUCT [QTY]", "remove PRODUCT [QTY]",
-		"cart", "checkout NAME", "orders", "quit", "help [COMMAND]"} {
+		"cart", "checkout [NAME]", "orders", "order N", "register NAME", "login NAME", "logout", "whoami", "quit", "help [COMMAND]"} {
 		wantContains(t, out, "  "+cmd+" ")
 	}
 	wantContains(t, out, "add PRODUCT [QTY]\n  put QTY units (default 1) of a product in your cart\n", `Unknown command "nosuch"`)

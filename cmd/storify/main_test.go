@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -259,6 +260,15 @@ func TestConsoleSeesCustomers(t *testing.T) {
 	if r := p.manager("customers"); !regexp.MustCompile(`\s+1  127\.0\.0\.1:\d+\s+\(guest\)\s+\S+\s+\S+\s+2\n1 connected\.`).MatchString(r) {
 		t.Errorf("customers:\n%s", r)
 	}
+	if r := c.do("checkout Bea"); !strings.Contains(r, "Order #1 is placed") {
+		t.Fatalf("checkout: %q", r)
+	}
+	if r := p.manager("ship 1"); !strings.Contains(r, "Order #1 for Bea is shipped. The customer is told.") {
+		t.Errorf("ship: %q", r)
+	}
+	if got := c.readReply(); !strings.Contains(got, "*** Your order #1 has shipped.") {
+		t.Errorf("customer got %q after ship", got)
+	}
 	p.manager("say Back in five minutes")
 	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	line, _ := c.r.ReadString('\n') // the blank line before the notice
@@ -288,4 +298,88 @@ func TestShutdownSaysGoodbye(t *testing.T) {
 		t.Errorf("customer got %q at shutdown", rest)
 	}
 	p.stop()
+}
+
+// TestNoEscapeReachesTheManager: whatever a customer types, no terminal escape
+// sequence reaches the manager's console or log.
+func TestNoEscapeReachesTheManager(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "esc.db"))
+	c := dial(t, p.m.Addr())
+	c.do("add 1")
+	for _, name := range []string{"\x1b]0;pwned\x07Eve", "Mallory\x1b[2J\x1b[H", "\x9b31mZed", "\u202eevil"} {
+		c.do("checkout " + name)
+	}
+	c.do("search \x1b[31mmug")
+	p.manager("orders")
+	p.manager("customers")
+	for what, s := range map[string]string{"console": p.out.String(), "log": p.log.String()} {
+		if i := strings.IndexAny(s, "\x1b\x07\u009b\u202e"); i >= 0 {
+			t.Errorf("%s holds a control character at %d: %q", what, i, s[max(0, i-40):min(len(s), i+40)])
+		}
+	}
+}
+
+// TestPasswordOverTelnet: over a real TCP connection the password prompt is wrapped
+// in IAC WILL ECHO / IAC WONT ECHO, the password never comes back, and the database
+// file does not hold it.
+func TestPasswordOverTelnet(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pw.db")
+	p := startProgram(t, db)
+	conn, err := net.Dial("tcp", p.m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var seen bytes.Buffer
+	r := bufio.NewReader(conn)
+	until := func(marker string) string {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		start := seen.Len()
+		for !bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
+			b, err := r.ReadByte()
+			if err != nil {
+				t.Fatalf("waiting for %q: %v; got %q", marker, err, seen.Bytes()[start:])
+			}
+			seen.WriteByte(b)
+		}
+		return string(seen.Bytes()[start:])
+	}
+	send := func(s string) { io.WriteString(conn, s) }
+	const willEcho, doEcho, wontEcho, dontEcho = "\xff\xfb\x01", "\xff\xfd\x01", "\xff\xfc\x01", "\xff\xfe\x01"
+	const secret = "s3cret-Passw0rd"
+
+	until("Test> ")
+	send("register Ada\r\n")
+	if got := until("Password: "); !strings.HasSuffix(got, willEcho+"Password: ") {
+		t.Errorf("before the password prompt: %q, want IAC WILL ECHO right before it", got)
+	}
+	send(doEcho + secret + "\r\n") // a telnet client agrees, stops echoing, sends the password
+	if got := until("Password again: "); strings.Contains(got, wontEcho) {
+		t.Errorf("echo came back between the two password prompts: %q", got)
+	}
+	send(secret + "\r\n")
+	got := until("Test> ")
+	if !strings.Contains(got, wontEcho) || !strings.Contains(got, "Welcome, Ada") {
+		t.Errorf("after the password: %q, want IAC WONT ECHO and the welcome", got)
+	}
+	send(dontEcho + "logout\r\nlogin Ada\r\n")
+	until("Password: ")
+	send(doEcho + secret + "\r\n")
+	if got := until("Test> "); !strings.Contains(got, "Welcome back, Ada.") {
+		t.Errorf("login: %q", got)
+	}
+	if bytes.Contains(seen.Bytes(), []byte(secret)) {
+		t.Errorf("the password came back in the server's output")
+	}
+	p.stop()
+	for _, name := range []string{db, db + "-wal"} {
+		b, err := os.ReadFile(name)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the password in clear", name)
+		}
+	}
 }
