@@ -16,6 +16,7 @@ type Customer struct {
 	*Shell
 	store storify.Store
 
+	catalog   *CatalogCache
 	addr      string // the customer's network address, for the login throttle
 	throttle  *LoginThrottle
 	passwords *passwords
@@ -39,18 +40,20 @@ type CustomerConfig struct {
 	Throttle *LoginThrottle
 	// BcryptCost is the password hashing cost; 0 means bcrypt.DefaultCost.
 	BcryptCost int
+	// Catalog, if set, is a rendering cache shared by all sessions.
+	Catalog *CatalogCache
 }
 
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
-	c := &Customer{store: store, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
+	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
 	if c.throttle == nil {
 		c.throttle = NewLoginThrottle()
 	}
 	if c.passwords.cost == 0 {
 		c.passwords.cost = defaultBcryptCost
 	}
-	c.Shell = newShell(term, cfg.StoreName+"> ", cfg.Log, c.commands())
+	c.Shell = newShell(term, cfg.StoreName+"> ", cfg.Log, c.commands)
 	c.onCommand = cfg.OnCommand
 	return c
 }
@@ -133,7 +136,7 @@ func (c *Customer) list(ctx context.Context, _ Args) error {
 		c.printf("The catalog is empty.\n")
 		return nil
 	}
-	writeCatalog(c.term, ps, false)
+	c.term.Write(c.catalog.render(ps))
 	c.printf("Type show N for details, add N to put one in your cart.\n")
 	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/storify/storify"
@@ -44,29 +47,81 @@ func nameWidth(names func(yield func(string) bool), min int) int {
 	return w
 }
 
-// writeCatalog writes products as a table: number, name, price, stock.
+// writeCatalog writes products as a table: number, name, price, stock; for the
+// manager, discontinued products are marked.
 func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
-	width := nameWidth(func(yield func(string) bool) {
-		for _, p := range ps {
-			if !yield(p.Name) {
-				return
-			}
-		}
-	}, 7)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%4s  %s  %10s  %7s\n", "#", pad("Product", width), "Price", "Stock")
+	w.Write(appendCatalog(nil, ps, manager))
+}
+
+// appendCatalog renders the catalog table. It is the hottest path in the store
+// (list), so it appends to one buffer instead of going through fmt.
+func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
+	width := 7
 	for _, p := range ps {
-		stock := fmt.Sprint(p.Stock)
-		if p.Stock == 0 {
-			stock = "sold out"
-		}
-		fmt.Fprintf(&b, "%4d  %s  %10s  %7s", p.ID, pad(p.Name, width), p.Price, stock)
-		if manager && p.Discontinued {
-			b.WriteString("  (discontinued)")
-		}
-		b.WriteByte('\n')
+		width = max(width, utf8.RuneCountInString(p.Name))
 	}
-	io.WriteString(w, b.String())
+	b = append(b, "   #  "...)
+	b = appendPadded(b, "Product", width)
+	b = append(b, "       Price    Stock\n"...)
+	for _, p := range ps {
+		b = appendRight(b, strconv.AppendInt(nil, p.ID, 10), 4)
+		b = append(b, "  "...)
+		b = appendPadded(b, p.Name, width)
+		b = append(b, "  "...)
+		b = appendRight(b, []byte(p.Price.String()), 10)
+		b = append(b, "  "...)
+		if p.Stock == 0 {
+			b = append(b, "sold out"...)
+		} else {
+			b = appendRight(b, strconv.AppendInt(nil, int64(p.Stock), 10), 7)
+		}
+		if manager && p.Discontinued {
+			b = append(b, "  (discontinued)"...)
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func appendPadded(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+func appendRight(b, s []byte, width int) []byte {
+	for n := len(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, s...)
+}
+
+// CatalogCache keeps the last rendered customer catalog, shared by every session
+// of a server: while the catalog is unchanged, list costs a comparison instead of
+// a rendering.
+type CatalogCache struct {
+	last atomic.Pointer[renderedCatalog]
+}
+
+type renderedCatalog struct {
+	products []storify.Product
+	text     []byte
+}
+
+// render returns the customer catalog table for ps, from the cache when ps is
+// what was rendered last.
+func (c *CatalogCache) render(ps []storify.Product) []byte {
+	if c == nil {
+		return appendCatalog(nil, ps, false)
+	}
+	if r := c.last.Load(); r != nil && slices.Equal(r.products, ps) {
+		return r.text
+	}
+	r := &renderedCatalog{products: ps, text: appendCatalog(nil, ps, false)}
+	c.last.Store(r)
+	return r.text
 }
 
 func writeProduct(w io.Writer, p storify.Product) {

@@ -50,7 +50,7 @@ type ManagerConfig struct {
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
 	m := &Manager{store: store, hub: hub}
-	m.Shell = newShell(term, cfg.StoreName+" manager> ", cfg.Log, m.commands())
+	m.Shell = newShell(term, cfg.StoreName+" manager> ", cfg.Log, m.commands)
 	return m
 }
 

@@ -60,7 +60,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	sh := newShell(nil, "> ", nil, []*Command{{Name: "list"}, {Name: "checkout"}, {Name: "cart"}})
+	sh := newShell(nil, "> ", nil, func() []*Command { return []*Command{{Name: "list"}, {Name: "checkout"}, {Name: "cart"}} })
 	for word, want := range map[string]string{"lsit": "list", "chekout": "checkout", "che": "checkout", "xyzzy": "", "crat": "cart"} {
 		if got := sh.suggest(word); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", word, got, want)

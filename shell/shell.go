@@ -61,32 +61,43 @@ var errQuit = errors.New("quit")
 type Shell struct {
 	term     Term
 	prompt   string
-	commands []*Command
-	byName   map[string]*Command
+	build    func() []*Command
+	commands []*Command          // built on first use
+	byName   map[string]*Command // commands by name and alias
 	log      *slog.Logger
 	// onCommand, if set, is called before each command runs (activity tracking).
 	onCommand func()
 }
 
-func newShell(term Term, prompt string, log *slog.Logger, commands []*Command) *Shell {
-	sh := &Shell{term: term, prompt: prompt, commands: commands, byName: map[string]*Command{}, log: log}
+// newShell returns a shell whose command table build makes on first use: a
+// customer who connects and never types costs no table.
+func newShell(term Term, prompt string, log *slog.Logger, build func() []*Command) *Shell {
+	sh := &Shell{term: term, prompt: prompt, build: build, log: log}
 	if sh.log == nil {
 		sh.log = slog.New(slog.DiscardHandler)
 	}
-	for _, c := range commands {
-		sh.byName[c.Name] = c
-		for _, a := range c.Aliases {
-			sh.byName[a] = c
-		}
+	return sh
+}
+
+// table builds the command table and its index, once.
+func (sh *Shell) table() map[string]*Command {
+	if sh.byName != nil {
+		return sh.byName
 	}
-	sh.commands = append(sh.commands, &Command{
+	sh.commands = append(sh.build(), &Command{
 		Name: "help", Aliases: []string{"?"},
 		Args: []Arg{{Name: "COMMAND", Optional: true}},
 		Help: "list the commands, or explain one",
 		Run:  sh.help,
 	})
-	sh.byName["help"], sh.byName["?"] = sh.commands[len(sh.commands)-1], sh.commands[len(sh.commands)-1]
-	return sh
+	sh.byName = make(map[string]*Command, 2*len(sh.commands))
+	for _, c := range sh.commands {
+		sh.byName[c.Name] = c
+		for _, a := range c.Aliases {
+			sh.byName[a] = c
+		}
+	}
+	return sh.byName
 }
 
 // Run reads and runs commands until the user quits (nil), input ends (nil), or the
@@ -132,7 +143,7 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		sh.onCommand()
 	}
 	name := strings.ToLower(words[0])
-	cmd, ok := sh.byName[name]
+	cmd, ok := sh.table()[name]
 	if !ok {
 		sh.unknown(words[0])
 		return nil
@@ -212,11 +223,7 @@ func (sh *Shell) unknown(word string) {
 // two edits.
 func (sh *Shell) suggest(word string) string {
 	best, bestD := "", 3
-	names := make([]string, 0, len(sh.byName))
-	for n := range sh.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sh.Names()
 	for _, n := range names {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {
 			return sh.byName[n].Name
@@ -230,7 +237,7 @@ func (sh *Shell) suggest(word string) string {
 
 func (sh *Shell) help(_ context.Context, a Args) error {
 	if name := a.Get("COMMAND"); name != "" {
-		cmd, ok := sh.byName[strings.ToLower(name)]
+		cmd, ok := sh.table()[strings.ToLower(name)]
 		if !ok {
 			sh.unknown(name)
 			return nil
@@ -255,7 +262,7 @@ func (sh *Shell) help(_ context.Context, a Args) error {
 
 // Names returns the command names and aliases, sorted (for tab completion).
 func (sh *Shell) Names() []string {
-	names := make([]string, 0, len(sh.byName))
+	names := make([]string, 0, len(sh.table()))
 	for n := range sh.byName {
 		names = append(names, n)
 	}

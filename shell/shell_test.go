@@ -207,3 +207,27 @@ func TestQuitEndsSession(t *testing.T) {
 		t.Errorf("a command after quit ran:\n%s", out)
 	}
 }
+
+// TestCatalogCacheSeesChanges: sessions share a rendered catalog, and a change to
+// the catalog shows at once.
+func TestCatalogCacheSeesChanges(t *testing.T) {
+	store := mustOpenStore(t)
+	cache := &shell.CatalogCache{}
+	list := func() string {
+		var out bytes.Buffer
+		term := shell.NewLineTerm(strings.NewReader("list\n"), &out, 1024)
+		shell.NewCustomer(store, term, shell.CustomerConfig{StoreName: "Test", Catalog: cache}).Run(context.Background())
+		term.Flush()
+		return out.String()
+	}
+	wantContains(t, list(), "1  Blue Mug       12.50        5")
+	wantContains(t, list(), "1  Blue Mug       12.50        5")
+	if _, err := store.SetPrice(context.Background(), 1, 999); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, list(), "1  Blue Mug        9.99        5")
+	if _, err := store.Checkout(context.Background(), storify.NewOrder{Customer: "X", Items: []storify.CartItem{{ProductID: 1, Qty: 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, list(), "1  Blue Mug        9.99  sold out")
+}
