@@ -53,6 +53,7 @@ type Server struct {
 	// loopback every customer of a local proxy or load test shares one address.
 	LimitLoopback bool
 	IdleTimeout   time.Duration // a customer silent this long is disconnected
+	IdleWarning   time.Duration // warned this long before; default a fifth of IdleTimeout, at most a minute
 	WriteTimeout  time.Duration // a customer who does not read for this long is dropped
 
 	mu        sync.Mutex
@@ -93,6 +94,9 @@ func (s *Server) init() {
 	}
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = DefaultIdleTimeout
+	}
+	if s.IdleWarning <= 0 || s.IdleWarning >= s.IdleTimeout {
+		s.IdleWarning = min(s.IdleTimeout/5, time.Minute)
 	}
 	if s.WriteTimeout <= 0 {
 		s.WriteTimeout = DefaultWriteTimeout

@@ -233,7 +233,7 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	srv := &server.Server{IdleTimeout: 500 * time.Millisecond}
+	srv := &server.Server{IdleTimeout: 1500 * time.Millisecond, IdleWarning: 1200 * time.Millisecond}
 	addr := startServer(t, srv)
 	c := connect(t, addr)
 	c.until("echo> ")

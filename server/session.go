@@ -131,7 +131,7 @@ func (s *Session) ReadPassword(prompt string) (string, error) {
 
 func (s *Session) readLine(prompt string) (string, error) {
 	idle := time.Now().Add(s.srv.IdleTimeout)
-	warnAt := idle.Add(-idleWarning(s.srv.IdleTimeout))
+	warnAt := idle.Add(-s.srv.IdleWarning)
 	warned := false
 	s.mu.Lock()
 	s.writePendingLocked()
@@ -189,12 +189,6 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		return line, err
 	}
-}
-
-// idleWarning is how long before the idle timeout a customer is warned: a fifth of
-// it, at most a minute.
-func idleWarning(timeout time.Duration) time.Duration {
-	return min(timeout/5, time.Minute)
 }
 
 // writePendingLocked queues the pending notices for output; s.mu must be held.

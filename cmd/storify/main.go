@@ -31,6 +31,8 @@ func run(args []string) int {
 		err = m.Run(ctx, rest, true)
 	case "serve":
 		err = m.Run(ctx, rest, false)
+	case "simulate":
+		err = runSimulate(ctx, rest, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Fprint(os.Stdout, usage)
 		return 0
@@ -57,6 +59,8 @@ Usage:
                           (commands are read line by line when stdin is not a terminal;
                           the store closes at the end of input)
   storify serve [flags]   open the store without a console; SIGINT or SIGTERM closes it
+  storify simulate [flags]
+                          run scripted customers against a running store: a load test
   storify help            show this help
 
 Customers connect with: telnet 127.0.0.1 65432
