@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -361,4 +362,35 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestNoGoroutineOutlivesItsSession: sessions that end every way (quit, hang-up,
+// panic, kick) leave no goroutine behind.
+func TestNoGoroutineOutlivesItsSession(t *testing.T) {
+	srv := &server.Server{}
+	addr := startServer(t, srv)
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	for i := 0; i < 40; i++ {
+		c := connect(t, addr)
+		c.until("echo> ")
+		switch i % 4 {
+		case 0:
+			c.send("quit")
+			c.rest()
+		case 1:
+			c.conn.Close()
+		case 2:
+			c.send("panic")
+			c.rest()
+		case 3:
+			waitFor(t, func() bool { return srv.Len() > 0 })
+			srv.Broadcast("hello")
+			for _, info := range srv.Customers() {
+				srv.Kick(info.ID)
+			}
+			c.rest()
+		}
+	}
+	waitFor(t, func() bool { return srv.Len() == 0 && runtime.NumGoroutine() <= before })
 }

@@ -59,6 +59,13 @@ func TestManagerCatalog(t *testing.T) {
 		"addproduct Pencil 1.999 1",
 		"restock 1 0",
 		"discontinue 2",
+		"addproduct "+strings.Repeat("N", 61)+" 1 1",
+		"addproduct Lamp 1 -5",
+		"addproduct Lamp 1 ten",
+		"addproduct Lamp 99999999999 1",
+		"addproduct \"Lamp\x1b[31m\" 1 1",
+		"price 1 12,50",
+		"restock 1 99999999",
 	)
 	wantContains(t, out,
 		"Test manager> ",
@@ -71,6 +78,14 @@ func TestManagerCatalog(t *testing.T) {
 		`"-1" is not a price`,
 		`"1.999" is not a price`,
 		`"0" is not a quantity`,
+		"Notebook is discontinued already",
+		"The product name is longer than 60 characters.",
+		`"-5" is not a stock`,
+		`"ten" is not a stock`,
+		`"99999999999" is not a price`,
+		"The product name has characters that cannot be shown.",
+		`"12,50" is not a price`,
+		`"99999999" is not a quantity`,
 	)
 	if !strings.Contains(out, "Notebook") || strings.Count(out, "Added #") != 2 {
 		t.Errorf("duplicate or bad products were added:\n%s", out)

@@ -122,12 +122,24 @@ func TestCustomerErrors(t *testing.T) {
 		{"frobnicate", `Unknown command "frobnicate". Type help to list commands.`},
 		{`add "Blue Mug`, "Missing closing \" quote."},
 		{"addproduct x 1 1", `Unknown command "addproduct"`},
+		{"checkout " + strings.Repeat("n", 61), "Your cart is empty"},
+		{"add 1\ncheckout " + strings.Repeat("n", 61), "The customer name is longer than 60 characters."},
+		{"add 1\ncheckout 42", "The customer name must not be a number."},
+		{"add " + strings.Repeat("x", 500), `There is no product "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"`},
 		{"show x'; DROP TABLE products; --", `There is no product "x'; DROP TABLE products; --"`},
 		{"show 'Blue Mug", "Missing closing ' quote."},
 	}
 	for _, tt := range tests {
 		out := shop(t, store, tt.line)
 		wantContains(t, out, tt.want)
+	}
+	if _, err := store.Discontinue(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, shop(t, store, "add notebook"), "Notebook is no longer sold.")
+	wantContains(t, shop(t, store, "show 2"), "No longer sold.")
+	if out := shop(t, store, "list"); strings.Contains(out, "Notebook") {
+		t.Errorf("a discontinued product is listed:\n%s", out)
 	}
 	ps, _ := store.Products(context.Background(), storify.ProductFilter{All: true})
 	if len(ps) != 2 || ps[0].Stock != 5 {
