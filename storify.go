@@ -43,8 +43,10 @@ type Store interface {
 	// a bad quantity (merged lines above MaxQty too) or a bad customer name. With
 	// o.AccountID set, the order belongs to that account and the account's saved
 	// cart is emptied in the same transaction. When Checkout returns, the order is
-	// durable. Concurrent checkouts may be committed together (group commit), but
-	// one's failure never undoes another.
+	// durable. Concurrent checkouts may be committed together (group commit): one
+	// checkout's refusal never undoes another, and if the shared commit itself
+	// fails, every checkout in it gets the error, so none is acknowledged. If ctx
+	// ends before the checkout starts, ctx.Err() is returned and nothing is placed.
 	Checkout(ctx context.Context, o NewOrder) (Order, error)
 	// Orders lists orders, newest first, filtered as filter says.
 	Orders(ctx context.Context, filter OrderFilter) ([]Order, error)
@@ -62,13 +64,15 @@ type Store interface {
 	// AccountByName returns an account by name, compared case-insensitively.
 	// ENOTFOUND if there is none.
 	AccountByName(ctx context.Context, name string) (Account, error)
-	// Accounts lists every account with its number of orders, by name.
+	// Accounts lists every account with its number of orders, by name compared
+	// case-insensitively.
 	Accounts(ctx context.Context) ([]AccountSummary, error)
 	// SavedCart returns an account's saved cart, in the order first added; empty
-	// if none. Products discontinued since are still returned.
+	// if none (or no such account). Products discontinued since are still returned.
 	SavedCart(ctx context.Context, accountID int64) ([]CartItem, error)
-	// SaveCart replaces an account's saved cart (nil empties it). EINVALID for a
-	// quantity outside 1..MaxQty; ENOTFOUND for an unknown account or product.
+	// SaveCart replaces an account's saved cart (nil empties it); duplicates are
+	// merged, discontinued products kept. EINVALID for a quantity outside
+	// 1..MaxQty; ENOTFOUND for an unknown account or product.
 	SaveCart(ctx context.Context, accountID int64, items []CartItem) error
 
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog

@@ -5,130 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/storify/storify"
 )
-
-// Checkout places an order in one write transaction; see storify.Store.
-//
-// Stock is taken with a conditional UPDATE per product, so the check and the take are
-// one statement and nothing can sell a unit twice. Products are taken in ascending id
-// order, the order every backend locks rows in, so concurrent checkouts cannot
-// deadlock where rows are locked (PostgreSQL); here the write lock alone would do.
-func (s *Store) Checkout(ctx context.Context, customer string, items []storify.CartItem) (storify.Order, error) {
-	customer, err := storify.CleanName(customer, "customer name")
-	if err != nil {
-		return storify.Order{}, err
-	}
-	lines, err := mergeItems(items)
-	if err != nil {
-		return storify.Order{}, err
-	}
-
-	// The lines in the customer's order, priced inside the transaction.
-	order := storify.Order{
-		Customer: customer,
-		Lines:    make([]storify.OrderLine, len(lines)),
-		Status:   storify.StatusPlaced,
-	}
-	byID := make([]int, len(lines))
-	for i := range byID {
-		byID[i] = i
-	}
-	sort.Slice(byID, func(a, b int) bool { return lines[byID[a]].ProductID < lines[byID[b]].ProductID })
-
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		// Timed once the write lock is held, so that placed times rise with order
-		// numbers; rounded as it will read back.
-		order.Placed = fromUnixNano(unixNano(time.Now()))
-		for _, i := range byID {
-			it := lines[i]
-			l := storify.OrderLine{ProductID: it.ProductID, Qty: it.Qty}
-			err := tx.QueryRowContext(ctx, `
-				UPDATE products SET stock = stock - ?
-				WHERE id = ? AND stock >= ? AND discontinued = 0
-				RETURNING name, price`,
-				it.Qty, it.ProductID, it.Qty).Scan(&l.Name, &l.UnitPrice)
-			if errors.Is(err, sql.ErrNoRows) {
-				// Returning an error rolls back the units taken from earlier lines.
-				return whyNotTaken(ctx, tx, it.ProductID)
-			} else if err != nil {
-				return fmt.Errorf("sqlite: checkout: take %d of product %d: %w", it.Qty, it.ProductID, err)
-			}
-			order.Lines[i] = l
-			order.Total += l.Subtotal()
-		}
-
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO orders (customer, total, status, placed_at) VALUES (?, ?, ?, ?)
-			RETURNING id`,
-			order.Customer, order.Total, order.Status, unixNano(order.Placed)).Scan(&order.ID)
-		if err != nil {
-			return fmt.Errorf("sqlite: checkout: insert order: %w", err)
-		}
-		for i, l := range order.Lines {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
-				VALUES (?, ?, ?, ?, ?, ?)`,
-				order.ID, i+1, l.ProductID, l.Name, l.Qty, l.UnitPrice); err != nil {
-				return fmt.Errorf("sqlite: checkout: insert line %d of order %d: %w", i+1, order.ID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return storify.Order{}, err
-	}
-	return order, nil
-}
-
-// mergeItems checks the items of a checkout and adds up the quantities of a product
-// that appears more than once, keeping the order of first appearance: each product
-// must be taken in one conditional update, or two lines could each pass the stock
-// check and together sell more than there is.
-func mergeItems(items []storify.CartItem) ([]storify.CartItem, error) {
-	if len(items) == 0 {
-		return nil, storify.Errorf(storify.EINVALID, "the order is empty")
-	}
-	var lines []storify.CartItem
-	at := make(map[int64]int, len(items))
-	for _, it := range items {
-		if it.Qty <= 0 || it.Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
-		}
-		i, ok := at[it.ProductID]
-		if !ok {
-			at[it.ProductID] = len(lines)
-			lines = append(lines, it)
-			continue
-		}
-		lines[i].Qty += it.Qty
-		if lines[i].Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "at most %d units of one product in an order", storify.MaxQty)
-		}
-	}
-	return lines, nil
-}
-
-// whyNotTaken explains, as the customer should read it, why the conditional update
-// took no stock of product id.
-func whyNotTaken(ctx context.Context, tx *sql.Tx, id int64) error {
-	p, err := product(ctx, tx, id)
-	switch {
-	case err != nil:
-		return err
-	case p.Discontinued:
-		return storify.Errorf(storify.ECONFLICT, "%s is no longer sold", p.Name)
-	case p.Stock == 0:
-		return storify.Errorf(storify.ECONFLICT, "%s is sold out", p.Name)
-	default:
-		return storify.Errorf(storify.ECONFLICT, "only %d %s left", p.Stock, p.Name)
-	}
-}
 
 // Orders lists orders newest first; see storify.Store.
 func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error) {
@@ -139,6 +20,10 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 		// and one statement text to cache.
 		where = append(where, `id IN (SELECT value FROM json_each(?))`)
 		args = append(args, jsonIDs(filter.IDs))
+	}
+	if filter.AccountID != 0 {
+		where = append(where, `account_id = ?`)
+		args = append(args, filter.AccountID)
 	}
 	if filter.Status != "" {
 		where = append(where, `status = ?`)
@@ -181,10 +66,10 @@ func queryOrders(ctx context.Context, q queryer, where string, args ...any) ([]s
 	}
 	rows, err := q.QueryContext(ctx, `
 		WITH o AS (
-			SELECT id, customer, total, status, placed_at FROM orders `+where+`
+			SELECT id, customer, account_id, total, status, placed_at FROM orders `+where+`
 			ORDER BY id DESC LIMIT ?
 		)
-		SELECT o.id, o.customer, o.total, o.status, o.placed_at,
+		SELECT o.id, o.customer, coalesce(o.account_id, 0), o.total, o.status, o.placed_at,
 			l.product_id, l.name, l.qty, l.unit_price
 		FROM o JOIN order_lines l ON l.order_id = o.id
 		ORDER BY o.id DESC, l.line`, args...)
@@ -197,7 +82,7 @@ func queryOrders(ctx context.Context, q queryer, where string, args ...any) ([]s
 		var o storify.Order
 		var placed int64
 		var l storify.OrderLine
-		if err := rows.Scan(&o.ID, &o.Customer, &o.Total, &o.Status, &placed,
+		if err := rows.Scan(&o.ID, &o.Customer, &o.AccountID, &o.Total, &o.Status, &placed,
 			&l.ProductID, &l.Name, &l.Qty, &l.UnitPrice); err != nil {
 			return nil, err
 		}
@@ -231,7 +116,7 @@ func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
 // of orders not cancelled.
 func (s *Store) Cancel(ctx context.Context, id int64) (storify.Order, error) {
 	var o storify.Order
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}

@@ -22,48 +22,47 @@ func scanProduct(row scanner) (storify.Product, error) {
 	return p, err
 }
 
-// Products lists the catalog in catalog-number order; see storify.Store.
+// Products lists the catalog in catalog-number order; see storify.Store. It is served
+// from the in-memory copy of the catalog; the slice is the caller's own.
 func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
-	var where []string
-	var args []any
-	if !filter.All {
-		where = append(where, `discontinued = 0`)
-	}
-	if filter.Search != "" {
-		where = append(where, `(instr(name_key, ?) > 0 OR instr(description_key, ?) > 0)`)
-		key := foldKey(filter.Search)
-		args = append(args, key, key)
-	}
-	q := `SELECT ` + productColumns + ` FROM products`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY id`
-
-	rows, err := s.reader.QueryContext(ctx, q, args...)
+	snap, err := s.catalog.snapshot(ctx, s.reader)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list products: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
+	key := foldKey(filter.Search)
 	var ps []storify.Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list products: %w", err)
+	for i, p := range snap.products {
+		if p.Discontinued && !filter.All {
+			continue
+		}
+		// The keys fold as the names are compared everywhere else; a substring of
+		// either one is a match, as instr() on the stored keys would find it.
+		if key != "" && !strings.Contains(snap.keys[i].name, key) && !strings.Contains(snap.keys[i].description, key) {
+			continue
+		}
+		if ps == nil {
+			ps = make([]storify.Product, 0, len(snap.products)-i)
 		}
 		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list products: %w", err)
 	}
 	return ps, nil
 }
 
 // Product returns one product by catalog number; see storify.Store.
 func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
-	return product(ctx, s.reader, id)
+	snap, err := s.catalog.snapshot(ctx, s.reader)
+	if err != nil {
+		return storify.Product{}, err
+	}
+	p, ok := snap.byID(id)
+	if !ok {
+		return storify.Product{}, noProduct(id)
+	}
+	return p, nil
 }
 
+// product reads one product inside a transaction, where the catalog copy may not yet
+// show what the transaction wrote.
 func product(ctx context.Context, q queryer, id int64) (storify.Product, error) {
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -78,14 +77,15 @@ func product(ctx context.Context, q queryer, id int64) (storify.Product, error) 
 // storify.Store. Surrounding spaces are ignored, as they are when a product is named.
 func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
 	name = strings.TrimSpace(name)
-	p, err := scanProduct(s.reader.QueryRowContext(ctx,
-		`SELECT `+productColumns+` FROM products WHERE name_key = ?`, foldKey(name)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
-	} else if err != nil {
-		return storify.Product{}, fmt.Errorf("sqlite: product named %q: %w", name, err)
+	snap, err := s.catalog.snapshot(ctx, s.reader)
+	if err != nil {
+		return storify.Product{}, err
 	}
-	return p, nil
+	i, ok := snap.byName[foldKey(name)]
+	if !ok {
+		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
+	}
+	return snap.products[i], nil
 }
 
 // AddProduct adds a product to the catalog; see storify.Store.
@@ -106,7 +106,7 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 	}
 
 	var p storify.Product
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx, `
 			INSERT INTO products (name, name_key, description, description_key, price, stock, received, created_at)
@@ -130,7 +130,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
 	}
 	var p storify.Product
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx, `
 			UPDATE products SET stock = stock + ?, received = received + ?
@@ -159,7 +159,7 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 		return storify.Product{}, err
 	}
 	var p storify.Product
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx,
 			`UPDATE products SET price = ? WHERE id = ? RETURNING `+productColumns, price, id))
@@ -176,7 +176,7 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 // Discontinue takes a product out of the catalog; see storify.Store.
 func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, error) {
 	var p storify.Product
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx,
 			`UPDATE products SET discontinued = 1 WHERE id = ? AND discontinued = 0 RETURNING `+productColumns, id))

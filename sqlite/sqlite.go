@@ -7,6 +7,15 @@
 // never fails halfway with SQLITE_BUSY when it upgrades from reading to writing.
 // Reads use a separate pool of read-only connections. Commits are synced to disk
 // (synchronous=FULL), so an order is durable when Checkout returns.
+//
+// Checkouts are group-committed: concurrent ones share one transaction and one sync
+// to disk, each in a savepoint of its own (see commit.go). The catalog is kept in
+// memory and read again after each write that changes products (see catalog.go).
+//
+// One database file is served by one Store, in one process. Another process may
+// write the same file safely, since SQLite's locks serialize the writers, but this
+// Store's copy of the catalog does not see that process's changes until this Store
+// itself next writes a product.
 package sqlite
 
 import (
@@ -31,8 +40,11 @@ const busyTimeout = 5 * time.Second
 
 // Store is a storify.Store on an SQLite file. It is safe for concurrent use.
 type Store struct {
-	writer *sql.DB // one connection: every write transaction
-	reader *sql.DB // read-only connections for queries outside a write
+	writer  *sql.DB        // one connection: every write transaction
+	reader  *sql.DB        // read-only connections for queries outside a write
+	commit  *committer     // checkouts waiting to be committed together
+	stmts   *checkoutStmts // prepared on the writer
+	catalog catalog        // the products, as last read
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -79,7 +91,15 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{writer: writer, reader: reader}, nil
+	stmts, err := prepareCheckout(context.Background(), writer)
+	if err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s := &Store{writer: writer, reader: reader, commit: newCommitter(), stmts: stmts}
+	go s.commitLoop()
+	return s, nil
 }
 
 // writerParams are the DSN parameters of the writer connection. Pragmas go in the DSN
@@ -106,10 +126,13 @@ func readerParams() string {
 	return q.Encode()
 }
 
-// Close closes both pools. database/sql waits for the queries and transactions that
-// have started, so writes in flight finish first.
+// Close stops taking checkouts, waits until those already queued are committed and
+// answered, then closes both pools. database/sql waits for the queries and
+// transactions that have started, so other writes in flight finish first too.
+// Checkout after Close returns an error.
 func (s *Store) Close() error {
-	return errors.Join(s.writer.Close(), s.reader.Close())
+	s.commit.close()
+	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close())
 }
 
 // write runs fn in one write transaction on the writer connection and commits it
@@ -129,6 +152,15 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// writeCatalog is write for a transaction that may change products: the next read
+// of the catalog looks at the database again. The copy is invalidated after the
+// commit, even a failed one, and before the caller is answered, so that whoever
+// hears of the write reads what it wrote.
+func (s *Store) writeCatalog(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.catalog.invalidate()
+	return s.write(ctx, fn)
 }
 
 // queryer is what reads need: a pool or a transaction, so that a write can return

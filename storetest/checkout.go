@@ -19,7 +19,7 @@ func testCheckout(t *testing.T, s storify.Store) {
 	start := time.Now()
 	// The plate comes first in the cart although its number is higher: lines keep the
 	// cart's order.
-	o, err := s.Checkout(ctx, "  Ada Lovelace ", []storify.CartItem{item(plate, 3), item(mug, 2)})
+	o, err := s.Checkout(ctx, storify.NewOrder{Customer: "  Ada Lovelace ", Items: []storify.CartItem{item(plate, 3), item(mug, 2)}})
 	if err != nil {
 		t.Fatalf("Checkout: %v", err)
 	}
@@ -73,7 +73,7 @@ func testCheckoutLastUnits(t *testing.T, s storify.Store) {
 	checkout(t, s, "Ada", item(mug, 3))
 	wantStock(t, s, mug.ID, 0, 3)
 
-	_, err := s.Checkout(context.Background(), "Bob", []storify.CartItem{item(mug, 1)})
+	_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Bob", Items: []storify.CartItem{item(mug, 1)}})
 	msg := wantCode(t, "Checkout of a sold-out product", err, storify.ECONFLICT)
 	if msg != "" && !strings.Contains(msg, "Blue Mug") {
 		t.Errorf("Checkout of a sold-out product: message %q does not name Blue Mug", msg)
@@ -103,7 +103,7 @@ func testCheckoutInvalid(t *testing.T, s storify.Store) {
 		{"a customer name too long", strings.Repeat("a", storify.MaxNameLen+1), []storify.CartItem{item(mug, 1)}},
 	}
 	for _, tt := range tests {
-		_, err := s.Checkout(ctx, tt.customer, tt.items)
+		_, err := s.Checkout(ctx, storify.NewOrder{Customer: tt.customer, Items: tt.items})
 		wantCode(t, "Checkout with "+tt.what, err, storify.EINVALID)
 	}
 	wantStock(t, s, mug.ID, 20_000, 20_000)
@@ -117,7 +117,7 @@ func testCheckoutUnknownProduct(t *testing.T, s storify.Store) {
 		{{ProductID: mug.ID + 100, Qty: 1}, item(mug, 2)},
 		{{ProductID: 0, Qty: 1}},
 	} {
-		_, err := s.Checkout(context.Background(), "Ada", items)
+		_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: items})
 		if code := storify.ErrorCode(err); code != storify.ENOTFOUND && code != storify.ECONFLICT {
 			t.Errorf("Checkout(%v) with an unknown product: error %v (code %q), want ENOTFOUND or ECONFLICT", items, err, code)
 		}
@@ -138,7 +138,7 @@ func testCheckoutShortLineTakesNothing(t *testing.T, s storify.Store) {
 		{item(bowl, 4), item(plate, 3), item(mug, 3)},
 		{item(mug, 3)},
 	} {
-		_, err := s.Checkout(context.Background(), "Ada", items)
+		_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: items})
 		if msg := wantCode(t, fmt.Sprintf("Checkout(%v)", items), err, storify.ECONFLICT); msg != "" && msg != "only 2 Blue Mug left" {
 			t.Errorf("Checkout(%v): message %q, want %q", items, msg, "only 2 Blue Mug left")
 		}
@@ -158,7 +158,7 @@ func testCheckoutShortLineTakesNothing(t *testing.T, s storify.Store) {
 func testCheckoutSoldOut(t *testing.T, s storify.Store) {
 	plate := addProduct(t, s, "Red Plate", 800, 10)
 	mug := addProduct(t, s, "Blue Mug", 1250, 0)
-	_, err := s.Checkout(context.Background(), "Ada", []storify.CartItem{item(plate, 1), item(mug, 1)})
+	_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(plate, 1), item(mug, 1)}})
 	msg := wantCode(t, "Checkout with a sold-out line", err, storify.ECONFLICT)
 	if msg != "" && !strings.Contains(msg, "Blue Mug") {
 		t.Errorf("Checkout with a sold-out line: message %q does not name Blue Mug", msg)
@@ -173,7 +173,7 @@ func testCheckoutDiscontinued(t *testing.T, s storify.Store) {
 	if _, err := s.Discontinue(context.Background(), mug.ID); err != nil {
 		t.Fatalf("Discontinue: %v", err)
 	}
-	_, err := s.Checkout(context.Background(), "Ada", []storify.CartItem{item(plate, 1), item(mug, 1)})
+	_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(plate, 1), item(mug, 1)}})
 	msg := wantCode(t, "Checkout of a discontinued product", err, storify.ECONFLICT)
 	if msg != "" && !strings.Contains(msg, "Blue Mug") {
 		t.Errorf("Checkout of a discontinued product: message %q does not name Blue Mug", msg)
@@ -187,7 +187,7 @@ func testCheckoutDiscontinued(t *testing.T, s storify.Store) {
 // quantities added: two lines that each fit must not together sell more than there is.
 func testCheckoutDuplicateItems(t *testing.T, s storify.Store) {
 	mug := addProduct(t, s, "Blue Mug", 1250, 3)
-	_, err := s.Checkout(context.Background(), "Ada", []storify.CartItem{item(mug, 2), item(mug, 2)})
+	_, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(mug, 2), item(mug, 2)}})
 	if msg := wantCode(t, "Checkout of 2+2 of 3 units", err, storify.ECONFLICT); msg != "" && msg != "only 3 Blue Mug left" {
 		t.Errorf("Checkout of 2+2 of 3 units: message %q, want %q", msg, "only 3 Blue Mug left")
 	}

@@ -222,13 +222,13 @@ func testStockInvariant(t *testing.T, s storify.Store) {
 		}
 		checkInvariant(t, s)
 	}
-	o1, err := s.Checkout(ctx, "Ada", []storify.CartItem{item(mug, 4), item(plate, 1)})
+	o1, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(mug, 4), item(plate, 1)}})
 	step("Checkout", err)
 	_, err = s.Restock(ctx, plate.ID, 7)
 	step("Restock", err)
-	o2, err := s.Checkout(ctx, "Bob", []storify.CartItem{item(plate, 9)})
+	o2, err := s.Checkout(ctx, storify.NewOrder{Customer: "Bob", Items: []storify.CartItem{item(plate, 9)}})
 	step("Checkout", err)
-	_, err = s.Checkout(ctx, "Cy", []storify.CartItem{item(mug, 1), item(plate, 1)})
+	_, err = s.Checkout(ctx, storify.NewOrder{Customer: "Cy", Items: []storify.CartItem{item(mug, 1), item(plate, 1)}})
 	if storify.ErrorCode(err) != storify.ECONFLICT {
 		t.Fatalf("Checkout of the sold-out plate: %v, want ECONFLICT", err)
 	}

@@ -384,3 +384,77 @@ func testDiscontinue(t *testing.T, s storify.Store) {
 	}
 	sameOrder(t, "order of a discontinued product", got2, o)
 }
+
+// Every read after a write sees the write, whichever way the product is read: a
+// backend that keeps a copy of the catalog must refresh it.
+func testReadAfterWrite(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	mug := addProduct(t, s, "Blue Mug", 1250, 10)
+	// want is the whole catalog as it must read now.
+	want := []storify.Product{mug}
+	check := func(after string) {
+		t.Helper()
+		var listed []storify.Product
+		for _, p := range want {
+			if !p.Discontinued {
+				listed = append(listed, p)
+			}
+		}
+		if got := listProducts(t, s, storify.ProductFilter{}); fmt.Sprint(got) != fmt.Sprint(listed) {
+			t.Errorf("after %s: Products = %+v, want %+v", after, got, listed)
+		}
+		if got := listProducts(t, s, storify.ProductFilter{All: true}); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("after %s: Products{All} = %+v, want %+v", after, got, want)
+		}
+		if got := listProducts(t, s, storify.ProductFilter{All: true, Search: "PLATE"}); len(want) > 1 && (len(got) != 1 || got[0] != want[1]) {
+			t.Errorf("after %s: Products{Search: PLATE} = %+v, want [%+v]", after, got, want[1])
+		}
+		for _, p := range want {
+			if got := getProduct(t, s, p.ID); got != p {
+				t.Errorf("after %s: Product(%d) = %+v, want %+v", after, p.ID, got, p)
+			}
+			if got, err := s.ProductByName(ctx, strings.ToUpper(p.Name)); err != nil || got != p {
+				t.Errorf("after %s: ProductByName(%q) = %+v, %v; want %+v", after, p.Name, got, err, p)
+			}
+		}
+	}
+	check("AddProduct")
+	check("reading twice")
+
+	plate := addProduct(t, s, "Red Plate", 800, 5)
+	want = append(want, plate)
+	check("a second AddProduct")
+
+	if _, err := s.Restock(ctx, mug.ID, 5); err != nil {
+		t.Fatalf("Restock: %v", err)
+	}
+	want[0].Stock, want[0].Received = 15, 15
+	check("Restock")
+
+	if _, err := s.SetPrice(ctx, plate.ID, 999); err != nil {
+		t.Fatalf("SetPrice: %v", err)
+	}
+	want[1].Price = 999
+	check("SetPrice")
+
+	o := checkout(t, s, "Ada", item(mug, 3), item(plate, 5))
+	want[0].Stock, want[1].Stock = 12, 0
+	check("Checkout")
+
+	if _, err := s.Cancel(ctx, o.ID); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	want[0].Stock, want[1].Stock = 15, 5
+	check("Cancel")
+
+	if _, err := s.Discontinue(ctx, mug.ID); err != nil {
+		t.Fatalf("Discontinue: %v", err)
+	}
+	want[0].Discontinued = true
+	check("Discontinue")
+
+	// A refused write changes nothing.
+	_, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(plate, 6)}})
+	wantCode(t, "Checkout of more than there is", err, storify.ECONFLICT)
+	check("a refused Checkout")
+}

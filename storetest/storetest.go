@@ -57,7 +57,17 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"Sales", testSales},
 		{"StockInvariant", testStockInvariant},
 		{"ConcurrentCheckoutLastUnits", testConcurrentCheckoutLastUnits},
+		{"ConcurrentCheckoutOutcomes", testConcurrentCheckoutOutcomes},
 		{"ConcurrentMixed", testConcurrentMixed},
+		{"CreateAccount", testCreateAccount},
+		{"CreateAccountDuplicateName", testCreateAccountDuplicateName},
+		{"CreateAccountInvalid", testCreateAccountInvalid},
+		{"Accounts", testAccounts},
+		{"SaveCart", testSaveCart},
+		{"SaveCartInvalid", testSaveCartInvalid},
+		{"CheckoutByAccount", testCheckoutByAccount},
+		{"CheckoutUnknownAccount", testCheckoutUnknownAccount},
+		{"ReadAfterWrite", testReadAfterWrite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +106,7 @@ func getProduct(t *testing.T, s storify.Store, id int64) storify.Product {
 // checkout places an order or fails the test.
 func checkout(t *testing.T, s storify.Store, customer string, items ...storify.CartItem) storify.Order {
 	t.Helper()
-	o, err := s.Checkout(context.Background(), customer, items)
+	o, err := s.Checkout(context.Background(), storify.NewOrder{Customer: customer, Items: items})
 	if err != nil {
 		t.Fatalf("Checkout(%q, %v): %v", customer, items, err)
 	}
@@ -164,6 +174,9 @@ func sameOrder(t *testing.T, what string, got, want storify.Order) {
 	if got.ID != want.ID || got.Customer != want.Customer || got.Total != want.Total || got.Status != want.Status {
 		t.Errorf("%s: order #%d %q total %s %s, want #%d %q total %s %s", what,
 			got.ID, got.Customer, got.Total, got.Status, want.ID, want.Customer, want.Total, want.Status)
+	}
+	if got.AccountID != want.AccountID {
+		t.Errorf("%s: order #%d of account %d, want account %d", what, got.ID, got.AccountID, want.AccountID)
 	}
 	if d := got.Placed.Sub(want.Placed).Abs(); d > time.Millisecond {
 		t.Errorf("%s: order #%d placed %v, want %v", what, got.ID, got.Placed, want.Placed)

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/storify/storify"
+)
+
+// CreateAccount adds a customer account; see storify.Store.
+func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (storify.Account, error) {
+	name, err := storify.CleanName(name, "account name")
+	if err != nil {
+		return storify.Account{}, err
+	}
+	if len(passwordHash) == 0 {
+		return storify.Account{}, storify.Errorf(storify.EINVALID, "the password hash is empty")
+	}
+	a := storify.Account{
+		Name: name,
+		// A copy, so that the caller reusing its buffer cannot change what we return.
+		PasswordHash: append([]byte(nil), passwordHash...),
+		Created:      fromUnixNano(unixNano(time.Now())),
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, ?, ?)
+			RETURNING id`,
+			a.Name, foldKey(a.Name), a.PasswordHash, unixNano(a.Created)).Scan(&a.ID)
+		if isUniqueViolation(err) {
+			return storify.Errorf(storify.ECONFLICT, "the name %q is taken", name)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: create account %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return storify.Account{}, err
+	}
+	return a, nil
+}
+
+// AccountByName returns the account of that name, compared case-insensitively; see
+// storify.Store. Surrounding spaces are ignored, as they are when the account is made.
+func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account, error) {
+	name = strings.TrimSpace(name)
+	var a storify.Account
+	var created int64
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
+		foldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storify.Account{}, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
+	} else if err != nil {
+		return storify.Account{}, fmt.Errorf("sqlite: account named %q: %w", name, err)
+	}
+	a.Created = fromUnixNano(created)
+	return a, nil
+}
+
+// Accounts lists every account with its number of orders, by name; see storify.Store.
+// Names sort by their case-folded key, so that "ada" and "Bob" sort as a reader expects.
+func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT a.id, a.name, a.created_at,
+			(SELECT count(*) FROM orders o WHERE o.account_id = a.id)
+		FROM accounts a
+		ORDER BY a.name_key, a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var as []storify.AccountSummary
+	for rows.Next() {
+		var a storify.AccountSummary
+		var created int64
+		if err := rows.Scan(&a.ID, &a.Name, &created, &a.Orders); err != nil {
+			return nil, fmt.Errorf("sqlite: list accounts: %w", err)
+		}
+		a.Created = fromUnixNano(created)
+		as = append(as, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
+	}
+	return as, nil
+}
+
+// SavedCart returns an account's saved cart in the order first added; see
+// storify.Store. An unknown account has an empty cart, like a new one.
+func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartItem, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT product_id, qty FROM saved_cart_items WHERE account_id = ? ORDER BY position`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: saved cart of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var items []storify.CartItem
+	for rows.Next() {
+		var it storify.CartItem
+		if err := rows.Scan(&it.ProductID, &it.Qty); err != nil {
+			return nil, fmt.Errorf("sqlite: saved cart of account %d: %w", accountID, err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: saved cart of account %d: %w", accountID, err)
+	}
+	return items, nil
+}
+
+// SaveCart replaces an account's saved cart; see storify.Store. A product listed
+// twice is kept once with the quantities added, as Checkout would merge it. A
+// discontinued product may be saved: the cart is the customer's, and checkout
+// refuses it with a message that says why.
+func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) error {
+	var lines []storify.CartItem
+	if len(items) > 0 {
+		var err error
+		if lines, err = mergeItems(items); err != nil {
+			return err
+		}
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := accountExists(ctx, tx, accountID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, accountID); err != nil {
+			return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
+		}
+		for i, it := range lines {
+			// INSERT … SELECT inserts nothing for an unknown product, which tells it
+			// apart from a failure without parsing a foreign-key error.
+			res, err := tx.ExecContext(ctx, `
+				INSERT INTO saved_cart_items (account_id, product_id, qty, position)
+				SELECT ?, id, ?, ? FROM products WHERE id = ?`,
+				accountID, it.Qty, i+1, it.ProductID)
+			if err != nil {
+				return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
+			} else if n == 0 {
+				return noProduct(it.ProductID)
+			}
+		}
+		return nil
+	})
+}
+
+// accountExists returns ENOTFOUND unless the account exists.
+func accountExists(ctx context.Context, q queryer, id int64) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM accounts WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return noAccount(id)
+	} else if err != nil {
+		return fmt.Errorf("sqlite: account %d: %w", id, err)
+	}
+	return nil
+}
+
+func noAccount(id int64) error {
+	return storify.Errorf(storify.ENOTFOUND, "no account #%d", id)
+}

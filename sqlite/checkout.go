@@ -1,0 +1,216 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/storify/storify"
+)
+
+// checkout is a checked NewOrder, ready to be placed.
+type checkout struct {
+	customer  string
+	accountID int64
+	lines     []storify.CartItem // merged, in cart order
+	byID      []int              // indexes of lines in ascending product id
+}
+
+// newCheckout checks what can be checked without the database, so that a bad order
+// never takes a turn at the writer.
+func newCheckout(no storify.NewOrder) (*checkout, error) {
+	customer, err := storify.CleanName(no.Customer, "customer name")
+	if err != nil {
+		return nil, err
+	}
+	lines, err := mergeItems(no.Items)
+	if err != nil {
+		return nil, err
+	}
+	byID := make([]int, len(lines))
+	for i := range byID {
+		byID[i] = i
+	}
+	sort.Slice(byID, func(a, b int) bool { return lines[byID[a]].ProductID < lines[byID[b]].ProductID })
+	return &checkout{customer: customer, accountID: no.AccountID, lines: lines, byID: byID}, nil
+}
+
+// checkoutStmts are the statements of a checkout, prepared once on the writer
+// connection: parsing them again for every order cost more CPU than running them,
+// and the committer runs every checkout on one goroutine. A checkoutStmts is either
+// the prepared set or that set bound to one transaction.
+type checkoutStmts struct {
+	savepoint, rollbackTo, release *sql.Stmt
+	account, take, insertOrder     *sql.Stmt
+	insertLine, emptySavedCart     *sql.Stmt
+}
+
+// stmtField is one statement of a checkoutStmts and its SQL.
+type stmtField struct {
+	stmt  **sql.Stmt
+	query string
+}
+
+// fields lists the statements with their SQL, so that preparing, binding and closing
+// cannot miss one.
+func (cs *checkoutStmts) fields() []stmtField {
+	return []stmtField{
+		{&cs.savepoint, `SAVEPOINT checkout`},
+		{&cs.rollbackTo, `ROLLBACK TO checkout`},
+		{&cs.release, `RELEASE checkout`},
+		{&cs.account, `SELECT 1 FROM accounts WHERE id = ?`},
+		{&cs.take, `UPDATE products SET stock = stock - ?
+			WHERE id = ? AND stock >= ? AND discontinued = 0
+			RETURNING name, price`},
+		{&cs.insertOrder, `INSERT INTO orders (customer, account_id, total, status, placed_at)
+			VALUES (?, ?, ?, ?, ?)
+			RETURNING id`},
+		{&cs.insertLine, `INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
+			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&cs.emptySavedCart, `DELETE FROM saved_cart_items WHERE account_id = ?`},
+	}
+}
+
+// prepareCheckout prepares the checkout statements on db.
+func prepareCheckout(ctx context.Context, db *sql.DB) (*checkoutStmts, error) {
+	cs := &checkoutStmts{}
+	for _, f := range cs.fields() {
+		var err error
+		if *f.stmt, err = db.PrepareContext(ctx, f.query); err != nil {
+			cs.close() //nolint:errcheck // the prepare error is the one to report
+			return nil, fmt.Errorf("prepare %q: %w", f.query, err)
+		}
+	}
+	return cs, nil
+}
+
+// in binds the prepared statements to tx. On the one writer connection they are
+// prepared already, so binding parses nothing.
+func (cs *checkoutStmts) in(ctx context.Context, tx *sql.Tx) *checkoutStmts {
+	bound := &checkoutStmts{}
+	prepared := cs.fields()
+	for i, f := range bound.fields() {
+		*f.stmt = tx.StmtContext(ctx, *prepared[i].stmt)
+	}
+	return bound
+}
+
+func (cs *checkoutStmts) close() error {
+	var errs []error
+	for _, f := range cs.fields() {
+		if *f.stmt != nil {
+			errs = append(errs, (*f.stmt).Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// place writes the order in tx with the statements st bound to it, or returns why it
+// cannot and leaves tx to be rolled back to the savepoint its caller made.
+//
+// Stock is taken with a conditional UPDATE per product, so the check and the take are
+// one statement and nothing can sell a unit twice. Products are taken in ascending id
+// order, the order every backend locks rows in, so concurrent checkouts cannot
+// deadlock where rows are locked (PostgreSQL); here the write lock alone would do.
+func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (storify.Order, error) {
+	order := storify.Order{
+		Customer:  co.customer,
+		AccountID: co.accountID,
+		Lines:     make([]storify.OrderLine, len(co.lines)),
+		Status:    storify.StatusPlaced,
+		// Timed once the write lock is held, so that placed times rise with order
+		// numbers; rounded as it will read back.
+		Placed: fromUnixNano(unixNano(time.Now())),
+	}
+	var account any // NULL for a guest
+	if co.accountID != 0 {
+		account = co.accountID
+		var one int
+		err := st.account.QueryRowContext(ctx, co.accountID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return storify.Order{}, noAccount(co.accountID)
+		} else if err != nil {
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: account %d: %w", co.accountID, err)
+		}
+	}
+	for _, i := range co.byID {
+		it := co.lines[i]
+		l := storify.OrderLine{ProductID: it.ProductID, Qty: it.Qty}
+		err := st.take.QueryRowContext(ctx, it.Qty, it.ProductID, it.Qty).Scan(&l.Name, &l.UnitPrice)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The caller's rollback puts back the units taken from earlier lines.
+			return storify.Order{}, whyNotTaken(ctx, tx, it.ProductID)
+		} else if err != nil {
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: take %d of product %d: %w", it.Qty, it.ProductID, err)
+		}
+		order.Lines[i] = l
+		order.Total += l.Subtotal()
+	}
+
+	err := st.insertOrder.QueryRowContext(ctx,
+		order.Customer, account, order.Total, order.Status, unixNano(order.Placed)).Scan(&order.ID)
+	if err != nil {
+		return storify.Order{}, fmt.Errorf("sqlite: checkout: insert order: %w", err)
+	}
+	for i, l := range order.Lines {
+		if _, err := st.insertLine.ExecContext(ctx,
+			order.ID, i+1, l.ProductID, l.Name, l.Qty, l.UnitPrice); err != nil {
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: insert line %d of order %d: %w", i+1, order.ID, err)
+		}
+	}
+	if co.accountID != 0 {
+		// The saved cart was what the customer just bought; keeping it would sell
+		// it twice on the next visit.
+		if _, err := st.emptySavedCart.ExecContext(ctx, co.accountID); err != nil {
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: empty the saved cart of account %d: %w", co.accountID, err)
+		}
+	}
+	return order, nil
+}
+
+// mergeItems checks the items of a checkout and adds up the quantities of a product
+// that appears more than once, keeping the order of first appearance: each product
+// must be taken in one conditional update, or two lines could each pass the stock
+// check and together sell more than there is.
+func mergeItems(items []storify.CartItem) ([]storify.CartItem, error) {
+	if len(items) == 0 {
+		return nil, storify.Errorf(storify.EINVALID, "the order is empty")
+	}
+	var lines []storify.CartItem
+	at := make(map[int64]int, len(items))
+	for _, it := range items {
+		if it.Qty <= 0 || it.Qty > storify.MaxQty {
+			return nil, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
+		}
+		i, ok := at[it.ProductID]
+		if !ok {
+			at[it.ProductID] = len(lines)
+			lines = append(lines, it)
+			continue
+		}
+		lines[i].Qty += it.Qty
+		if lines[i].Qty > storify.MaxQty {
+			return nil, storify.Errorf(storify.EINVALID, "at most %d units of one product in an order", storify.MaxQty)
+		}
+	}
+	return lines, nil
+}
+
+// whyNotTaken explains, as the customer should read it, why the conditional update
+// took no stock of product id.
+func whyNotTaken(ctx context.Context, tx *sql.Tx, id int64) error {
+	p, err := product(ctx, tx, id)
+	switch {
+	case err != nil:
+		return err
+	case p.Discontinued:
+		return storify.Errorf(storify.ECONFLICT, "%s is no longer sold", p.Name)
+	case p.Stock == 0:
+		return storify.Errorf(storify.ECONFLICT, "%s is sold out", p.Name)
+	default:
+		return storify.Errorf(storify.ECONFLICT, "only %d %s left", p.Stock, p.Name)
+	}
+}
