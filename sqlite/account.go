@@ -30,7 +30,7 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, ?, ?)
 			RETURNING id`,
-			a.Name, foldKey(a.Name), a.PasswordHash, unixNano(a.Created)).Scan(&a.ID)
+			a.Name, storify.FoldKey(a.Name), a.PasswordHash, unixNano(a.Created)).Scan(&a.ID)
 		if isUniqueViolation(err) {
 			return storify.Errorf(storify.ECONFLICT, "the name %q is taken", name)
 		} else if err != nil {
@@ -52,7 +52,7 @@ func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account
 	var created int64
 	err := s.reader.QueryRowContext(ctx, `
 		SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
-		foldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+		storify.FoldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storify.Account{}, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
 	} else if err != nil {

@@ -29,7 +29,7 @@ func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]s
 	if err != nil {
 		return nil, err
 	}
-	key := foldKey(filter.Search)
+	key := storify.FoldKey(filter.Search)
 	var ps []storify.Product
 	for i, p := range snap.products {
 		if p.Discontinued && !filter.All {
@@ -81,7 +81,7 @@ func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product
 	if err != nil {
 		return storify.Product{}, err
 	}
-	i, ok := snap.byName[foldKey(name)]
+	i, ok := snap.byName[storify.FoldKey(name)]
 	if !ok {
 		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
 	}
@@ -112,7 +112,7 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 			INSERT INTO products (name, name_key, description, description_key, price, stock, received, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+productColumns,
-			name, foldKey(name), desc, foldKey(desc), np.Price, np.Stock, np.Stock, unixNano(time.Now())))
+			name, storify.FoldKey(name), desc, storify.FoldKey(desc), np.Price, np.Stock, np.Stock, unixNano(time.Now())))
 		if isUniqueViolation(err) {
 			return storify.Errorf(storify.ECONFLICT, "there is already a product named %q", name)
 		} else if err != nil {

@@ -134,20 +134,3 @@ func TestPragmas(t *testing.T) {
 		t.Error("the reader pool accepted a write")
 	}
 }
-
-func TestFoldKey(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		same bool
-	}{
-		{"Blue Mug", "blue mug", true},
-		{"Crème Brûlée", "CRÈME BRÛLÉE", true},
-		{"straße", "STRASSE", false}, // simple folding does not expand ß, as EqualFold
-		{"ſ", "S", true},             // long s folds to s, as EqualFold
-		{"Blue Mug", "Blue Mugs", false},
-	} {
-		if got := foldKey(tt.a) == foldKey(tt.b); got != tt.same || got != strings.EqualFold(tt.a, tt.b) {
-			t.Errorf("foldKey(%q) == foldKey(%q) is %v, want %v", tt.a, tt.b, got, tt.same)
-		}
-	}
-}

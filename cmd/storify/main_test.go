@@ -121,7 +121,12 @@ type customer struct {
 
 func dial(t *testing.T, addr net.Addr) *customer {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	return dialAddr(t, addr.String())
+}
+
+func dialAddr(t *testing.T, addr string) *customer {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,17 @@ func seedSample(ctx context.Context, store storify.Store) (int, error) {
 	if err != nil || len(ps) > 0 {
 		return 0, err
 	}
+	n := 0
 	for _, p := range sampleCatalog {
-		if _, err := store.AddProduct(ctx, p); err != nil {
-			return 0, err
+		_, err := store.AddProduct(ctx, p)
+		switch {
+		case storify.ErrorCode(err) == storify.ECONFLICT:
+			// Another instance on the same database is adding it at this moment.
+		case err != nil:
+			return n, err
+		default:
+			n++
 		}
 	}
-	return len(sampleCatalog), nil
+	return n, nil
 }

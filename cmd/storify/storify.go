@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/postgres"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
 	"github.com/storify/storify/sqlite"
@@ -190,7 +192,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Ready != nil {
 		close(m.Ready)
 	}
-	m.Log.Info("store open", "name", m.Config.Name, "db", m.Config.DB, "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	m.Log.Info("store open", "name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
 	return nil
 }
 
@@ -231,12 +233,23 @@ func (m *Main) closeConsole() {
 	}
 }
 
-// openStore opens the storage backend that dsn names.
+// openStore opens the storage backend that dsn names: a postgres:// or
+// postgresql:// URL selects PostgreSQL, anything else is a SQLite file.
 func openStore(dsn string) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("PostgreSQL stores are not supported by this version; give --db a file name")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(dsn)
+}
+
+// redact hides a password in a database URL before it is logged.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 // dropTime leaves the time out of log lines: the console shows events as they come.

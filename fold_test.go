@@ -1,0 +1,25 @@
+package storify_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/storify/storify"
+)
+
+func TestFoldKey(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"Blue Mug", "blue mug", true},
+		{"Crème Brûlée", "CRÈME BRÛLÉE", true},
+		{"straße", "STRASSE", false}, // simple folding does not expand ß, as EqualFold
+		{"ſ", "S", true},             // long s folds to s, as EqualFold
+		{"Blue Mug", "Blue Mugs", false},
+	} {
+		if got := storify.FoldKey(tt.a) == storify.FoldKey(tt.b); got != tt.same || got != strings.EqualFold(tt.a, tt.b) {
+			t.Errorf("storify.FoldKey(%q) == storify.FoldKey(%q) is %v, want %v", tt.a, tt.b, got, tt.same)
+		}
+	}
+}

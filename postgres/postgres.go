@@ -1,0 +1,222 @@
+// Package postgres implements storify.Store on PostgreSQL through jackc/pgx v5 and its
+// connection pool, so that several storify processes can share one store.
+//
+// Shared truth: the package caches nothing of the store in process memory. Every read
+// goes to the database, so what one instance writes is what every other instance reads
+// next, with no LISTEN/NOTIFY machinery to keep caches true.
+//
+// Writes run in READ COMMITTED transactions. That is enough because stock is taken by a
+// conditional UPDATE (stock = stock - n WHERE stock >= n), which PostgreSQL re-checks
+// against the newest row version after waiting for a concurrent writer, and because
+// rows are locked in one fixed order (products by ascending id) so that checkouts do
+// not deadlock. Every write transaction is still retried a few times, with jittered
+// backoff, on serialization_failure and deadlock_detected, and when its connection was
+// lost before COMMIT was sent: the server rolls such a transaction back, so running it
+// again cannot apply it twice. A connection lost during COMMIT is reported, not retried,
+// since the transaction may have committed.
+//
+// The tables live in the first schema of the connection's search_path (public by
+// default; set search_path in the DSN to use another), and Open migrates that schema
+// under a transaction-scoped advisory lock, so that instances starting together
+// migrate it exactly once.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/storify/storify"
+)
+
+// maxAttempts bounds how often one call runs its transaction: enough to ride out a
+// deadlock or a dropped connection, few enough that a database that is down gives the
+// caller an error within a second or so.
+const maxAttempts = 5
+
+// Backoff between attempts: the n-th wait is drawn from [d/2, d) with d = backoffBase·2ⁿ⁻¹,
+// capped at backoffMax, so that transactions that collided do not collide again in step.
+const (
+	backoffBase = 5 * time.Millisecond
+	backoffMax  = 250 * time.Millisecond
+)
+
+// SQLSTATE codes the store acts on.
+const (
+	codeUniqueViolation      = "23505"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+)
+
+// Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
+// and any number of Stores, in one process or many, may share one database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ storify.Store = (*Store)(nil)
+
+// Open connects to the PostgreSQL database that dsn names (a postgres:// URL or
+// keyword=value pairs, as pgx takes them; pool_max_conns and the other pgxpool
+// settings may be given in it) and brings its schema up to date. The tables go in
+// the first schema of search_path, which may be set in the DSN.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx leaves the password out of its parse errors.
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := migrate(ctx, pool, migrations); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes the pool. It waits until every connection in use has been returned,
+// so calls in flight finish first.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// querier is what statements run on: a pooled connection or a transaction, so that a
+// write can read what it wrote inside its own transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// read runs fn on a pooled connection. fn must only read, so running it again after
+// its connection was lost is harmless; that is what lets a call right after the
+// database dropped our connections still succeed.
+func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
+	return retry(ctx, func() (bool, error) {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return canReconnect(ctx, err), fmt.Errorf("postgres: connect: %w", err)
+		}
+		defer c.Release()
+		if err := fn(c); err != nil {
+			return lost(ctx, c, err), err
+		}
+		return false, nil
+	})
+}
+
+// write runs fn in one READ COMMITTED transaction and commits it unless fn fails.
+// The isolation level is set explicitly so that a server whose default is stricter
+// behaves as this package was written for. fn may run more than once (see the package
+// comment), so it must not keep state from a failed run.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return retry(ctx, func() (bool, error) {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return canReconnect(ctx, err), fmt.Errorf("postgres: connect: %w", err)
+		}
+		defer c.Release()
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		if err != nil {
+			return lost(ctx, c, err), fmt.Errorf("postgres: begin: %w", err)
+		}
+		if err := fn(tx); err != nil {
+			rollback(ctx, tx)
+			return isTransient(err) || lost(ctx, c, err), err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			// Only the server saying it refused the commit proves that nothing
+			// was committed; a connection lost here leaves it unknown.
+			return isTransient(err), fmt.Errorf("postgres: commit: %w", err)
+		}
+		return false, nil
+	})
+}
+
+// retry calls attempt until it succeeds, fails for good, or maxAttempts is reached,
+// and returns its last error.
+func retry(ctx context.Context, attempt func() (again bool, err error)) error {
+	for n := 1; ; n++ {
+		again, err := attempt()
+		if err == nil || !again || n == maxAttempts {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		d := min(backoffBase<<(n-1), backoffMax)
+		t := time.NewTimer(d/2 + rand.N(d/2))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// rollback ends a failed transaction. It gets its own short deadline: the caller's
+// context may be the reason fn failed, and an unfinished rollback would leave the
+// connection in a transaction (pgx then closes it rather than pool it).
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = tx.Rollback(ctx) // a failed rollback closes the connection, which rolls back too
+}
+
+// isTransient reports whether the server aborted the transaction for a reason that
+// running it again may clear.
+func isTransient(err error) bool {
+	code := pgCode(err)
+	return code == codeSerializationFailure || code == codeDeadlockDetected
+}
+
+// lost reports whether err came from losing the connection (the server shut it down,
+// the network broke) rather than from the caller giving up or from the statement.
+// pgx closes a connection on any such failure, so its state tells.
+func lost(ctx context.Context, c *pgxpool.Conn, err error) bool {
+	var appErr *storify.Error
+	return ctx.Err() == nil && !errors.As(err, &appErr) && c.Conn().IsClosed()
+}
+
+// canReconnect reports whether connecting may succeed if tried again soon: the
+// network failed, or the server is starting, shutting down or out of connections.
+// A server that refused us (bad password, no such database) will refuse again.
+func canReconnect(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	code := pgCode(err)
+	return code == "" || strings.HasPrefix(code, "57") || strings.HasPrefix(code, "53")
+}
+
+// pgCode returns the SQLSTATE of a server error, "" for any other error.
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// isUniqueViolation reports whether err is the server refusing a duplicate in the
+// unique constraint named constraint, which the store turns into an ECONFLICT.
+func isUniqueViolation(err error, constraint string) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == codeUniqueViolation && e.ConstraintName == constraint
+}
+
+// utc returns t in UTC: pgx reads timestamptz in the local zone, and the store's
+// times are UTC whatever machine reads them, as the SQLite backend's are.
+func utc(t time.Time) time.Time { return t.UTC() }
