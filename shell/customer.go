@@ -26,6 +26,7 @@ type Customer struct {
 	account *storify.Account
 	cart    storify.Cart
 	orders  []int64 // placed in this session, oldest first
+	hinted  bool    // the hint under the catalog was shown once
 }
 
 // CustomerConfig configures a customer session.
@@ -137,7 +138,13 @@ func (c *Customer) list(ctx context.Context, _ Args) error {
 		return nil
 	}
 	c.term.Write(c.catalog.render(ps))
-	c.printf("Type show N for details, add N to put one in your cart.\n")
+	c.mu.Lock()
+	hinted := c.hinted
+	c.hinted = true
+	c.mu.Unlock()
+	if !hinted {
+		c.printf("Type show N for details, add N to put one in your cart.\n")
+	}
 	return nil
 }
 

@@ -53,27 +53,41 @@ func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
 	w.Write(appendCatalog(nil, ps, manager))
 }
 
-// appendCatalog renders the catalog table. It is the hottest path in the store
-// (list), so it appends to one buffer instead of going through fmt.
+// appendCatalog renders the catalog table, each column as wide as its widest
+// entry. It is the hottest path in the store (list), so it appends to one buffer
+// instead of going through fmt.
 func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
-	width := 7
+	idW, nameW, priceW, stockW := 1, len("Product"), len("Price"), len("Stock")
+	var num [24]byte
 	for _, p := range ps {
-		width = max(width, utf8.RuneCountInString(p.Name))
+		idW = max(idW, len(strconv.AppendInt(num[:0], p.ID, 10)))
+		nameW = max(nameW, utf8.RuneCountInString(p.Name))
+		priceW = max(priceW, len(p.Price.String()))
+		if p.Stock == 0 {
+			stockW = max(stockW, len("sold out"))
+		} else {
+			stockW = max(stockW, len(strconv.AppendInt(num[:0], int64(p.Stock), 10)))
+		}
 	}
-	b = append(b, "   #  "...)
-	b = appendPadded(b, "Product", width)
-	b = append(b, "       Price    Stock\n"...)
+	b = appendRight(b, []byte("#"), idW+2)
+	b = append(b, "  "...)
+	b = appendPadded(b, "Product", nameW)
+	b = append(b, "  "...)
+	b = appendRight(b, []byte("Price"), priceW)
+	b = append(b, "  "...)
+	b = appendRight(b, []byte("Stock"), stockW)
+	b = append(b, '\n')
 	for _, p := range ps {
-		b = appendRight(b, strconv.AppendInt(nil, p.ID, 10), 4)
+		b = appendRight(b, strconv.AppendInt(num[:0], p.ID, 10), idW+2)
 		b = append(b, "  "...)
-		b = appendPadded(b, p.Name, width)
+		b = appendPadded(b, p.Name, nameW)
 		b = append(b, "  "...)
-		b = appendRight(b, []byte(p.Price.String()), 10)
+		b = appendRight(b, []byte(p.Price.String()), priceW)
 		b = append(b, "  "...)
 		if p.Stock == 0 {
-			b = append(b, "sold out"...)
+			b = appendRight(b, []byte("sold out"), stockW)
 		} else {
-			b = appendRight(b, strconv.AppendInt(nil, int64(p.Stock), 10), 7)
+			b = appendRight(b, strconv.AppendInt(num[:0], int64(p.Stock), 10), stockW)
 		}
 		if manager && p.Discontinued {
 			b = append(b, "  (discontinued)"...)

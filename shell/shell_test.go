@@ -84,6 +84,9 @@ func TestCustomerShops(t *testing.T) {
 		"Order #1 for Ada Lovelace, placed",
 		"Your cart is empty.",
 	)
+	if out := shop(t, store, "list", "list"); strings.Count(out, "Type show N for details") != 1 {
+		t.Errorf("the catalog hint is not shown exactly once a session:\n%s", out)
+	}
 	p, err := store.Product(context.Background(), 1)
 	if err != nil || p.Stock != 3 {
 		t.Errorf("Blue Mug stock = %d, %v; want 3", p.Stock, err)

@@ -86,10 +86,10 @@ func (c *customer) handleList(lines []string) (outcome, error) {
 		c.learn(nil, true)
 		return succeeded, nil
 	}
-	if lines[len(lines)-1] != catalogHint {
-		return failed, unexpected(lines)
+	if lines[len(lines)-1] == catalogHint { // shown under the first list of a session
+		lines = lines[:len(lines)-1]
 	}
-	ps, err := parseCatalog(lines[:len(lines)-1])
+	ps, err := parseCatalog(lines)
 	if err != nil {
 		return failed, err
 	}
