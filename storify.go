@@ -14,7 +14,8 @@ import (
 type Store interface {
 	// Products lists the catalog in catalog-number order. Discontinued products are
 	// left out unless filter.All is set; filter.Search keeps only products whose name
-	// or description contains it, case-insensitively.
+	// or description contains it, case-insensitively. The slice may be shared with
+	// other callers: it must not be modified.
 	Products(ctx context.Context, filter ProductFilter) ([]Product, error)
 	// Product returns the product with this catalog number, discontinued or not.
 	// ENOTFOUND if there is none.

@@ -244,6 +244,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// deadlineSlack is how far early a deadline of length d may fire: a tenth of it, at
+// most a second.
+func (s *Server) deadlineSlack(d time.Duration) time.Duration {
+	return min(d/10, time.Second)
+}
+
 // sessionList returns the sessions in id order; s.mu must be held.
 func (s *Server) sessionList() []*Session {
 	list := make([]*Session, 0, len(s.sessions))

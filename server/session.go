@@ -38,7 +38,9 @@ type Session struct {
 	dropped  int      // notices dropped because pending was full
 	stopping string   // set once: the goodbye line; the session ends at its next prompt
 	hidden   bool     // echo is off for a password; back on at the next ordinary prompt
-	customer Customer
+	// The deadlines last set on the connection (see armReadLocked, flushLocked).
+	readArmed, writeArmed time.Time
+	customer              Customer
 }
 
 // Customer is what the server asks of the customer a session serves.
@@ -132,7 +134,7 @@ func (s *Session) ReadPassword(prompt string) (string, error) {
 func (s *Session) readLine(prompt string) (string, error) {
 	idle := time.Now().Add(s.srv.IdleTimeout)
 	warnAt := idle.Add(-s.srv.IdleWarning)
-	warned := false
+	warned, show := false, true
 	s.mu.Lock()
 	s.writePendingLocked()
 	for {
@@ -142,17 +144,20 @@ func (s *Session) readLine(prompt string) (string, error) {
 			s.mu.Unlock()
 			return "", io.EOF
 		}
-		s.tc.WriteString(prompt)
-		if err := s.flushLocked(); err != nil {
-			s.mu.Unlock()
-			return "", err
+		if show {
+			s.tc.WriteString(prompt)
+			if err := s.flushLocked(); err != nil {
+				s.mu.Unlock()
+				return "", err
+			}
+			show = false
 		}
 		deadline := idle
 		if !warned {
 			deadline = warnAt
 		}
-		// Set under mu, so that a Notify coming after it can move it to now.
-		s.conn.SetReadDeadline(deadline)
+		// Armed under mu, so that a Notify coming after it can move it to now.
+		s.armReadLocked(deadline)
 		s.atPrompt = true
 		s.mu.Unlock()
 
@@ -163,14 +168,19 @@ func (s *Session) readLine(prompt string) (string, error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			now := time.Now()
 			switch {
-			case now.Before(deadline) && (len(s.pending) > 0 || s.stopping != ""):
+			case len(s.pending) > 0 || s.stopping != "":
 				// Woken by Notify or stop: show what came, then the prompt again.
 				// The decoder keeps what the customer had typed so far.
 				s.tc.WriteString("\n")
 				s.writePendingLocked()
+				show = true
+				continue
+			case now.Before(deadline):
+				// Armed a little early (see armReadLocked): wait for the rest.
+				s.readArmed = time.Time{}
 				continue
 			case !warned:
-				warned = true
+				warned, show = true, true
 				s.tc.WriteString(fmt.Sprintf("\n*** You have been idle a while; you will be disconnected in %s unless you type something.\n",
 					idle.Sub(now).Round(time.Second)))
 				continue
@@ -191,6 +201,18 @@ func (s *Session) readLine(prompt string) (string, error) {
 	}
 }
 
+// armReadLocked sets the read deadline to t, unless the one set already falls a
+// little (at most slack) before it. Moving a timer on every command costs more
+// than that precision is worth; a deadline that fires early is re-armed by
+// readLine.
+func (s *Session) armReadLocked(t time.Time) {
+	if d := t.Sub(s.readArmed); d >= 0 && d <= s.srv.deadlineSlack(s.srv.IdleTimeout) {
+		return
+	}
+	s.conn.SetReadDeadline(t)
+	s.readArmed = t
+}
+
 // writePendingLocked queues the pending notices for output; s.mu must be held.
 func (s *Session) writePendingLocked() {
 	for _, n := range s.pending {
@@ -203,8 +225,14 @@ func (s *Session) writePendingLocked() {
 	s.pending = s.pending[:0]
 }
 
+// flushLocked writes out the reply. The write deadline is moved only when the one
+// set is more than a tenth of WriteTimeout old, for the same reason as in
+// armReadLocked: a customer who stops reading is dropped after 90 to 100% of it.
 func (s *Session) flushLocked() error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.WriteTimeout))
+	if t := time.Now().Add(s.srv.WriteTimeout); t.Sub(s.writeArmed) > s.srv.deadlineSlack(s.srv.WriteTimeout) {
+		s.conn.SetWriteDeadline(t)
+		s.writeArmed = t
+	}
 	return s.tc.Flush()
 }
 
@@ -228,7 +256,8 @@ func (s *Session) Notify(msg string) {
 // wakeLocked interrupts a read in progress so the session goroutine can write.
 func (s *Session) wakeLocked() {
 	if s.atPrompt {
-		s.conn.SetReadDeadline(time.Now())
+		s.readArmed = time.Now()
+		s.conn.SetReadDeadline(s.readArmed)
 	}
 }
 

@@ -97,6 +97,12 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 	return b
 }
 
+// sameSlice reports whether a and b are the very same slice, as a store that
+// shares its catalog returns it while nothing has changed.
+func sameSlice(a, b []storify.Product) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 func appendPadded(b []byte, s string, width int) []byte {
 	b = append(b, s...)
 	for n := utf8.RuneCountInString(s); n < width; n++ {
@@ -130,7 +136,7 @@ func (c *CatalogCache) render(ps []storify.Product) []byte {
 	if c == nil {
 		return appendCatalog(nil, ps, false)
 	}
-	if r := c.last.Load(); r != nil && slices.Equal(r.products, ps) {
+	if r := c.last.Load(); r != nil && (sameSlice(r.products, ps) || slices.Equal(r.products, ps)) {
 		return r.text
 	}
 	r := &renderedCatalog{products: ps, text: appendCatalog(nil, ps, false)}

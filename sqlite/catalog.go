@@ -32,6 +32,7 @@ type catalog struct {
 type catalogSnapshot struct {
 	version  uint64            // catalog.version when the load began
 	products []storify.Product // every product, discontinued too, in catalog order
+	listed   []storify.Product // the products on sale, in catalog order
 	keys     []productKeys     // the folded name and description of each product
 	byName   map[string]int    // name key to index in products
 }
@@ -84,6 +85,11 @@ func loadCatalog(ctx context.Context, db queryer) (*catalogSnapshot, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
+	}
+	for _, p := range snap.products {
+		if !p.Discontinued {
+			snap.listed = append(snap.listed, p)
+		}
 	}
 	return snap, nil
 }
