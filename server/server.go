@@ -23,6 +23,13 @@ type Handler interface {
 	ServeSession(ctx context.Context, s *Session)
 }
 
+// Prompter is a Handler that says the prompt its sessions read commands with. The
+// server then sends the greeting and the first prompt in one write, before the
+// handler runs, and the handler's first read shows no prompt of its own.
+type Prompter interface {
+	Prompt() string
+}
+
 // HandlerFunc adapts a function to a Handler.
 type HandlerFunc func(ctx context.Context, s *Session)
 
@@ -61,6 +68,8 @@ type Server struct {
 	sessions  map[int64]*Session
 	perIP     map[string]int
 	nextID    int64
+	welcome   []byte // the greeting, and the first prompt if the Handler is a Prompter
+	prompt    string
 	shutting  atomic.Bool
 	wg        sync.WaitGroup
 	baseCtx   context.Context
@@ -95,6 +104,10 @@ func (s *Server) init() {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = DefaultIdleTimeout
 	}
+	if p, ok := s.Handler.(Prompter); ok {
+		s.prompt = p.Prompt()
+	}
+	s.welcome = []byte("Welcome to " + s.Name + ". Type help or ? to list commands.\r\n" + s.prompt)
 	if s.IdleWarning <= 0 || s.IdleWarning >= s.IdleTimeout {
 		s.IdleWarning = min(s.IdleTimeout/5, time.Minute)
 	}
@@ -184,7 +197,17 @@ func (s *Server) accept(conn net.Conn) {
 	s.perIP[ip]++
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.serve(sess, ip)
+	// Logged here, not in the session's goroutine: formatting a log line takes
+	// several KiB of stack, which an idle session would then keep for good.
+	s.Log.Info("customer connected", "session", sess.ID, "addr", sess.RemoteAddr)
+	go s.await(sess, ip)
+}
+
+// await runs a session: first on a small stack until the customer does something
+// (see Session.awaitInput), then with the codec and the handler.
+func (s *Server) await(sess *Session, ip string) {
+	sess.awaitInput()
+	s.serve(sess, ip)
 }
 
 func (s *Server) serve(sess *Session, ip string) {
@@ -205,8 +228,7 @@ func (s *Server) serve(sess *Session, ip string) {
 			sess.say("Sorry, something went wrong on our side. Goodbye.")
 		}
 	}()
-	s.Log.Info("customer connected", "session", sess.ID, "addr", sess.RemoteAddr)
-	sess.greet()
+	sess.startCodec()
 	s.Handler.ServeSession(s.baseCtx, sess)
 }
 

@@ -394,3 +394,53 @@ func TestNoGoroutineOutlivesItsSession(t *testing.T) {
 	}
 	waitFor(t, func() bool { return srv.Len() == 0 && runtime.NumGoroutine() <= before })
 }
+
+// promptingEcho is echo as a Prompter: the server shows its first prompt with the
+// greeting and holds the session on a small stack until the customer acts.
+type promptingEcho struct{}
+
+func (promptingEcho) Prompt() string { return "echo> " }
+func (promptingEcho) ServeSession(ctx context.Context, s *server.Session) {
+	echo.ServeSession(ctx, s)
+}
+
+func TestAwaitingFirstInput(t *testing.T) {
+	srv := &server.Server{Handler: promptingEcho{}, IdleTimeout: 1500 * time.Millisecond, IdleWarning: 1200 * time.Millisecond}
+	addr := startServer(t, srv)
+
+	// The greeting and the first prompt come in one piece; input is answered
+	// with no second prompt before it.
+	a := connect(t, addr)
+	if got := a.until("echo> "); got != "Welcome to Test. Type help or ? to list commands.\r\necho> " {
+		t.Errorf("greeting = %q", got)
+	}
+	a.send("hello")
+	if got := a.until("echo> "); got != "you said: hello\r\necho> " {
+		t.Errorf("first reply = %q", got)
+	}
+
+	// A notice reaches a customer who has not typed anything yet.
+	b := connect(t, addr)
+	b.until("echo> ")
+	waitFor(t, func() bool { return srv.Len() == 2 })
+	srv.Broadcast("hi all")
+	if got := b.until("echo> "); got != "\r\n*** Message from the store: hi all\r\necho> " {
+		t.Errorf("notice before any input = %q", got)
+	}
+	a.until("echo> ")
+
+	// So does a kick, and the idle warning.
+	c := connect(t, addr)
+	c.until("echo> ")
+	waitFor(t, func() bool { return srv.Len() == 3 })
+	srv.Kick(3)
+	if got := c.rest(); got != "The manager has closed your session. Goodbye.\r\n" {
+		t.Errorf("kick before any input = %q", got)
+	}
+	if got := b.until("echo> "); !strings.Contains(got, "*** You have been idle a while") {
+		t.Errorf("idle warning before any input = %q", got)
+	}
+	if got := b.rest(); !strings.Contains(got, "You have been idle too long. Goodbye.") {
+		t.Errorf("idle end = %q", got)
+	}
+}

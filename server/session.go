@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,8 @@ type Session struct {
 	hidden   bool     // echo is off for a password; back on at the next ordinary prompt
 	// The deadlines last set on the connection (see armReadLocked, flushLocked).
 	readArmed, writeArmed time.Time
+	first                 []byte // read by awaitInput, before the codec existed
+	shown                 string // the prompt the greeting ended with, still on screen
 	customer              Customer
 }
 
@@ -55,16 +58,58 @@ func newSession(srv *Server, id int64, conn net.Conn) *Session {
 	s := &Session{
 		ID: id, RemoteAddr: conn.RemoteAddr().String(), Since: time.Now(),
 		srv: srv, conn: conn,
-		tc: telnet.NewConn(conn, telnet.Options{MaxLine: srv.MaxLine}),
 	}
 	s.lastActive.Store(s.Since.UnixNano())
 	return s
 }
 
-func (s *Session) greet() {
+// awaitInput greets the customer and waits for the first thing to happen: input,
+// a notice, a stop or the idle deadline. It runs before the session's codec and
+// command engine exist, on as little stack as a goroutine can have, because many
+// customers connect and then sit at the first prompt: holding 10,000 of them must
+// cost little more than their sockets.
+func (s *Session) awaitInput() {
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.WriteTimeout))
+	if _, err := s.conn.Write(s.srv.welcome); err != nil {
+		return // the session's first read or write fails the same way and ends it
+	}
+	if s.srv.prompt == "" {
+		return // the handler shows its own prompt: nothing to wait at here
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tc.WriteString("Welcome to " + s.srv.Name + ". Type help or ? to list commands.\n")
+	s.shown = s.srv.prompt
+	if s.stopping != "" || len(s.pending) > 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.readArmed = s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)
+	s.conn.SetReadDeadline(s.readArmed)
+	s.atPrompt = true
+	s.mu.Unlock()
+	var buf [64]byte
+	n, _ := s.conn.Read(buf[:]) // an error comes back on the codec's first read
+	s.mu.Lock()
+	s.atPrompt = false
+	s.mu.Unlock()
+	if n > 0 {
+		s.first = append([]byte(nil), buf[:n]...)
+	}
+}
+
+// startCodec puts the telnet codec on the connection, fed first with what
+// awaitInput read.
+func (s *Session) startCodec() {
+	var r io.Reader = s.conn
+	if len(s.first) > 0 {
+		r = io.MultiReader(bytes.NewReader(s.first), s.conn)
+		s.first = nil
+	}
+	s.mu.Lock()
+	s.tc = telnet.NewConn(struct {
+		io.Reader
+		io.Writer
+	}{r, s.conn}, telnet.Options{MaxLine: s.srv.MaxLine})
+	s.mu.Unlock()
 }
 
 // SetCustomer tells the session whom it serves, for the manager's customer list and
@@ -132,10 +177,23 @@ func (s *Session) ReadPassword(prompt string) (string, error) {
 }
 
 func (s *Session) readLine(prompt string) (string, error) {
-	idle := time.Now().Add(s.srv.IdleTimeout)
-	warnAt := idle.Add(-s.srv.IdleWarning)
+	start := time.Now()
 	warned, show := false, true
 	s.mu.Lock()
+	if s.shown != "" {
+		// The greeting's prompt is on the customer's screen: the first command
+		// reads after it, and idle time counts from the connection.
+		start = s.Since
+		switch {
+		case len(s.pending) > 0:
+			s.tc.WriteString("\n")
+		case s.shown == prompt && s.tc.Buffered() == 0:
+			show = false
+		}
+		s.shown = ""
+	}
+	idle := start.Add(s.srv.IdleTimeout)
+	warnAt := idle.Add(-s.srv.IdleWarning)
 	s.writePendingLocked()
 	for {
 		if s.stopping != "" {
@@ -282,7 +340,9 @@ func (s *Session) say(msg string) {
 
 func (s *Session) close() {
 	s.mu.Lock()
-	s.flushLocked()
+	if s.tc != nil {
+		s.flushLocked()
+	}
 	s.mu.Unlock()
 	s.conn.Close()
 }

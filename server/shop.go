@@ -9,17 +9,30 @@ import (
 )
 
 // Shop returns the Handler that runs the customer command set on a store. Its
-// sessions share one login throttle.
+// sessions share one login throttle and one rendered catalog.
 func Shop(store storify.Store, name string, log *slog.Logger) Handler {
-	throttle, catalog := shell.NewLoginThrottle(), &shell.CatalogCache{}
-	return HandlerFunc(func(ctx context.Context, s *Session) {
-		c := shell.NewCustomer(store, s, shell.CustomerConfig{
-			StoreName: name, Log: log.With("session", s.ID), OnCommand: s.Touch,
-			Addr: hostOf(s.conn.RemoteAddr()), Throttle: throttle, Catalog: catalog,
-		})
-		s.SetCustomer(c)
-		if err := c.Run(ctx); err != nil {
-			log.Debug("session ended", "session", s.ID, "err", err)
-		}
+	return &shop{store: store, name: name, log: log, throttle: shell.NewLoginThrottle(), catalog: &shell.CatalogCache{}}
+}
+
+type shop struct {
+	store    storify.Store
+	name     string
+	log      *slog.Logger
+	throttle *shell.LoginThrottle
+	catalog  *shell.CatalogCache
+}
+
+// Prompt is the customer prompt (Prompter).
+func (h *shop) Prompt() string { return shell.CustomerPrompt(h.name) }
+
+// ServeSession runs the customer commands on s.
+func (h *shop) ServeSession(ctx context.Context, s *Session) {
+	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
+		StoreName: h.name, Log: h.log, LogID: s.ID, OnCommand: s.Touch,
+		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog,
 	})
+	s.SetCustomer(c)
+	if err := c.Run(ctx); err != nil {
+		h.log.Debug("session ended", "session", s.ID, "err", err)
+	}
 }

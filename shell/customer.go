@@ -33,6 +33,9 @@ type Customer struct {
 type CustomerConfig struct {
 	StoreName string
 	Log       *slog.Logger
+	// LogID, if not 0, is logged as "session" with errors. (A logger made with
+	// With per session would cost every idle connection its preformatted copy.)
+	LogID int64
 	// OnCommand is called before each command runs (the server tracks idle time).
 	OnCommand func()
 	// Addr is the customer's address, and Throttle the login throttle shared by
@@ -45,6 +48,9 @@ type CustomerConfig struct {
 	Catalog *CatalogCache
 }
 
+// CustomerPrompt is the prompt customers of the named store type commands at.
+func CustomerPrompt(storeName string) string { return storeName + "> " }
+
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
@@ -54,8 +60,9 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	if c.passwords.cost == 0 {
 		c.passwords.cost = defaultBcryptCost
 	}
-	c.Shell = newShell(term, cfg.StoreName+"> ", cfg.Log, c.commands)
+	c.Shell = newShell(term, CustomerPrompt(cfg.StoreName), cfg.Log, c.commands)
 	c.onCommand = cfg.OnCommand
+	c.logID = cfg.LogID
 	return c
 }
 

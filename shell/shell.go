@@ -65,6 +65,7 @@ type Shell struct {
 	commands []*Command          // built on first use
 	byName   map[string]*Command // commands by name and alias
 	log      *slog.Logger
+	logID    int64 // logged as "session" with errors, when not 0
 	// onCommand, if set, is called before each command runs (activity tracking).
 	onCommand func()
 }
@@ -203,7 +204,11 @@ func (sh *Shell) ask(prompt string) (string, error) {
 // user sees a generic message.
 func (sh *Shell) fail(err error) {
 	if storify.ErrorCode(err) == storify.EINTERNAL {
-		sh.log.Error("command failed", "err", err)
+		if sh.logID != 0 {
+			sh.log.Error("command failed", "session", sh.logID, "err", err)
+		} else {
+			sh.log.Error("command failed", "err", err)
+		}
 	}
 	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
 }
