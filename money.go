@@ -14,18 +14,19 @@ const MaxPrice Cents = 100_000_000
 
 // String formats c as "12.50", with a minus sign when negative.
 func (c Cents) String() string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return sign + strconv.FormatInt(int64(c/100), 10) + "." + twoDigits(int64(c%100))
+	var buf [24]byte
+	return string(c.Append(buf[:0]))
 }
 
-func twoDigits(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
+// Append appends c formatted as String does to b, allocating nothing when b has room.
+func (c Cents) Append(b []byte) []byte {
+	u := uint64(c)
+	if c < 0 {
+		b = append(b, '-')
+		u = uint64(-c)
 	}
-	return strconv.FormatInt(n, 10)
+	b = strconv.AppendUint(b, u/100, 10)
+	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
 }
 
 // ParseCents reads a price typed as "12", "12.5" or "12.50" (a leading "$" is allowed).

@@ -62,30 +62,30 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 	for _, p := range ps {
 		idW = max(idW, len(strconv.AppendInt(num[:0], p.ID, 10)))
 		nameW = max(nameW, utf8.RuneCountInString(p.Name))
-		priceW = max(priceW, len(p.Price.String()))
+		priceW = max(priceW, len(p.Price.Append(num[:0])))
 		if p.Stock == 0 {
 			stockW = max(stockW, len("sold out"))
 		} else {
 			stockW = max(stockW, len(strconv.AppendInt(num[:0], int64(p.Stock), 10)))
 		}
 	}
-	b = appendRight(b, []byte("#"), idW+2)
+	b = appendRight(b, "#", idW+2)
 	b = append(b, "  "...)
 	b = appendPadded(b, "Product", nameW)
 	b = append(b, "  "...)
-	b = appendRight(b, []byte("Price"), priceW)
+	b = appendRight(b, "Price", priceW)
 	b = append(b, "  "...)
-	b = appendRight(b, []byte("Stock"), stockW)
+	b = appendRight(b, "Stock", stockW)
 	b = append(b, '\n')
 	for _, p := range ps {
 		b = appendRight(b, strconv.AppendInt(num[:0], p.ID, 10), idW+2)
 		b = append(b, "  "...)
 		b = appendPadded(b, p.Name, nameW)
 		b = append(b, "  "...)
-		b = appendRight(b, []byte(p.Price.String()), priceW)
+		b = appendRight(b, p.Price.Append(num[:0]), priceW)
 		b = append(b, "  "...)
 		if p.Stock == 0 {
-			b = appendRight(b, []byte("sold out"), stockW)
+			b = appendRight(b, "sold out", stockW)
 		} else {
 			b = appendRight(b, strconv.AppendInt(num[:0], int64(p.Stock), 10), stockW)
 		}
@@ -111,7 +111,7 @@ func appendPadded(b []byte, s string, width int) []byte {
 	return b
 }
 
-func appendRight(b, s []byte, width int) []byte {
+func appendRight[T string | []byte](b []byte, s T, width int) []byte {
 	for n := len(s); n < width; n++ {
 		b = append(b, ' ')
 	}
