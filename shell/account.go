@@ -121,7 +121,7 @@ func (c *Customer) enter(ctx context.Context, acct storify.Account) error {
 	acct.PasswordHash = nil
 	c.account, c.name, c.cart = &acct, acct.Name, *merged
 	if n := merged.Units(); n > 0 {
-		fmt.Fprintf(c.term, "Your cart holds %d units; type cart to see it.\n", n)
+		fmt.Fprintf(c.term, "Your cart holds %s; type cart to see it.\n", count(n, "unit"))
 	}
 	return nil
 }

@@ -355,7 +355,7 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 	}
 	c.orders = append(c.orders, o.ID)
 	c.mu.Unlock()
-	c.printf("Thank you, %s. Order #%d is placed: %d units, total %s.\n", o.Customer, o.ID, o.Units(), o.Total)
+	c.printf("Thank you, %s. Order #%d is placed: %s, total %s.\n", o.Customer, o.ID, count(o.Units(), "unit"), o.Total)
 	return nil
 }
 

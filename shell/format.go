@@ -179,3 +179,11 @@ func writeOrder(w io.Writer, o storify.Order) {
 	fmt.Fprintf(w, "Order #%d for %s, %s, %s\n", o.ID, o.Customer, o.Status, o.Placed.Local().Format("2006-01-02 15:04"))
 	writeLines(w, o.Lines, o.Total)
 }
+
+// count says "1 unit" or "3 units".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

@@ -227,7 +227,7 @@ func (m *Manager) cancel(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("Order #%d for %s is cancelled; %d units are back in stock.%s\n", o.ID, o.Customer, o.Units(),
+	m.printf("Order #%d for %s is cancelled; %s back in stock.%s\n", o.ID, o.Customer, count(o.Units(), "unit"),
 		m.notify(o, fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)))
 	return nil
 }
@@ -253,7 +253,7 @@ func (m *Manager) accounts(ctx context.Context, _ Args) error {
 	for _, a := range as {
 		m.printf("%s  %-16s  %6d\n", pad(a.Name, 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
 	}
-	m.printf("%d accounts.\n", len(as))
+	m.printf("%s.\n", count(len(as), "account"))
 	return nil
 }
 
@@ -307,7 +307,7 @@ func (m *Manager) say(_ context.Context, a Args) error {
 		return storify.Errorf(storify.EINVALID, "the message is empty or has characters that cannot be shown")
 	}
 	n := m.hub.Broadcast(msg)
-	m.printf("Sent to %d customers.\n", n)
+	m.printf("Sent to %s.\n", count(n, "customer"))
 	return nil
 }
 

@@ -110,7 +110,7 @@ func TestManagerOrders(t *testing.T) {
 		"Order #1 for Ada, placed",
 		"      2 x Blue Mug       12.50       25.00",
 		"Order #1 for Ada is shipped.",
-		"Order #2 for Bob is cancelled; 3 units are back in stock.",
+		"Order #2 for Bob is cancelled; 3 units back in stock.",
 		`"bogus" is not a status`,
 		"   1  Blue Mug        2        25.00",
 		"      Total           3        31.90",

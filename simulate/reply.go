@@ -25,7 +25,7 @@ var (
 	notInCartRe     = regexp.MustCompile(`^(.+) is not in your cart\.$`)
 	cartLineRe      = regexp.MustCompile(`^\s+(\d+) x (.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)$`)
 	cartTotalRe     = regexp.MustCompile(`^\s+Total\s+(\d+\.\d\d)$`)
-	placedRe        = regexp.MustCompile(`^Thank you, (.+)\. Order #(\d+) is placed: (\d+) units, total (\d+\.\d\d)\.$`)
+	placedRe        = regexp.MustCompile(`^Thank you, (.+)\. Order #(\d+) is placed: (\d+) units?, total (\d+\.\d\d)\.$`)
 	notPlacedRe     = regexp.MustCompile(`^No order was placed: (.+)\. Your cart is unchanged\.$`)
 )
 

@@ -139,10 +139,12 @@ func dialAddr(t *testing.T, addr string) *customer {
 }
 
 // readReply reads up to and including the prompt.
-func (c *customer) readReply() string {
+func (c *customer) readReply() string { return c.readUntil("Test> ") }
+
+func (c *customer) readUntil(marker string) string {
 	c.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 	var b strings.Builder
-	for !strings.HasSuffix(b.String(), "Test> ") {
+	for !strings.HasSuffix(b.String(), marker) {
 		ch, err := c.r.ReadByte()
 		if err != nil {
 			c.t.Errorf("reading reply: %v; got %q", err, b.String())
@@ -153,13 +155,16 @@ func (c *customer) readReply() string {
 	return b.String()
 }
 
-func (c *customer) do(line string) string {
+func (c *customer) do(line string) string { return c.doUntil(line, "Test> ") }
+
+// doUntil sends line and reads the reply up to marker.
+func (c *customer) doUntil(line, marker string) string {
 	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
 		c.t.Errorf("sending %q: %v", line, err)
 		return ""
 	}
-	return c.readReply()
+	return c.readUntil(marker)
 }
 
 var orderRe = regexp.MustCompile(`Order #(\d+) is placed`)
@@ -341,7 +346,7 @@ func TestPasswordOverTelnet(t *testing.T) {
 		t.Helper()
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		start := seen.Len()
-		for !bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
+		for seen.Len() == start || !bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
 			b, err := r.ReadByte()
 			if err != nil {
 				t.Fatalf("waiting for %q: %v; got %q", marker, err, seen.Bytes()[start:])
@@ -373,6 +378,33 @@ func TestPasswordOverTelnet(t *testing.T) {
 	send(doEcho + secret + "\r\n")
 	if got := until("Test> "); !strings.Contains(got, "Welcome back, Ada.") {
 		t.Errorf("login: %q", got)
+	}
+	send("add 2 2\r\nadd 1\r\ncheckout\r\nadd 4\r\n")
+	until("Test> ")
+	until("Test> ")
+	if got := until("Test> "); !strings.Contains(got, "Thank you, Ada. Order #1 is placed") {
+		t.Errorf("checkout: %q", got)
+	}
+	until("Test> ")
+
+	// A second connection, logged in to the same account, has the same cart and orders;
+	// the first one's session goes on.
+	other := dial(t, p.m.Addr())
+	other.doUntil("login Ada", "Password: ")
+	if got := other.do(secret); !strings.Contains(got, "Welcome back, Ada.") || !strings.Contains(got, "Your cart holds 1 unit;") {
+		t.Errorf("second connection login: %q", got)
+	}
+	if got := other.do("cart"); !strings.Contains(got, "1 x Tea Sampler") {
+		t.Errorf("second connection cart: %q", got)
+	}
+	if got := other.do("orders"); !strings.Contains(got, "Order #1 for Ada, placed") || !strings.Contains(got, "2 x Notebook") {
+		t.Errorf("second connection orders: %q", got)
+	}
+	if got := p.manager("customers"); strings.Count(got, "Ada (account)") != 2 {
+		t.Errorf("customers does not show both logged-in sessions:\n%s", got)
+	}
+	if got := p.manager("accounts"); !regexp.MustCompile(`Ada\s+\S+ \S+\s+1\n1 accounts?\.`).MatchString(got) {
+		t.Errorf("accounts:\n%s", got)
 	}
 	if bytes.Contains(seen.Bytes(), []byte(secret)) {
 		t.Errorf("the password came back in the server's output")
