@@ -121,7 +121,7 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 	var lines []storify.CartItem
 	if len(items) > 0 {
 		var err error
-		if lines, err = mergeItems(items); err != nil {
+		if lines, err = storify.MergeItems(items, "a cart"); err != nil {
 			return err
 		}
 	}
@@ -145,7 +145,7 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 			if n, err := res.RowsAffected(); err != nil {
 				return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
 			} else if n == 0 {
-				return noProduct(it.ProductID)
+				return storify.ErrNoProduct(it.ProductID)
 			}
 		}
 		return nil

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/storify/storify"
@@ -13,29 +12,17 @@ import (
 
 // checkout is a checked NewOrder, ready to be placed.
 type checkout struct {
-	customer  string
-	accountID int64
-	lines     []storify.CartItem // merged, in cart order
-	byID      []int              // indexes of lines in ascending product id
+	storify.CheckedOrder
 }
 
 // newCheckout checks what can be checked without the database, so that a bad order
 // never takes a turn at the writer.
 func newCheckout(no storify.NewOrder) (*checkout, error) {
-	customer, err := storify.CleanName(no.Customer, "customer name")
+	co, err := no.Check()
 	if err != nil {
 		return nil, err
 	}
-	lines, err := mergeItems(no.Items)
-	if err != nil {
-		return nil, err
-	}
-	byID := make([]int, len(lines))
-	for i := range byID {
-		byID[i] = i
-	}
-	sort.Slice(byID, func(a, b int) bool { return lines[byID[a]].ProductID < lines[byID[b]].ProductID })
-	return &checkout{customer: customer, accountID: no.AccountID, lines: lines, byID: byID}, nil
+	return &checkout{co}, nil
 }
 
 // checkoutStmts are the statements of a checkout, prepared once on the writer
@@ -117,27 +104,27 @@ func (cs *checkoutStmts) close() error {
 // deadlock where rows are locked (PostgreSQL); here the write lock alone would do.
 func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (storify.Order, error) {
 	order := storify.Order{
-		Customer:  co.customer,
-		AccountID: co.accountID,
-		Lines:     make([]storify.OrderLine, len(co.lines)),
+		Customer:  co.Customer,
+		AccountID: co.AccountID,
+		Lines:     make([]storify.OrderLine, len(co.Lines)),
 		Status:    storify.StatusPlaced,
 		// Timed once the write lock is held, so that placed times rise with order
 		// numbers; rounded as it will read back.
 		Placed: fromUnixNano(unixNano(time.Now())),
 	}
 	var account any // NULL for a guest
-	if co.accountID != 0 {
-		account = co.accountID
+	if co.AccountID != 0 {
+		account = co.AccountID
 		var one int
-		err := st.account.QueryRowContext(ctx, co.accountID).Scan(&one)
+		err := st.account.QueryRowContext(ctx, co.AccountID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return storify.Order{}, noAccount(co.accountID)
+			return storify.Order{}, noAccount(co.AccountID)
 		} else if err != nil {
-			return storify.Order{}, fmt.Errorf("sqlite: checkout: account %d: %w", co.accountID, err)
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: account %d: %w", co.AccountID, err)
 		}
 	}
-	for _, i := range co.byID {
-		it := co.lines[i]
+	for _, i := range co.ByID {
+		it := co.Lines[i]
 		l := storify.OrderLine{ProductID: it.ProductID, Qty: it.Qty}
 		err := st.take.QueryRowContext(ctx, it.Qty, it.ProductID, it.Qty).Scan(&l.Name, &l.UnitPrice)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -161,42 +148,14 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 			return storify.Order{}, fmt.Errorf("sqlite: checkout: insert line %d of order %d: %w", i+1, order.ID, err)
 		}
 	}
-	if co.accountID != 0 {
+	if co.AccountID != 0 {
 		// The saved cart was what the customer just bought; keeping it would sell
 		// it twice on the next visit.
-		if _, err := st.emptySavedCart.ExecContext(ctx, co.accountID); err != nil {
-			return storify.Order{}, fmt.Errorf("sqlite: checkout: empty the saved cart of account %d: %w", co.accountID, err)
+		if _, err := st.emptySavedCart.ExecContext(ctx, co.AccountID); err != nil {
+			return storify.Order{}, fmt.Errorf("sqlite: checkout: empty the saved cart of account %d: %w", co.AccountID, err)
 		}
 	}
 	return order, nil
-}
-
-// mergeItems checks the items of a checkout and adds up the quantities of a product
-// that appears more than once, keeping the order of first appearance: each product
-// must be taken in one conditional update, or two lines could each pass the stock
-// check and together sell more than there is.
-func mergeItems(items []storify.CartItem) ([]storify.CartItem, error) {
-	if len(items) == 0 {
-		return nil, storify.Errorf(storify.EINVALID, "the order is empty")
-	}
-	var lines []storify.CartItem
-	at := make(map[int64]int, len(items))
-	for _, it := range items {
-		if it.Qty <= 0 || it.Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
-		}
-		i, ok := at[it.ProductID]
-		if !ok {
-			at[it.ProductID] = len(lines)
-			lines = append(lines, it)
-			continue
-		}
-		lines[i].Qty += it.Qty
-		if lines[i].Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "at most %d units of one product in an order", storify.MaxQty)
-		}
-	}
-	return lines, nil
 }
 
 // whyNotTaken explains, as the customer should read it, why the conditional update

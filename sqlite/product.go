@@ -65,7 +65,7 @@ func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) 
 	}
 	p, ok := snap.byID(id)
 	if !ok {
-		return storify.Product{}, noProduct(id)
+		return storify.Product{}, storify.ErrNoProduct(id)
 	}
 	return p, nil
 }
@@ -75,7 +75,7 @@ func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) 
 func product(ctx context.Context, q queryer, id int64) (storify.Product, error) {
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return storify.Product{}, noProduct(id)
+		return storify.Product{}, storify.ErrNoProduct(id)
 	} else if err != nil {
 		return storify.Product{}, fmt.Errorf("sqlite: product %d: %w", id, err)
 	}
@@ -107,7 +107,7 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 	if err != nil {
 		return storify.Product{}, err
 	}
-	if err := checkPrice(np.Price); err != nil {
+	if err := storify.CheckPrice(np.Price); err != nil {
 		return storify.Product{}, err
 	}
 	if np.Stock < 0 || np.Stock > storify.MaxStock {
@@ -164,7 +164,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 // unit price, so placed orders keep theirs. EINVALID for a bad price, ENOTFOUND if
 // there is no such product.
 func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (storify.Product, error) {
-	if err := checkPrice(price); err != nil {
+	if err := storify.CheckPrice(price); err != nil {
 		return storify.Product{}, err
 	}
 	var p storify.Product
@@ -173,7 +173,7 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 		p, err = scanProduct(tx.QueryRowContext(ctx,
 			`UPDATE products SET price = ? WHERE id = ? RETURNING `+productColumns, price, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return noProduct(id)
+			return storify.ErrNoProduct(id)
 		} else if err != nil {
 			return fmt.Errorf("sqlite: set price of product %d: %w", id, err)
 		}
@@ -201,15 +201,4 @@ func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, err
 		return nil
 	})
 	return p, err
-}
-
-func checkPrice(price storify.Cents) error {
-	if price < 0 || price > storify.MaxPrice {
-		return storify.Errorf(storify.EINVALID, "the price must be from 0.00 to %s", storify.MaxPrice)
-	}
-	return nil
-}
-
-func noProduct(id int64) error {
-	return storify.Errorf(storify.ENOTFOUND, "no product #%d", id)
 }
