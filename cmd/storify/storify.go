@@ -71,7 +71,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	c := &m.Config
-	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store's database file (env STORIFY_DB)")
+	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store: a SQLite file, or a postgres:// URL for PostgreSQL (env STORIFY_DB)")
 	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
 		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
 	fs.StringVar(&c.Name, "name", env("STORIFY_NAME", "OPEN store"), "the store's name (env STORIFY_NAME)")
