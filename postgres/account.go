@@ -150,7 +150,7 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 	var lines []storify.CartItem
 	if len(items) > 0 {
 		var err error
-		if lines, err = mergeItems(items); err != nil {
+		if lines, err = storify.MergeItems(items, "a cart"); err != nil {
 			return err
 		}
 	}
@@ -200,7 +200,7 @@ func firstUnknownProduct(ctx context.Context, tx pgx.Tx, ids []int64) error {
 	}
 	for _, id := range ids {
 		if !known[id] {
-			return noProduct(id)
+			return storify.ErrNoProduct(id)
 		}
 	}
 	return errors.New("postgres: save cart: fewer lines saved than given, yet every product exists")

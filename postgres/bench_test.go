@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/postgres"
 )
 
 // BenchmarkCheckoutParallel measures checkouts from many customers at once (50 per
@@ -38,18 +39,77 @@ func BenchmarkCheckoutParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkProducts measures listing a catalog of 50 products, which every customer
-// does on arriving; with no cache, every listing is a query.
-func BenchmarkProducts(b *testing.B) {
+// BenchmarkCheckout measures one customer's checkouts, one after another: the latency
+// of a checkout, which is mostly that of a durable commit.
+func BenchmarkCheckout(b *testing.B) {
 	ctx := context.Background()
 	s := mustOpen(b, newSchema(b).dsn)
-	for i := range 50 {
-		if _, err := s.AddProduct(ctx, storify.NewProduct{Name: fmt.Sprintf("Mug %d", i), Description: "stoneware", Price: 1250, Stock: 10}); err != nil {
+	p, err := s.AddProduct(ctx, storify.NewProduct{Name: "Mug", Price: 1250, Stock: storify.MaxStock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: p.ID, Qty: 1}}}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkProducts measures listing a catalog of 50 products, which every customer
+// does on arriving, by one customer at a time: each listing is served from the copy of
+// the catalog after a ping of the listener.
+func BenchmarkProducts(b *testing.B) {
+	ctx := context.Background()
+	s := openWithMugs(b, 50)
 	b.ResetTimer()
 	for b.Loop() {
+		if _, err := s.Products(ctx, storify.ProductFilter{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProductsParallel is BenchmarkProducts with many customers at once (50 per
+// GOMAXPROCS), whose listings share the listener's pings.
+func BenchmarkProductsParallel(b *testing.B) {
+	ctx := context.Background()
+	s := openWithMugs(b, 50)
+	b.SetParallelism(50)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Products(ctx, storify.ProductFilter{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// openWithMugs opens a store with n products, and waits until its listener listens.
+func openWithMugs(b *testing.B, n int) *postgres.Store {
+	s := mustOpen(b, newSchema(b).dsn)
+	for i := range n {
+		if _, err := s.AddProduct(context.Background(), storify.NewProduct{Name: fmt.Sprintf("Mug %d", i), Description: "stoneware", Price: 1250, Stock: 10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitListening(b, s)
+	return s
+}
+
+// BenchmarkProductsChanged measures the same listing when the catalog has changed
+// since the last: the copy is loaded again from the database.
+func BenchmarkProductsChanged(b *testing.B) {
+	ctx := context.Background()
+	s := openWithMugs(b, 50)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		if _, err := s.SetPrice(ctx, 1, storify.Cents(1000+i%100)); err != nil { // invalidates the copy
+			b.Fatal(err)
+		}
+		b.StartTimer()
 		if _, err := s.Products(ctx, storify.ProductFilter{}); err != nil {
 			b.Fatal(err)
 		}

@@ -13,196 +13,165 @@ import (
 	"github.com/storify/storify"
 )
 
-// Checkout places an order in one transaction; see storify.Store.
-func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (storify.Order, error) {
-	co, err := newCheckout(no)
-	if err != nil {
-		return storify.Order{}, err
-	}
-	var order storify.Order
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		var err error
-		order, err = co.place(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return storify.Order{}, err
-	}
-	return order, nil
-}
-
 // checkout is a checked NewOrder, ready to be placed.
 type checkout struct {
-	customer  string
-	accountID int64
-	lines     []storify.CartItem // merged, in cart order
-	byID      []int              // indexes of lines in ascending product id
+	storify.CheckedOrder
+	ids  []int64 // product id of each line, in cart order
+	qtys []int32 // quantity of each line, in cart order
 }
 
 // newCheckout checks what can be checked without the database, so that a bad order
 // never takes a connection.
 func newCheckout(no storify.NewOrder) (*checkout, error) {
-	customer, err := storify.CleanName(no.Customer, "customer name")
+	checked, err := no.Check()
 	if err != nil {
 		return nil, err
 	}
-	lines, err := mergeItems(no.Items)
-	if err != nil {
-		return nil, err
+	co := &checkout{CheckedOrder: checked, ids: make([]int64, len(checked.Lines)), qtys: make([]int32, len(checked.Lines))}
+	for i, l := range checked.Lines {
+		co.ids[i], co.qtys[i] = l.ProductID, int32(l.Qty)
 	}
-	byID := make([]int, len(lines))
-	for i := range byID {
-		byID[i] = i
-	}
-	sort.Slice(byID, func(a, b int) bool { return lines[byID[a]].ProductID < lines[byID[b]].ProductID })
-	return &checkout{customer: customer, accountID: no.AccountID, lines: lines, byID: byID}, nil
+	return co, nil
 }
 
-// takeStock is the conditional update that sells qty units of a product: the check
-// and the take are one statement, and under READ COMMITTED PostgreSQL re-evaluates
-// the WHERE clause on the newest row version after waiting for a concurrent writer,
-// so no unit is sold twice. No row returned means no row affected.
-const takeStock = `UPDATE products SET stock = stock - $1
-	WHERE id = $2 AND stock >= $1 AND NOT discontinued
-	RETURNING name, price`
-
-// insertOrder writes the order, its lines and, for an account, empties its saved cart
-// in one statement (data-modifying CTEs always run to completion), so a checkout
-// costs one round trip here whatever the number of lines. The placed time is the
-// database's clock, which every instance shares, read after the stock is taken.
-const insertOrder = `WITH o AS (
+// placeOrder is the whole of a checkout in one statement, run after the transaction
+// has locked the order's account and products (lockAccounts, lockProducts). Only if
+// every product exists, is on sale and has the stock, and the account (if any)
+// exists, it takes the stock, writes the order and its lines, empties the account's
+// saved cart and sends the NOTIFY; otherwise it changes nothing. Either way it
+// returns the products as it found them, in ascending id, and with them the order's
+// id and time (NULL if it was not placed), so a refusal is explained without another
+// query.
+//
+// The locks must be taken by an earlier statement. This statement's snapshot is then
+// taken after them, so it reads the newest version of every row it checks, which
+// nobody else can change before the commit; the checks and the updates agree. Were
+// the rows locked (FOR UPDATE) in this statement, the snapshot could predate a
+// concurrent change that the lock waited for, and the UPDATE would compute the new
+// row from the version in the snapshot and fail the stock >= 0 CHECK before
+// PostgreSQL re-read the newest version.
+//
+// Data-modifying CTEs always run to completion, whether read or not; the SELECT ones
+// run only as far as they are read, which is why the NOTIFY is read in the last
+// column. The placed time is the database's clock, which every instance shares.
+const placeOrder = `WITH want AS (
+		SELECT * FROM unnest($3::bigint[], $4::integer[]) WITH ORDINALITY AS w (product_id, qty, line)
+	), found AS MATERIALIZED (
+		SELECT id, name, price, stock, discontinued FROM products WHERE id = ANY($3::bigint[])
+	), verdict AS (
+		SELECT count(*) = cardinality($3::bigint[])
+				AND coalesce(bool_and(p.stock >= w.qty AND NOT p.discontinued), false)
+				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint)) AS ok,
+			coalesce(sum(p.price * w.qty), 0)::bigint AS total
+		FROM found p JOIN want w ON w.product_id = p.id
+	), taken AS (
+		UPDATE products p SET stock = p.stock - w.qty
+		FROM want w
+		WHERE p.id = w.product_id AND (SELECT ok FROM verdict)
+	), o AS (
 		INSERT INTO orders (customer, account_id, total, status, placed_at)
-		VALUES ($1, $2, $3, 'placed', clock_timestamp())
+		SELECT $1, $2::bigint, total, 'placed', clock_timestamp() FROM verdict WHERE ok
 		RETURNING id, placed_at
 	), l AS (
 		INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
-		SELECT o.id, u.line, u.product_id, u.name, u.qty, u.unit_price
-		FROM o, unnest($4::bigint[], $5::text[], $6::integer[], $7::bigint[])
-			WITH ORDINALITY AS u (product_id, name, qty, unit_price, line)
+		SELECT o.id, w.line, w.product_id, p.name, w.qty, p.price
+		FROM o, want w JOIN found p ON p.id = w.product_id
 	), c AS (
-		DELETE FROM saved_cart_items WHERE account_id = $2
+		DELETE FROM saved_cart_items WHERE account_id = $2::bigint AND (SELECT ok FROM verdict)
+	), n AS (
+		SELECT pg_notify($5, $6) FROM o
 	)
-	SELECT id, placed_at FROM o`
+	SELECT p.id, p.name, p.price, p.stock, p.discontinued, o.id, o.placed_at, (SELECT count(*) FROM n)
+	FROM found p LEFT JOIN o ON true
+	ORDER BY p.id`
 
-// place writes the order in tx, or returns why it cannot and leaves tx to be rolled
-// back, which puts back the units taken from earlier lines.
-//
-// An account's row is locked first, so that a checkout and a SaveCart of one account
-// take turns. Then stock is taken line by line in ascending product id, the order in
-// which every transaction here locks products, so that two checkouts cannot each
-// hold a row the other waits for. The updates go to the server as one batch, one
-// round trip, and run there one after another in that order.
-func (co *checkout) place(ctx context.Context, tx pgx.Tx) (storify.Order, error) {
-	order := storify.Order{
-		Customer:  co.customer,
-		AccountID: co.accountID,
-		Lines:     make([]storify.OrderLine, len(co.lines)),
-		Status:    storify.StatusPlaced,
-	}
+// lockProducts locks products in ascending id, as every transaction here does:
+// FOR NO KEY UPDATE under ORDER BY locks the rows one by one in that order, so two
+// transactions cannot each hold a row the other waits for.
+const lockProducts = `SELECT FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
+
+// lockAccounts locks accounts in ascending id and returns those that exist; see
+// lockAccount.
+const lockAccounts = `SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
+
+// queue queues the checkout's placeOrder statement.
+func (co *checkout) queue(b *pgx.Batch, s *Store) {
 	var account *int64 // NULL for a guest
-	if co.accountID != 0 {
-		account = &co.accountID
-		if err := lockAccount(ctx, tx, co.accountID); err != nil {
-			return storify.Order{}, err
-		}
+	if co.AccountID != 0 {
+		account = &co.AccountID
 	}
+	b.Queue(placeOrder, co.Customer, account, co.ids, co.qtys, s.channel, s.instance)
+}
 
-	b := &pgx.Batch{}
-	for _, i := range co.byID {
-		b.Queue(takeStock, co.lines[i].Qty, co.lines[i].ProductID)
-	}
-	short, taken, err := co.take(ctx, tx, b, order.Lines)
+// foundProduct is a product as placeOrder found it, before it took any stock.
+type foundProduct struct {
+	name         string
+	price        storify.Cents
+	stock        int
+	discontinued bool
+}
+
+// read reads the result of the checkout's placeOrder statement from br: the order
+// placed, or why it was not, as the customer should read it (a *storify.Error). Any
+// other error is the statement's, which has aborted the transaction.
+func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
+	rows, _ := br.Query()
+	found := make(map[int64]foundProduct, len(co.Lines))
+	var id int64
+	var p foundProduct
+	var orderID *int64
+	var placed *time.Time
+	var notified int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &notified}, func() error {
+		found[id] = p
+		return nil
+	})
 	if err != nil {
-		return storify.Order{}, err
+		return storify.Order{}, fmt.Errorf("postgres: checkout: %w", err)
 	}
-	if !taken {
-		return storify.Order{}, whyNotTaken(ctx, tx, short)
+	if orderID == nil {
+		return storify.Order{}, co.whyNot(found)
 	}
 
-	n := len(order.Lines)
-	ids, names, qtys, prices := make([]int64, n), make([]string, n), make([]int32, n), make([]int64, n)
-	for i, l := range order.Lines {
-		order.Total += l.Subtotal()
-		ids[i], names[i], qtys[i], prices[i] = l.ProductID, l.Name, int32(l.Qty), int64(l.UnitPrice)
+	order := storify.Order{
+		ID:        *orderID,
+		Customer:  co.Customer,
+		AccountID: co.AccountID,
+		Lines:     make([]storify.OrderLine, len(co.Lines)),
+		Status:    storify.StatusPlaced,
+		Placed:    utc(*placed),
 	}
-	var placed time.Time
-	if err := tx.QueryRow(ctx, insertOrder, order.Customer, account, order.Total, ids, names, qtys, prices).
-		Scan(&order.ID, &placed); err != nil {
-		return storify.Order{}, fmt.Errorf("postgres: checkout: insert order: %w", err)
+	for i, it := range co.Lines {
+		p := found[it.ProductID]
+		order.Lines[i] = storify.OrderLine{ProductID: it.ProductID, Name: p.name, Qty: it.Qty, UnitPrice: p.price}
+		order.Total += order.Lines[i].Subtotal()
 	}
-	order.Placed = utc(placed)
 	return order, nil
 }
 
-// take reads the results of the batch of stock updates into lines. It reports
-// whether every line got its stock and, if not, the product id of the first line (in
-// ascending id) that did not.
-func (co *checkout) take(ctx context.Context, tx pgx.Tx, b *pgx.Batch, lines []storify.OrderLine) (short int64, taken bool, err error) {
-	br := tx.SendBatch(ctx, b)
-	defer func() {
-		// Close reads what is left of the batch; its error is the batch's if the
-		// loop stopped early.
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("postgres: checkout: take stock: %w", cerr)
+// whyNot explains why placeOrder placed nothing, from the products as it found them:
+// the first line in ascending product id that could not be sold.
+func (co *checkout) whyNot(found map[int64]foundProduct) error {
+	for _, i := range co.ByID {
+		it := co.Lines[i]
+		p, ok := found[it.ProductID]
+		switch {
+		case !ok:
+			return storify.ErrNoProduct(it.ProductID)
+		case p.discontinued:
+			return storify.Errorf(storify.ECONFLICT, "%s is no longer sold", p.name)
+		case p.stock == 0:
+			return storify.Errorf(storify.ECONFLICT, "%s is sold out", p.name)
+		case p.stock < it.Qty:
+			return storify.Errorf(storify.ECONFLICT, "only %d %s left", p.stock, p.name)
 		}
-	}()
-	for _, i := range co.byID {
-		it := co.lines[i]
-		l := storify.OrderLine{ProductID: it.ProductID, Qty: it.Qty}
-		err := br.QueryRow().Scan(&l.Name, &l.UnitPrice)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return it.ProductID, false, nil
-		} else if err != nil {
-			return 0, false, fmt.Errorf("postgres: checkout: take %d of product %d: %w", it.Qty, it.ProductID, err)
-		}
-		lines[i] = l
 	}
-	return 0, true, nil
+	return errUnexplained
 }
 
-// mergeItems checks the items of a checkout and adds up the quantities of a product
-// that appears more than once, keeping the order of first appearance: each product
-// must be taken in one conditional update, or two lines could each pass the stock
-// check and together sell more than there is.
-func mergeItems(items []storify.CartItem) ([]storify.CartItem, error) {
-	if len(items) == 0 {
-		return nil, storify.Errorf(storify.EINVALID, "the order is empty")
-	}
-	var lines []storify.CartItem
-	at := make(map[int64]int, len(items))
-	for _, it := range items {
-		if it.Qty <= 0 || it.Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
-		}
-		i, ok := at[it.ProductID]
-		if !ok {
-			at[it.ProductID] = len(lines)
-			lines = append(lines, it)
-			continue
-		}
-		lines[i].Qty += it.Qty
-		if lines[i].Qty > storify.MaxQty {
-			return nil, storify.Errorf(storify.EINVALID, "at most %d units of one product in an order", storify.MaxQty)
-		}
-	}
-	return lines, nil
-}
-
-// whyNotTaken explains, as the customer should read it, why the conditional update
-// took no stock of product id.
-func whyNotTaken(ctx context.Context, tx pgx.Tx, id int64) error {
-	p, err := product(ctx, tx, id)
-	switch {
-	case err != nil:
-		return err
-	case p.Discontinued:
-		return storify.Errorf(storify.ECONFLICT, "%s is no longer sold", p.Name)
-	case p.Stock == 0:
-		return storify.Errorf(storify.ECONFLICT, "%s is sold out", p.Name)
-	default:
-		return storify.Errorf(storify.ECONFLICT, "only %d %s left", p.Stock, p.Name)
-	}
-}
+// errUnexplained is placeOrder placing nothing while every line could be sold, as it
+// does when the account is unknown.
+var errUnexplained = errors.New("postgres: checkout: no order was placed, yet every line could be sold")
 
 // Orders lists orders newest first; see storify.Store.
 func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error) {
@@ -323,7 +292,7 @@ func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
 // deadlock.
 func (s *Store) Cancel(ctx context.Context, id int64) (storify.Order, error) {
 	var o storify.Order
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}

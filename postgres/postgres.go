@@ -1,19 +1,58 @@
 // Package postgres implements storify.Store on PostgreSQL through jackc/pgx v5 and its
 // connection pool, so that several storify processes can share one store.
 //
-// Shared truth: the package caches nothing of the store in process memory. Every read
-// goes to the database, so what one instance writes is what every other instance reads
-// next, with no LISTEN/NOTIFY machinery to keep caches true.
+// Shared truth: the database is the store. The one thing a Store keeps in memory is a
+// copy of the catalog, because customers list it far more often than anything changes
+// it, and a few dozen products cost less to hand out from memory than to query. The
+// copy is kept true across instances with LISTEN/NOTIFY (listen.go, catalog.go):
 //
-// Writes run in READ COMMITTED transactions. That is enough because stock is taken by a
-// conditional UPDATE (stock = stock - n WHERE stock >= n), which PostgreSQL re-checks
-// against the newest row version after waiting for a concurrent writer, and because
-// rows are locked in one fixed order (products by ascending id) so that checkouts do
-// not deadlock. Every write transaction is still retried a few times, with jittered
-// backoff, on serialization_failure and deadlock_detected, and when its connection was
-// lost before COMMIT was sent: the server rolls such a transaction back, so running it
-// again cannot apply it twice. A connection lost during COMMIT is reported, not retried,
-// since the transaction may have committed.
+//   - Every transaction that changes products (AddProduct, Restock, SetPrice,
+//     Discontinue, Checkout, Cancel) sends a NOTIFY on the store's channel (one per
+//     schema) inside the transaction, so that it is delivered if and only if the
+//     transaction commits. Its payload names the Store that sent it.
+//   - Each Store keeps one connection of its own LISTENing on that channel, in a
+//     goroutine (its application_name is the pool's followed by " listener"). A
+//     notification from another Store invalidates the copy; the next read loads it
+//     again, in one query, shared by the reads that wait for it.
+//   - A write through this Store invalidates the copy itself once it has committed,
+//     before it returns, so an instance reads its own writes without waiting for its
+//     notification (which its listener then skips).
+//   - While the listener is not connected (at start, after losing its connection,
+//     while it reconnects with backoff) the copy is not used: every read goes to the
+//     database. On connecting it LISTENs first, then invalidates, and only then lets
+//     reads use the copy again, so no change is missed in between.
+//   - A load reads the catalog's version before it queries, and its copy is used only
+//     while the version is unchanged, so no copy is used after an invalidation that
+//     raced with its load.
+//
+// How stale can the copy be? Not at all, for a read that begins after a change has
+// committed on any instance. Before a read is served from the copy, it waits for a
+// round trip (a ping) on the listener's connection that began after the read did;
+// reads that arrive together share one. A committing backend signals the listening
+// backends before it answers its client, and a backend sends the notifications it was
+// signalled for before it answers its next command, so the ping's answer follows the
+// notification of every change committed before the read began, and the copy has been
+// invalidated for each. (Notifications alone would leave a window, normally well
+// under a millisecond after a commit but longer on a loaded machine, in which another
+// instance still shows the catalog as it was: a customer there could be shown the old
+// stock after the manager has seen the restock done.) So a read costs one shared
+// round trip, not a query of the catalog. If the listener's connection dies, the ping
+// fails and the reads waiting for it go to the database, after pingTimeout at worst.
+// Sales never depend on the copy: checkouts lock and check the products' rows in the
+// database (see below).
+//
+// Writes run in READ COMMITTED transactions. That is enough because a checkout first
+// locks the products' rows (SELECT … FOR NO KEY UPDATE, which under READ COMMITTED
+// waits for a concurrent writer and then locks the newest row version), and then, in
+// a statement that therefore sees the rows as they are, checks and takes the stock;
+// and because rows are locked in one fixed order (accounts, then products, each by
+// ascending id) so that transactions do not deadlock. Concurrent checkouts are placed
+// together, in one transaction with one commit (see commit.go). Every write
+// transaction is still retried a few times, with jittered backoff, on
+// serialization_failure and deadlock_detected, and when its connection was lost
+// before COMMIT was sent: the server rolls such a transaction back, so running it
+// again cannot apply it twice. A connection lost during COMMIT is reported, not
+// retried, since the transaction may have committed.
 //
 // The tables live in the first schema of the connection's search_path (public by
 // default; set search_path in the DSN to use another), and Open migrates that schema
@@ -58,6 +97,14 @@ const (
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
 	pool *pgxpool.Pool
+
+	commit   *committer // checkouts waiting to be placed together
+	catalog  catalog
+	channel  string // the store's notification channel, named after its schema
+	instance string // this Store's name in the payload of its notifications
+
+	stopListening context.CancelFunc
+	listenDone    chan struct{} // closed when the listener has stopped
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -80,12 +127,28 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s := &Store{pool: pool, commit: newCommitter(), channel: channelName(schema), instance: newInstanceID(),
+		listenDone: make(chan struct{})}
+	s.catalog.barrier.kick = make(chan struct{}, 1)
+	var lctx context.Context
+	lctx, s.stopListening = context.WithCancel(context.Background())
+	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))
+	go s.commitLoop()
+	return s, nil
 }
 
-// Close closes the pool. It waits until every connection in use has been returned,
-// so calls in flight finish first.
+// Close answers the checkouts queued, stops the listener and closes the pool. It
+// waits until every connection in use has been returned, so calls in flight finish
+// first; a Checkout after Close returns an error.
 func (s *Store) Close() error {
+	s.commit.close()
+	s.stopListening()
+	<-s.listenDone
 	s.pool.Close()
 	return nil
 }
@@ -121,17 +184,57 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 // behaves as this package was written for. fn may run more than once (see the package
 // comment), so it must not keep state from a failed run.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.transact(ctx, nil, closeThen(fn))
+}
+
+// writeCatalog is write for a transaction that may change products: the NOTIFY that
+// tells the other instances goes to the server with BEGIN, in one round trip (it is
+// delivered only if the transaction commits), and this Store's copy of the catalog is
+// invalidated before writeCatalog returns, whatever the outcome.
+func (s *Store) writeCatalog(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	defer s.catalog.invalidate()
+	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.instance) }, closeThen(fn))
+}
+
+// closeThen is a transact fn for fn, which needs nothing from the batch.
+func closeThen(fn func(tx pgx.Tx) error) func(tx pgx.Tx, br pgx.BatchResults) error {
+	return func(tx pgx.Tx, br pgx.BatchResults) error {
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("postgres: begin: %w", err)
+		}
+		return fn(tx)
+	}
+}
+
+// transact runs one READ COMMITTED transaction, retried as the package comment says.
+// queue, if not nil, adds statements to the batch that begins the transaction, so
+// that they reach the server with BEGIN in one round trip; fn then reads their results
+// from br, in order, and must Close br before it runs anything else in tx. The
+// transaction is committed unless fn (or closing br) fails.
+func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
 	return retry(ctx, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return canReconnect(ctx, err), fmt.Errorf("postgres: connect: %w", err)
 		}
 		defer c.Release()
-		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-		if err != nil {
+		b := &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		if queue != nil {
+			queue(b)
+		}
+		br := c.SendBatch(ctx, b)
+		tx := br.Tx()
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			rollback(ctx, tx)
 			return lost(ctx, c, err), fmt.Errorf("postgres: begin: %w", err)
 		}
-		if err := fn(tx); err != nil {
+		err = fn(tx, br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("postgres: %w", cerr)
+		}
+		if err != nil {
 			rollback(ctx, tx)
 			return isTransient(err) || lost(ctx, c, err), err
 		}

@@ -19,64 +19,57 @@ func scanProduct(row pgx.Row) (storify.Product, error) {
 	return p, err
 }
 
-// Products lists the catalog in catalog-number order; see storify.Store. Search is a
-// substring test on the case-folded keys (strpos, not LIKE, so that % and _ match
-// only themselves).
+// Products lists the catalog in catalog-number order; see storify.Store. It is served
+// from the in-memory copy of the catalog. Without a search, the copy's own slices are
+// returned, not copies of them: they are never modified, and customers list the
+// catalog more than they do anything else. Search is a substring test on the
+// case-folded keys, as the SQLite backend's.
 func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
-	var where []string
-	var args []any
-	if !filter.All {
-		where = append(where, `NOT discontinued`)
-	}
-	if filter.Search != "" {
-		key := storify.FoldKey(filter.Search)
-		if strings.ContainsRune(key, 0) {
-			// PostgreSQL text cannot hold NUL, and no name or description does.
-			return nil, nil
-		}
-		args = append(args, key)
-		where = append(where, `(strpos(name_key, $1) > 0 OR strpos(description_key, $1) > 0)`)
-	}
-	q := `SELECT ` + productColumns + ` FROM products`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY id`
-
-	var ps []storify.Product
-	err := s.read(ctx, func(c querier) error {
-		rows, _ := c.Query(ctx, q, args...)
-		var err error
-		ps, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.Product, error) { return scanProduct(row) })
-		if err != nil {
-			return fmt.Errorf("postgres: list products: %w", err)
-		}
-		return nil
-	})
+	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
 	if err != nil {
 		return nil, err
 	}
-	if len(ps) == 0 {
-		return nil, nil // as the SQLite backend: no products is a nil slice
+	switch {
+	case filter.Search != "":
+	case filter.All:
+		return snap.products, nil
+	default:
+		return snap.listed, nil
+	}
+	key := storify.FoldKey(filter.Search)
+	var ps []storify.Product
+	for i, p := range snap.products {
+		if p.Discontinued && !filter.All {
+			continue
+		}
+		if !strings.Contains(snap.keys[i].name, key) && !strings.Contains(snap.keys[i].description, key) {
+			continue
+		}
+		ps = append(ps, p)
 	}
 	return ps, nil
 }
 
-// Product returns one product by catalog number; see storify.Store.
+// Product returns one product by catalog number; see storify.Store. It is served
+// from the in-memory copy of the catalog.
 func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
-	var p storify.Product
-	err := s.read(ctx, func(c querier) error {
-		var err error
-		p, err = product(ctx, c, id)
-		return err
-	})
-	return p, err
+	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
+	if err != nil {
+		return storify.Product{}, err
+	}
+	p, ok := snap.byID(id)
+	if !ok {
+		return storify.Product{}, storify.ErrNoProduct(id)
+	}
+	return p, nil
 }
 
+// product reads one product inside a transaction, where the copy of the catalog does
+// not show what the transaction wrote.
 func product(ctx context.Context, q querier, id int64) (storify.Product, error) {
 	p, err := scanProduct(q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return storify.Product{}, noProduct(id)
+		return storify.Product{}, storify.ErrNoProduct(id)
 	} else if err != nil {
 		return storify.Product{}, fmt.Errorf("postgres: product %d: %w", id, err)
 	}
@@ -85,25 +78,18 @@ func product(ctx context.Context, q querier, id int64) (storify.Product, error) 
 
 // ProductByName returns the product of that name, compared case-insensitively; see
 // storify.Store. Surrounding spaces are ignored, as they are when a product is named.
+// It is served from the in-memory copy of the catalog.
 func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
 	name = strings.TrimSpace(name)
-	notFound := storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
-	key := storify.FoldKey(name)
-	if strings.ContainsRune(key, 0) {
-		return storify.Product{}, notFound // no name holds NUL, which text cannot store
+	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
+	if err != nil {
+		return storify.Product{}, err
 	}
-	var p storify.Product
-	err := s.read(ctx, func(c querier) error {
-		var err error
-		p, err = scanProduct(c.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE name_key = $1`, key))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound
-		} else if err != nil {
-			return fmt.Errorf("postgres: product named %q: %w", name, err)
-		}
-		return nil
-	})
-	return p, err
+	i, ok := snap.byName[storify.FoldKey(name)]
+	if !ok {
+		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
+	}
+	return snap.products[i], nil
 }
 
 // AddProduct adds a product to the catalog; see storify.Store. The name is looked up
@@ -119,7 +105,7 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 	if err != nil {
 		return storify.Product{}, err
 	}
-	if err := checkPrice(np.Price); err != nil {
+	if err := storify.CheckPrice(np.Price); err != nil {
 		return storify.Product{}, err
 	}
 	if np.Stock < 0 || np.Stock > storify.MaxStock {
@@ -128,7 +114,7 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 
 	taken := storify.Errorf(storify.ECONFLICT, "there is already a product named %q", name)
 	var p storify.Product
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM products WHERE name_key = $1)`, storify.FoldKey(name)).Scan(&exists); err != nil {
 			return fmt.Errorf("postgres: add product %q: %w", name, err)
@@ -158,7 +144,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
 	}
 	var p storify.Product
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx, `
 			UPDATE products SET stock = stock + $1, received = received + $1
@@ -183,16 +169,16 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 // unit price, so placed orders keep theirs. EINVALID for a bad price, ENOTFOUND if
 // there is no such product.
 func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (storify.Product, error) {
-	if err := checkPrice(price); err != nil {
+	if err := storify.CheckPrice(price); err != nil {
 		return storify.Product{}, err
 	}
 	var p storify.Product
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx,
 			`UPDATE products SET price = $1 WHERE id = $2 RETURNING `+productColumns, price, id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return noProduct(id)
+			return storify.ErrNoProduct(id)
 		} else if err != nil {
 			return fmt.Errorf("postgres: set price of product %d: %w", id, err)
 		}
@@ -205,7 +191,7 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 // there is no such product.
 func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, error) {
 	var p storify.Product
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx,
 			`UPDATE products SET discontinued = true WHERE id = $1 AND NOT discontinued RETURNING `+productColumns, id))
@@ -221,15 +207,4 @@ func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, err
 		return nil
 	})
 	return p, err
-}
-
-func checkPrice(price storify.Cents) error {
-	if price < 0 || price > storify.MaxPrice {
-		return storify.Errorf(storify.EINVALID, "the price must be from 0.00 to %s", storify.MaxPrice)
-	}
-	return nil
-}
-
-func noProduct(id int64) error {
-	return storify.Errorf(storify.ENOTFOUND, "no product #%d", id)
 }

@@ -1,0 +1,254 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/storify/storify"
+	"github.com/storify/storify/postgres"
+)
+
+// holdProduct locks a product's row from outside the store until the returned
+// function is called, and waits until a checkout of the store is stopped by it.
+// Checkouts made meanwhile queue up behind that one, to be committed together.
+func holdProduct(t *testing.T, sc testSchema, id int64, checkout func()) (release func()) {
+	t.Helper()
+	return changeProduct(t, sc, `SELECT FROM `+sc.ident()+`.products WHERE id = $1 FOR UPDATE`, id, checkout, false)
+}
+
+// changeProduct runs sql (with the product's id) in a transaction from outside the
+// store, then calls checkout in a goroutine and waits until it is stopped by the
+// transaction's lock. The returned function ends the transaction: it commits if
+// commit is set, else it rolls back.
+func changeProduct(t *testing.T, sc testSchema, sql string, id int64, checkout func(), commit bool) (end func()) {
+	t.Helper()
+	ctx := context.Background()
+	holder, err := adminConn(t).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, sql, id); err != nil {
+		t.Fatal(err)
+	}
+	go checkout()
+	admin := adminConn(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; time.Sleep(5 * time.Millisecond) {
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND wait_event_type = 'Lock'`, sc.name).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first checkout did not wait for the held row")
+		}
+	}
+	return func() {
+		end := holder.Rollback
+		if commit {
+			end = holder.Commit
+		}
+		if err := end(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A checkout that waits for a restock to commit sells the units it brought: the
+// checkout reads the product only once it holds its lock, so its checks and its
+// update see the same row (an UPDATE computed from an older row version would fail
+// the stock >= 0 CHECK).
+func TestCheckoutAfterConcurrentRestock(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	commit := changeProduct(t, sc, `UPDATE `+sc.ident()+`.products SET stock = stock + 2, received = received + 2 WHERE id = $1`,
+		mug.ID, func() {
+			_, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}})
+			errc <- err
+		}, true)
+	commit()
+	if err := <-errc; err != nil {
+		t.Fatalf("Checkout of the two units a concurrent restock brought: %v", err)
+	}
+	if p, err := s.Product(ctx, mug.ID); err != nil || p.Stock != 0 || p.Received != 2 {
+		t.Errorf("Product = %+v, %v; want stock 0, received 2", p, err)
+	}
+}
+
+// waitQueued waits until n checkouts wait for the store's committer.
+func waitQueued(t *testing.T, s *postgres.Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); postgres.Queued(s) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d checkouts queued after 10s, want %d", postgres.Queued(s), n)
+		}
+	}
+}
+
+// Checkouts that arrive while a transaction is in flight are committed together, in
+// one transaction, and each gets its own order; a refusal among them undoes none of
+// the others.
+func TestCheckoutsCommittedTogether(t *testing.T) {
+	const waiting = 10
+	ctx := context.Background()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: waiting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plate, err := s.AddProduct(ctx, storify.NewProduct{Name: "Red Plate", Price: 800, Stock: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy := func(name string, items ...storify.CartItem) (storify.Order, error) {
+		return s.Checkout(ctx, storify.NewOrder{Customer: name, Items: items})
+	}
+
+	first := make(chan error, 1)
+	release := holdProduct(t, sc, mug.ID, func() {
+		_, err := buy("First", storify.CartItem{ProductID: mug.ID, Qty: 1})
+		first <- err
+	})
+	before := postgres.Batches(s)
+	var wg sync.WaitGroup
+	orders := make([]storify.Order, waiting)
+	errs := make([]error, waiting)
+	for i := range waiting {
+		wg.Go(func() {
+			// Ten customers want a mug each, and there are nine left: the last
+			// one in line is refused, and buys nothing, plate or mug.
+			orders[i], errs[i] = buy(fmt.Sprintf("Buyer %d", i),
+				storify.CartItem{ProductID: plate.ID, Qty: 1}, storify.CartItem{ProductID: mug.ID, Qty: 1})
+		})
+		waitQueued(t, s, i+1) // in this order
+	}
+	release()
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("the first checkout: %v", err)
+	}
+
+	if n := postgres.Batches(s) - before; n != 2 {
+		t.Errorf("%d checkout transactions for 1+%d checkouts, want 2: the first, and the others together", n, waiting)
+	}
+	ids := map[int64]bool{}
+	for i := range waiting - 1 {
+		if errs[i] != nil {
+			t.Errorf("buyer %d: %v", i, errs[i])
+			continue
+		}
+		ids[orders[i].ID] = true
+		if o := orders[i]; o.Total != 1250+800 || len(o.Lines) != 2 || o.Lines[0].Name != "Red Plate" || o.Lines[1].Name != "Blue Mug" {
+			t.Errorf("buyer %d: order %+v, want a plate and a mug for 20.50", i, o)
+		}
+	}
+	if len(ids) != waiting-1 {
+		t.Errorf("%d distinct orders, want %d", len(ids), waiting-1)
+	}
+	if msg := storify.ErrorMessage(errs[waiting-1]); msg != "Blue Mug is sold out" {
+		t.Errorf("the last buyer: %v, want %q", errs[waiting-1], "Blue Mug is sold out")
+	}
+	for _, want := range []struct {
+		id           int64
+		stock, recvd int
+	}{{mug.ID, 0, waiting}, {plate.ID, 100 - (waiting - 1), 100}} {
+		if p, err := s.Product(ctx, want.id); err != nil || p.Stock != want.stock || p.Received != want.recvd {
+			t.Errorf("Product(%d) = %+v, %v; want stock %d, received %d", want.id, p, err, want.stock, want.recvd)
+		}
+	}
+}
+
+// A checkout whose statement the server refuses fails alone: the others committed
+// with it are placed all the same.
+func TestCheckoutFailingStatementFailsAlone(t *testing.T) {
+	const waiting = 5
+	ctx := context.Background()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The database itself refuses Mallory's orders, as it would a bug's.
+	for _, sql := range []string{
+		`CREATE FUNCTION ` + sc.ident() + `.refuse_mallory() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.customer = 'Mallory' THEN RAISE EXCEPTION 'no orders for Mallory'; END IF;
+			RETURN NEW;
+		END $$`,
+		`CREATE TRIGGER refuse_mallory BEFORE INSERT ON ` + sc.ident() + `.orders
+			FOR EACH ROW EXECUTE FUNCTION ` + sc.ident() + `.refuse_mallory()`,
+	} {
+		if _, err := adminConn(t).Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buy := func(name string) (storify.Order, error) {
+		return s.Checkout(ctx, storify.NewOrder{Customer: name, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
+	}
+
+	release := holdProduct(t, sc, mug.ID, func() { buy("First") })
+	var wg sync.WaitGroup
+	names := make([]string, waiting)
+	errs := make([]error, waiting)
+	for i := range waiting {
+		names[i] = fmt.Sprintf("Buyer %d", i)
+		if i == 2 {
+			names[i] = "Mallory"
+		}
+		wg.Go(func() { _, errs[i] = buy(names[i]) })
+		waitQueued(t, s, i+1)
+	}
+	release()
+	wg.Wait()
+
+	for i, err := range errs {
+		switch {
+		case names[i] == "Mallory" && (err == nil || storify.ErrorCode(err) != storify.EINTERNAL):
+			t.Errorf("Mallory's checkout: %v, want an internal error", err)
+		case names[i] != "Mallory" && err != nil:
+			t.Errorf("%s's checkout, committed with Mallory's: %v", names[i], err)
+		}
+	}
+	os, err := s.Orders(ctx, storify.OrderFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(os) != waiting { // the first and all but Mallory
+		t.Errorf("%d orders, want %d", len(os), waiting)
+	}
+	if p, err := s.Product(ctx, mug.ID); err != nil || p.Stock != 100-waiting {
+		t.Errorf("Product = %+v, %v; want stock %d", p, err, 100-waiting)
+	}
+}
+
+// After Close, Checkout fails at once and places nothing.
+func TestCheckoutAfterClose(t *testing.T) {
+	sc := newSchema(t)
+	s, err := postgres.Open(context.Background(), sc.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mug, err := s.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.Checkout(context.Background(), storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}}); err == nil {
+		t.Error("Checkout after Close succeeded")
+	}
+	var n int
+	if err := adminConn(t).QueryRow(context.Background(), `SELECT count(*) FROM `+pgx.Identifier{sc.name, "orders"}.Sanitize()).Scan(&n); err != nil || n != 0 {
+		t.Errorf("orders after Close: %d, %v; want none", n, err)
+	}
+}

@@ -1,0 +1,32 @@
+package postgres
+
+import "time"
+
+// WaitListening waits until s's listener is LISTENing, so that reads are served from
+// its copy of the catalog, and reports whether it is; it gives up after timeout. It
+// is for the black-box tests, which cannot otherwise tell a read served from the copy
+// from one that went to the database.
+func WaitListening(s *Store, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); !s.listening(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) listening() bool {
+	s.catalog.barrier.mu.Lock()
+	defer s.catalog.barrier.mu.Unlock()
+	return s.catalog.barrier.up
+}
+
+// Batches returns how many checkout transactions s has committed.
+func Batches(s *Store) int64 { return s.commit.batches.Load() }
+
+// Queued returns how many checkouts wait for s's committer.
+func Queued(s *Store) int {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return len(s.commit.queue)
+}

@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Reconnecting the listener: the n-th wait after a failure is drawn from [d/2, d) with
+// d = listenBackoffBase·2ⁿ⁻¹, capped at listenBackoffMax. The first try comes at once:
+// a connection that the server dropped is usually replaced at the first attempt.
+const (
+	listenBackoffBase = 20 * time.Millisecond
+	listenBackoffMax  = 5 * time.Second
+)
+
+// listenIdle is how long the listener waits for a read before it pings the server
+// anyway: that reads the notifications that came meanwhile, so that they do not pile
+// up, and notices a connection that died without a word.
+const listenIdle = time.Second
+
+// pingTimeout bounds one ping of the listener: if the connection hangs, the reads
+// that wait for the ping go to the database after this long, and the listener
+// connects again.
+const pingTimeout = 2 * time.Second
+
+// listenerSuffix is appended to the pool's application_name for the listener's
+// connection, so that it can be told apart in pg_stat_activity.
+const listenerSuffix = " listener"
+
+// notifySQL announces, on commit only, that the transaction changed products.
+const notifySQL = `SELECT pg_notify($1, $2)`
+
+// channelName is the notification channel of the store in schema: one per schema, so
+// that stores side by side in one database do not wake each other. It is a hash of
+// the schema's name because a channel name is an identifier of at most 63 bytes, as a
+// schema name can be on its own.
+func channelName(schema string) string {
+	h := sha256.Sum256([]byte(schema))
+	return "storify_catalog_" + hex.EncodeToString(h[:8])
+}
+
+// newInstanceID returns a random name for this Store, sent as the payload of its
+// notifications so that its listener can skip them: its writes invalidate the copy
+// themselves, before the notification could.
+func newInstanceID() string {
+	var b [8]byte
+	crand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+// A barrier lets reads wait until the listener has heard of every change committed
+// before they began, without a round trip each: the reads that arrive while the
+// listener is busy wait together for its next round, one ping on its connection.
+//
+// That the ping's answer comes after the notifications of those changes is
+// PostgreSQL's doing: a committing backend signals the listening backends before it
+// answers its client, so by the time a read begins after a write has returned, the
+// listener's backend has been signalled, and a backend sends the notifications it was
+// signalled for before it answers its next command. The listener invalidates the copy
+// as each notification is received (OnNotification), so when the ping returns, every
+// one of them has. Between rounds nobody reads the listener's connection: what comes
+// meanwhile waits in the socket until the next ping, which is when it is needed.
+type barrier struct {
+	mu   sync.Mutex
+	up   bool          // the listener is LISTENing; else reads go to the database
+	next *round        // the round that reads arriving now wait for; nil if none is wanted yet
+	kick chan struct{} // a token tells the listener that a round is wanted; buffered, 1
+}
+
+// round is one ping of the listener, and the reads that wait for it.
+type round struct {
+	done  chan struct{} // closed when the round is over
+	heard bool          // the ping was answered: every change before it has invalidated the copy
+}
+
+// wait waits for a round of the listener that begins after the call. It reports
+// whether the round was answered; if not, or if the listener is not listening, the
+// caller must read the database. The error is ctx's, if it ends first.
+func (b *barrier) wait(ctx context.Context) (heard bool, err error) {
+	b.mu.Lock()
+	if !b.up {
+		b.mu.Unlock()
+		return false, nil
+	}
+	r := b.next
+	if r == nil {
+		r = &round{done: make(chan struct{})}
+		b.next = r
+		select {
+		case b.kick <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+	b.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.heard, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// start begins the round wanted, if any: the reads waiting for it all began before.
+func (b *barrier) start() *round {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.next
+	b.next = nil
+	return r
+}
+
+// setUp opens the barrier to reads (the listener listens) or closes it (it does not),
+// turning away the reads that wait for the next round.
+func (b *barrier) setUp(up bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.up = up
+	if r := b.next; r != nil && !up {
+		b.next = nil
+		close(r.done)
+	}
+}
+
+// finish ends a round.
+func (r *round) finish(heard bool) {
+	r.heard = heard
+	close(r.done)
+}
+
+// listen keeps a connection LISTENing on the store's channel until ctx ends. Whenever
+// the connection is lost it closes the barrier, so that reads go to the database, and
+// connects again with backoff.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+	defer close(s.listenDone)
+	for failures := 0; ; failures++ {
+		if s.listenOnce(ctx, cfg) {
+			failures = 0 // it was listening: the next failure is a new one
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		wait := time.Duration(0)
+		if failures > 0 {
+			d := min(listenBackoffBase<<(failures-1), listenBackoffMax)
+			wait = d/2 + rand.N(d/2)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// listenOnce connects, LISTENs, and then serves rounds until the connection fails or
+// ctx ends. It reports whether it got as far as listening. Its errors are not
+// reported: the only thing to do about them is to try again, and meanwhile reads go
+// to the database.
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened bool) {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return false
+	}
+	// Listening first, then invalidating: a change committed before LISTEN took
+	// effect was not announced to this connection, but the next load sees it.
+	s.catalog.invalidate()
+	s.catalog.barrier.setUp(true)
+	defer func() {
+		// Notifications may have been lost with the connection.
+		s.catalog.barrier.setUp(false)
+		s.catalog.invalidate()
+	}()
+	b := &s.catalog.barrier
+	idle := time.NewTimer(listenIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-b.kick:
+		case <-idle.C:
+		}
+		r := b.start()
+		err := ping(ctx, conn)
+		if r != nil {
+			r.finish(err == nil)
+		}
+		if err != nil {
+			return true
+		}
+		idle.Reset(listenIdle)
+	}
+}
+
+// ping makes a round trip on the listener's connection. The notifications received
+// before its answer are handled (by OnNotification) before it returns.
+func ping(ctx context.Context, conn *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	return conn.Ping(ctx)
+}
+
+// listenerConfig is the pool's connection config for the listener's own connection:
+// tagged with its own application_name, and invalidating the copy of the catalog on
+// every notification from another instance as soon as it is received.
+func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
+	cfg := pool.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	name := cfg.RuntimeParams["application_name"]
+	if name == "" {
+		name = "storify"
+	}
+	cfg.RuntimeParams["application_name"] = name + listenerSuffix
+	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Payload != s.instance {
+			s.catalog.invalidate()
+		}
+	}
+	return cfg
+}
