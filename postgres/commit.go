@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/groupcommit"
 )
 
 // Group commit.
@@ -45,166 +44,16 @@ const maxBatch = 64
 // caller giving up must not interrupt the connection under the others' orders.
 const checkoutTimeout = 30 * time.Second
 
-// errClosed answers a checkout made after Close.
-var errClosed = errors.New("postgres: the store is closed")
-
-// The states of a queued checkout. The committer and a caller whose context ends
-// race for the first change from queued; whoever wins decides whether it runs.
-const (
-	queued    int32 = iota
-	started         // the committer took it: it runs and its caller is answered
-	abandoned       // its caller's context ended first: it never runs
-)
-
-// checkoutCall is one Checkout waiting for the committer.
-type checkoutCall struct {
-	ctx   context.Context
-	co    *checkout
-	state atomic.Int32
-	done  chan checkoutResult // buffered, so that the committer never waits on a caller
-}
-
-type checkoutResult struct {
-	order storify.Order
-	err   error
-}
-
-// committer is the queue of checkouts and the state of the goroutine that commits them.
-type committer struct {
-	mu     sync.Mutex
-	queue  []*checkoutCall
-	closed bool          // no more checkouts are taken
-	wake   chan struct{} // a token tells the committer the queue may have work
-	exited chan struct{} // closed when the committer has answered its last checkout
-
-	// batches counts the transactions committed, so that tests can tell that
-	// checkouts were committed together.
-	batches atomic.Int64
-}
-
-func newCommitter() *committer {
-	return &committer{wake: make(chan struct{}, 1), exited: make(chan struct{})}
-}
-
-// enqueue adds a call to the queue, unless the store is closed.
-func (c *committer) enqueue(call *checkoutCall) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return errClosed
-	}
-	c.queue = append(c.queue, call)
-	c.mu.Unlock()
-	c.signal()
-	return nil
-}
-
-// signal wakes the committer. The token is left in the channel if it is busy, so a
-// call queued while it works is never missed.
-func (c *committer) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take removes up to maxBatch calls from the head of the queue. It reports closed
-// when the queue is empty and the store is closing: the committer may stop.
-func (c *committer) take() (batch []*checkoutCall, closed bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := min(len(c.queue), maxBatch)
-	batch = c.queue[:n:n]
-	if n == len(c.queue) {
-		c.queue = nil
-	} else {
-		c.queue = c.queue[n:]
-	}
-	return batch, n == 0 && c.closed
-}
-
-// close stops taking checkouts and waits until those queued are answered.
-func (c *committer) close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.signal()
-	<-c.exited
-}
-
 // Checkout places an order; see storify.Store. It checks what it can alone, then
-// queues the order to the committer and waits for its answer.
-//
-// If ctx ends while the checkout waits in the queue, it is dropped and ctx.Err() is
-// returned; once the committer has started it, it runs to the end and its own result
-// is returned, since the order may be placed already.
+// queues the order to the committer and waits for its answer: if ctx ends while it
+// waits in the queue, it is dropped and ctx.Err() is returned; once started it runs
+// to the end, since the order may be placed already.
 func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (storify.Order, error) {
 	co, err := newCheckout(no)
 	if err != nil {
 		return storify.Order{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storify.Order{}, err
-	}
-	call := &checkoutCall{ctx: ctx, co: co, done: make(chan checkoutResult, 1)}
-	if err := s.commit.enqueue(call); err != nil {
-		return storify.Order{}, err
-	}
-	select {
-	case r := <-call.done:
-		return r.order, r.err
-	case <-ctx.Done():
-		if call.state.CompareAndSwap(queued, abandoned) {
-			return storify.Order{}, ctx.Err()
-		}
-		r := <-call.done
-		return r.order, r.err
-	}
-}
-
-// commitLoop is the committer goroutine: it commits batches until the store is
-// closed and the queue is empty.
-func (s *Store) commitLoop() {
-	defer close(s.commit.exited)
-	for {
-		batch, closed := s.commit.take()
-		if closed {
-			return
-		}
-		if len(batch) == 0 {
-			<-s.commit.wake
-			continue
-		}
-		s.commitBatch(batch)
-	}
-}
-
-// commitBatch places the checkouts of batch and answers each.
-func (s *Store) commitBatch(batch []*checkoutCall) {
-	// Claim the calls whose callers still wait; from here on they run to the end.
-	calls := batch[:0]
-	for _, call := range batch {
-		if err := call.ctx.Err(); err != nil {
-			if call.state.CompareAndSwap(queued, abandoned) {
-				call.done <- checkoutResult{err: err}
-			}
-			continue
-		}
-		if call.state.CompareAndSwap(queued, started) {
-			calls = append(calls, call)
-		}
-	}
-	if len(calls) == 0 {
-		return
-	}
-	cos := make([]*checkout, len(calls))
-	for i, call := range calls {
-		cos[i] = call.co
-	}
-	results := s.placeAll(cos)
-	for i, call := range calls {
-		call.done <- results[i]
-	}
+	return s.commit.Do(ctx, co)
 }
 
 // placeAll places cos in one transaction and returns their results in order. If a
@@ -213,7 +62,7 @@ func (s *Store) commitBatch(batch []*checkoutCall) {
 // with it, and each checkout is then placed in a transaction of its own, so that only
 // the one at fault gets the error. If the commit itself fails, every checkout gets
 // the error, since none of the orders is known to be on disk.
-func (s *Store) placeAll(cos []*checkout) []checkoutResult {
+func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
 	ctx, cancel := context.WithTimeout(context.Background(), checkoutTimeout)
 	defer cancel()
 	results, err := s.placeTogether(ctx, cos)
@@ -224,14 +73,14 @@ func (s *Store) placeAll(cos []*checkout) []checkoutResult {
 		for i := range cos {
 			r, err := s.placeTogether(ctx, cos[i:i+1])
 			if err != nil {
-				r[0] = checkoutResult{err: err}
+				r[0] = groupcommit.Result[storify.Order]{Err: err}
 			}
 			results[i] = r[0]
 		}
 		return results
 	}
 	for i := range results {
-		results[i] = checkoutResult{err: err}
+		results[i] = groupcommit.Result[storify.Order]{Err: err}
 	}
 	return results
 }
@@ -255,15 +104,15 @@ func isRefusedStatement(err error) bool {
 // placeTogether places cos in one transaction (see the comment at the top of the
 // file) and returns their results in order; err is the transaction's failure, which
 // leaves the results meaningless.
-func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []checkoutResult, err error) {
-	results = make([]checkoutResult, len(cos))
+func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []groupcommit.Result[storify.Order], err error) {
+	results = make([]groupcommit.Result[storify.Order], len(cos))
 	defer func() {
 		// The products changed, or may have if the commit failed, unless every
 		// checkout was refused: the next read of the catalog must look again.
 		// Done before the callers are answered, so that each reads its own order.
 		var refused *storify.Error
 		for _, r := range results {
-			if err != nil || !errors.As(r.err, &refused) {
+			if err != nil || !errors.As(r.Err, &refused) {
 				s.catalog.invalidate()
 				return
 			}
@@ -314,9 +163,9 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []c
 				return &statementError{err} // the transaction is aborted
 			case co.AccountID != 0 && !exists[co.AccountID]:
 				// placeOrder found no account either and placed nothing.
-				results[i] = checkoutResult{err: storify.Errorf(storify.ENOTFOUND, "no account #%d", co.AccountID)}
+				results[i] = groupcommit.Result[storify.Order]{Err: storify.Errorf(storify.ENOTFOUND, "no account #%d", co.AccountID)}
 			default:
-				results[i] = checkoutResult{order: order, err: err}
+				results[i] = groupcommit.Result[storify.Order]{Value: order, Err: err}
 			}
 		}
 		return nil
@@ -324,6 +173,5 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []c
 	if err := s.transact(ctx, queue, read); err != nil {
 		return results, err
 	}
-	s.commit.batches.Add(1)
 	return results, nil
 }

@@ -22,11 +22,9 @@ func (s *Store) listening() bool {
 }
 
 // Batches returns how many checkout transactions s has committed.
-func Batches(s *Store) int64 { return s.commit.batches.Load() }
+func Batches(s *Store) int64 { return s.commit.Batches() }
 
 // Queued returns how many checkouts wait for s's committer.
 func Queued(s *Store) int {
-	s.commit.mu.Lock()
-	defer s.commit.mu.Unlock()
-	return len(s.commit.queue)
+	return s.commit.Len()
 }

@@ -72,6 +72,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/groupcommit"
 )
 
 // maxAttempts bounds how often one call runs its transaction: enough to ride out a
@@ -98,7 +99,7 @@ const (
 type Store struct {
 	pool *pgxpool.Pool
 
-	commit   *committer // checkouts waiting to be placed together
+	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
 	catalog  catalog
 	channel  string // the store's notification channel, named after its schema
 	instance string // this Store's name in the payload of its notifications
@@ -132,13 +133,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, commit: newCommitter(), channel: channelName(schema), instance: newInstanceID(),
+	s := &Store{pool: pool, channel: channelName(schema), instance: newInstanceID(),
 		listenDone: make(chan struct{})}
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))
-	go s.commitLoop()
+	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }
 
@@ -146,7 +147,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // waits until every connection in use has been returned, so calls in flight finish
 // first; a Checkout after Close returns an error.
 func (s *Store) Close() error {
-	s.commit.close()
+	s.commit.Close()
 	s.stopListening()
 	<-s.listenDone
 	s.pool.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/groupcommit"
 )
 
 // These tests stop the committer at a known point: a transaction held open on the one
@@ -65,9 +66,7 @@ func committerBlocked(t *testing.T, s *Store) {
 func queueHas(t *testing.T, s *Store, n int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d checkouts are queued", n), func() bool {
-		s.commit.mu.Lock()
-		defer s.commit.mu.Unlock()
-		return len(s.commit.queue) == n
+		return s.commit.Len() == n
 	})
 }
 
@@ -174,7 +173,7 @@ func TestGroupCommitSavepoints(t *testing.T) {
 		}
 		placed = append(placed, a.order)
 	}
-	if n := s.commit.batches.Load(); n != 2 {
+	if n := s.commit.Batches(); n != 2 {
 		t.Errorf("%d transactions committed, want 2: the first checkout's and the rest's together", n)
 	}
 	if got := stockOf(t, s, mug.ID); got != 100-1-2-1 {
@@ -254,12 +253,10 @@ func TestCloseDrainsQueue(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	waitFor(t, "Close has begun", func() bool {
-		s.commit.mu.Lock()
-		defer s.commit.mu.Unlock()
-		return s.commit.closed
+		return s.commit.Closed()
 	})
-	if _, err := s.Checkout(ctx, storify.NewOrder{Customer: "Late", Items: items}); !errors.Is(err, errClosed) {
-		t.Errorf("Checkout after Close: %v, want %v", err, errClosed)
+	if _, err := s.Checkout(ctx, storify.NewOrder{Customer: "Late", Items: items}); !errors.Is(err, groupcommit.ErrClosed) {
+		t.Errorf("Checkout after Close: %v, want %v", err, groupcommit.ErrClosed)
 	}
 	release()
 	for i, c := range answers {

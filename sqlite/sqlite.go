@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/groupcommit"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -40,11 +41,11 @@ const busyTimeout = 5 * time.Second
 
 // Store is a storify.Store on an SQLite file. It is safe for concurrent use.
 type Store struct {
-	writer  *sql.DB        // one connection: every write transaction
-	reader  *sql.DB        // read-only connections for queries outside a write
-	commit  *committer     // checkouts waiting to be committed together
-	stmts   *checkoutStmts // prepared on the writer
-	catalog catalog        // the products, as last read
+	writer  *sql.DB                                      // one connection: every write transaction
+	reader  *sql.DB                                      // read-only connections for queries outside a write
+	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
+	stmts   *checkoutStmts                               // prepared on the writer
+	catalog catalog                                      // the products, as last read
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -97,8 +98,8 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{writer: writer, reader: reader, commit: newCommitter(), stmts: stmts}
-	go s.commitLoop()
+	s := &Store{writer: writer, reader: reader, stmts: stmts}
+	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }
 
@@ -131,7 +132,7 @@ func readerParams() string {
 // transactions that have started, so other writes in flight finish first too.
 // Checkout after Close returns an error.
 func (s *Store) Close() error {
-	s.commit.close()
+	s.commit.Close()
 	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close())
 }
 

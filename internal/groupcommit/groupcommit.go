@@ -1,0 +1,180 @@
+// Package groupcommit runs calls that callers make concurrently in batches, on one
+// goroutine, so that a store can commit many checkouts with one durable write.
+// Both storage backends use it; what a batch does is theirs.
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed answers a call made after Close.
+var ErrClosed = errors.New("the store is closed")
+
+// Result is one call's outcome.
+type Result[T any] struct {
+	Value T
+	Err   error
+}
+
+// Queue takes calls and runs them in batches of at most max, in the order queued.
+type Queue[In, Out any] struct {
+	max int
+	run func(batch []In) []Result[Out]
+
+	mu     sync.Mutex
+	queue  []*call[In, Out]
+	closed bool          // no more calls are taken
+	wake   chan struct{} // a token tells the loop the queue may have work
+	exited chan struct{} // closed when the loop has answered its last call
+
+	batches atomic.Int64
+}
+
+// The states of a queued call. The loop and a caller whose context ends race for
+// the first change from queued; whoever wins decides whether it runs.
+const (
+	queued    int32 = iota
+	started         // the loop took it: it runs and its caller is answered
+	abandoned       // its caller's context ended first: it never runs
+)
+
+type call[In, Out any] struct {
+	ctx   context.Context
+	in    In
+	state atomic.Int32
+	done  chan Result[Out] // buffered, so that the loop never waits on a caller
+}
+
+// Start returns a queue whose goroutine runs batches with run. run gets the inputs
+// of the calls whose callers still wait, and returns their results in the same
+// order; every result is final.
+func Start[In, Out any](max int, run func(batch []In) []Result[Out]) *Queue[In, Out] {
+	q := &Queue[In, Out]{max: max, run: run, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	go q.loop()
+	return q
+}
+
+// Do queues in and waits for its result. If ctx ends while the call waits in the
+// queue, it is dropped and ctx.Err() is returned; once a batch has started it, it
+// runs to the end and its own result is returned, since it may have taken effect.
+func (q *Queue[In, Out]) Do(ctx context.Context, in In) (Out, error) {
+	var zero Out
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan Result[Out], 1)}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return zero, ErrClosed
+	}
+	q.queue = append(q.queue, c)
+	q.mu.Unlock()
+	q.signal()
+	select {
+	case r := <-c.done:
+		return r.Value, r.Err
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(queued, abandoned) {
+			return zero, ctx.Err()
+		}
+		r := <-c.done
+		return r.Value, r.Err
+	}
+}
+
+// Close stops taking calls and waits until those queued are answered.
+func (q *Queue[In, Out]) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+	<-q.exited
+}
+
+// Batches is the number of batches run so far.
+func (q *Queue[In, Out]) Batches() int64 { return q.batches.Load() }
+
+// Len is the number of calls waiting for a batch.
+func (q *Queue[In, Out]) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.queue)
+}
+
+// Closed reports whether Close has been called.
+func (q *Queue[In, Out]) Closed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+// signal wakes the loop. The token stays in the channel while the loop is busy, so
+// a call queued meanwhile is never missed.
+func (q *Queue[In, Out]) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take removes up to max calls from the head of the queue. It reports done when the
+// queue is empty and the queue is closed.
+func (q *Queue[In, Out]) take() (batch []*call[In, Out], done bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.queue), q.max)
+	batch = q.queue[:n:n]
+	if n == len(q.queue) {
+		q.queue = nil
+	} else {
+		q.queue = q.queue[n:]
+	}
+	return batch, n == 0 && q.closed
+}
+
+func (q *Queue[In, Out]) loop() {
+	defer close(q.exited)
+	for {
+		batch, done := q.take()
+		if done {
+			return
+		}
+		if len(batch) == 0 {
+			<-q.wake
+			continue
+		}
+		q.runBatch(batch)
+	}
+}
+
+// runBatch claims the calls whose callers still wait, runs them, and answers each.
+func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
+	calls := batch[:0]
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			if c.state.CompareAndSwap(queued, abandoned) {
+				c.done <- Result[Out]{Err: err}
+			}
+			continue
+		}
+		if c.state.CompareAndSwap(queued, started) {
+			calls = append(calls, c)
+		}
+	}
+	if len(calls) == 0 {
+		return
+	}
+	ins := make([]In, len(calls))
+	for i, c := range calls {
+		ins[i] = c.in
+	}
+	results := q.run(ins)
+	q.batches.Add(1)
+	for i, c := range calls {
+		c.done <- results[i]
+	}
+}
