@@ -142,8 +142,11 @@ func TestWriteRetriesDeadlock(t *testing.T) {
 			t.Errorf("transaction %d: %v, want success after a retry", i+1, err)
 		}
 	}
-	if n := attempts.Load(); n != 3 {
-		t.Errorf("%d attempts, want 3: one transaction run again after the deadlock", n)
+	// Three attempts: one transaction ran again after the deadlock. On a starved
+	// machine the retry can meet the deadlock detector once more, so four is fine;
+	// fewer than three means no retry happened.
+	if n := attempts.Load(); n < 3 || n > 4 {
+		t.Errorf("%d attempts, want 3 (or 4): one transaction run again after the deadlock", n)
 	}
 }
 
