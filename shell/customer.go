@@ -187,14 +187,18 @@ func (c *Customer) cartQty(id int64) int {
 	return c.cart.Qty(id)
 }
 
+// optionalQty reads an optional quantity argument; def when it was not given.
+func optionalQty(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	return storify.ParseQty(s)
+}
+
 func (c *Customer) add(ctx context.Context, a Args) error {
-	qty := 1
-	if s := a.Get("QTY"); s != "" {
-		n, err := storify.ParseQty(s)
-		if err != nil {
-			return err
-		}
-		qty = n
+	qty, err := optionalQty(a.Get("QTY"), 1)
+	if err != nil {
+		return err
 	}
 	p, err := findProduct(ctx, c.store, a.Get("PRODUCT"))
 	if err != nil {
@@ -244,13 +248,9 @@ func shortError(p storify.Product) error {
 }
 
 func (c *Customer) remove(ctx context.Context, a Args) error {
-	qty := 0
-	if s := a.Get("QTY"); s != "" {
-		n, err := storify.ParseQty(s)
-		if err != nil {
-			return err
-		}
-		qty = n
+	qty, err := optionalQty(a.Get("QTY"), 0)
+	if err != nil {
+		return err
 	}
 	p, err := findProduct(ctx, c.store, a.Get("PRODUCT"))
 	if err != nil {
