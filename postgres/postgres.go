@@ -100,7 +100,7 @@ type Store struct {
 	pool *pgxpool.Pool
 
 	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
-	catalog  catalog
+	catalog  catalogCopy
 	channel  string // the store's notification channel, named after its schema
 	instance string // this Store's name in the payload of its notifications
 

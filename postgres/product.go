@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/storify/storify"
@@ -19,49 +18,24 @@ func scanProduct(row pgx.Row) (storify.Product, error) {
 	return p, err
 }
 
-// Products lists the catalog in catalog-number order; see storify.Store. It is served
-// from the in-memory copy of the catalog. Without a search, the copy's own slices are
-// returned, not copies of them: they are never modified, and customers list the
-// catalog more than they do anything else. Search is a substring test on the
-// case-folded keys, as the SQLite backend's.
+// Products lists the catalog in catalog-number order; see storify.Store. It is
+// served from the in-memory copy of the catalog (internal/catalog), whose slices are
+// shared, not copied.
 func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
-	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case filter.Search != "":
-	case filter.All:
-		return snap.products, nil
-	default:
-		return snap.listed, nil
-	}
-	key := storify.FoldKey(filter.Search)
-	var ps []storify.Product
-	for i, p := range snap.products {
-		if p.Discontinued && !filter.All {
-			continue
-		}
-		if !strings.Contains(snap.keys[i].name, key) && !strings.Contains(snap.keys[i].description, key) {
-			continue
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
+	return snap.Products(filter), nil
 }
 
-// Product returns one product by catalog number; see storify.Store. It is served
-// from the in-memory copy of the catalog.
+// Product returns one product by catalog number; see storify.Store.
 func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
-	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err
 	}
-	p, ok := snap.byID(id)
-	if !ok {
-		return storify.Product{}, storify.ErrNoProduct(id)
-	}
-	return p, nil
+	return snap.Product(id)
 }
 
 // product reads one product inside a transaction, where the copy of the catalog does
@@ -77,19 +51,13 @@ func product(ctx context.Context, q querier, id int64) (storify.Product, error) 
 }
 
 // ProductByName returns the product of that name, compared case-insensitively; see
-// storify.Store. Surrounding spaces are ignored, as they are when a product is named.
-// It is served from the in-memory copy of the catalog.
+// storify.Store.
 func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
-	name = strings.TrimSpace(name)
-	snap, err := s.catalog.snapshot(ctx, s.loadCatalog)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err
 	}
-	i, ok := snap.byName[storify.FoldKey(name)]
-	if !ok {
-		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
-	}
-	return snap.products[i], nil
+	return snap.ProductByName(name)
 }
 
 // AddProduct adds a product to the catalog; see storify.Store. The name is looked up

@@ -55,7 +55,7 @@ func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
 	// The products changed, or may have if the commit failed halfway: the next read
 	// of the catalog must look again. Deferred first so that it runs last, after
 	// the rollback if any, and before the callers are answered.
-	defer s.catalog.invalidate()
+	defer s.catalog.Invalidate()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return failAll(fmt.Errorf("sqlite: checkout: begin: %w", err))

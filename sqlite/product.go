@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/storify/storify"
@@ -22,52 +21,24 @@ func scanProduct(row scanner) (storify.Product, error) {
 	return p, err
 }
 
-// Products lists the catalog in catalog-number order; see storify.Store. It is served
-// from the in-memory copy of the catalog; the slice is the caller's own.
+// Products lists the catalog in catalog-number order; see storify.Store. It is
+// served from the in-memory copy of the catalog (internal/catalog), whose slices are
+// shared, not copied.
 func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
-	snap, err := s.catalog.snapshot(ctx, s.reader)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// The whole catalog is shared as it is, not copied: it is never modified, and
-	// customers list it more than they do anything else.
-	switch {
-	case filter.Search != "":
-	case filter.All:
-		return snap.products, nil
-	default:
-		return snap.listed, nil
-	}
-	key := storify.FoldKey(filter.Search)
-	var ps []storify.Product
-	for i, p := range snap.products {
-		if p.Discontinued && !filter.All {
-			continue
-		}
-		// The keys fold as the names are compared everywhere else; a substring of
-		// either one is a match, as instr() on the stored keys would find it.
-		if key != "" && !strings.Contains(snap.keys[i].name, key) && !strings.Contains(snap.keys[i].description, key) {
-			continue
-		}
-		if ps == nil {
-			ps = make([]storify.Product, 0, len(snap.products)-i)
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
+	return snap.Products(filter), nil
 }
 
 // Product returns one product by catalog number; see storify.Store.
 func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
-	snap, err := s.catalog.snapshot(ctx, s.reader)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err
 	}
-	p, ok := snap.byID(id)
-	if !ok {
-		return storify.Product{}, storify.ErrNoProduct(id)
-	}
-	return p, nil
+	return snap.Product(id)
 }
 
 // product reads one product inside a transaction, where the catalog copy may not yet
@@ -83,18 +54,13 @@ func product(ctx context.Context, q queryer, id int64) (storify.Product, error) 
 }
 
 // ProductByName returns the product of that name, compared case-insensitively; see
-// storify.Store. Surrounding spaces are ignored, as they are when a product is named.
+// storify.Store.
 func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
-	name = strings.TrimSpace(name)
-	snap, err := s.catalog.snapshot(ctx, s.reader)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err
 	}
-	i, ok := snap.byName[storify.FoldKey(name)]
-	if !ok {
-		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
-	}
-	return snap.products[i], nil
+	return snap.ProductByName(name)
 }
 
 // AddProduct adds a product to the catalog; see storify.Store.

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/catalog"
 	"github.com/storify/storify/internal/groupcommit"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
@@ -45,7 +46,7 @@ type Store struct {
 	reader  *sql.DB                                      // read-only connections for queries outside a write
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
 	stmts   *checkoutStmts                               // prepared on the writer
-	catalog catalog                                      // the products, as last read
+	catalog catalog.Cache                                // the products, as last read
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -160,7 +161,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // commit, even a failed one, and before the caller is answered, so that whoever
 // hears of the write reads what it wrote.
 func (s *Store) writeCatalog(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	defer s.catalog.invalidate()
+	defer s.catalog.Invalidate()
 	return s.write(ctx, fn)
 }
 

@@ -1,0 +1,132 @@
+// Package catalog keeps an in-memory copy of a store's catalog for its backends:
+// customers list the catalog more than they do anything else, and a few dozen
+// products cost far less to share than to query. Both backends use it, so they
+// agree on what a search finds and which names match.
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/storify/storify"
+)
+
+// Snapshot is the whole catalog at one moment. It is never modified once made, so
+// readers share it, and the slices it returns, without locks.
+type Snapshot struct {
+	version uint64            // Cache.version when its load began
+	all     []storify.Product // every product, discontinued too, in catalog order
+	listed  []storify.Product // the products on sale, in catalog order
+	keys    []keys            // the folded name and description of each of all
+	byName  map[string]int    // name key to index in all
+}
+
+type keys struct{ name, description string }
+
+// New makes a snapshot of products, which must be in catalog order.
+func New(products []storify.Product) *Snapshot {
+	s := &Snapshot{all: products, keys: make([]keys, len(products)), byName: make(map[string]int, len(products))}
+	for i, p := range products {
+		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Description)}
+		s.byName[s.keys[i].name] = i
+		if !p.Discontinued {
+			s.listed = append(s.listed, p)
+		}
+	}
+	return s
+}
+
+// Products answers storify.Store.Products. The whole catalog is returned as it is,
+// shared, not copied; a search makes a new slice.
+func (s *Snapshot) Products(filter storify.ProductFilter) []storify.Product {
+	switch {
+	case filter.Search != "":
+	case filter.All:
+		return s.all
+	default:
+		return s.listed
+	}
+	// The keys fold as names are compared everywhere else; a substring of either
+	// one is a match.
+	key := storify.FoldKey(filter.Search)
+	var ps []storify.Product
+	for i, p := range s.all {
+		if p.Discontinued && !filter.All {
+			continue
+		}
+		if strings.Contains(s.keys[i].name, key) || strings.Contains(s.keys[i].description, key) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Product answers storify.Store.Product.
+func (s *Snapshot) Product(id int64) (storify.Product, error) {
+	i, ok := slices.BinarySearchFunc(s.all, id, func(p storify.Product, id int64) int {
+		return cmp.Compare(p.ID, id)
+	})
+	if !ok {
+		return storify.Product{}, storify.ErrNoProduct(id)
+	}
+	return s.all[i], nil
+}
+
+// ProductByName answers storify.Store.ProductByName: names compare as
+// storify.FoldKey folds them, and surrounding spaces are ignored, as they are when a
+// product is named.
+func (s *Snapshot) ProductByName(name string) (storify.Product, error) {
+	name = strings.TrimSpace(name)
+	i, ok := s.byName[storify.FoldKey(name)]
+	if !ok {
+		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
+	}
+	return s.all[i], nil
+}
+
+// Cache holds the last snapshot loaded and says when it is stale.
+//
+// Everything that may change products calls Invalidate after it has committed and
+// before anyone hears of it. Get reads the version before it loads, and a snapshot
+// is used only if its load began at or after the version Get saw, so it is never
+// used after an invalidation it may have missed: an invalidation before the version
+// was read came after its commit, which the load then sees; one after it makes the
+// snapshot stale at once.
+type Cache struct {
+	version atomic.Uint64
+	current atomic.Pointer[Snapshot] // nil before the first load
+	loading sync.Mutex               // one load at a time: the others wait and share it
+}
+
+// Invalidate marks the snapshot stale.
+func (c *Cache) Invalidate() { c.version.Add(1) }
+
+// Get returns a snapshot with every change invalidated before the call, loading one
+// with load when the last is stale.
+func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.Product, error)) (*Snapshot, error) {
+	v0 := c.version.Load()
+	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
+		return snap, nil
+	}
+	c.loading.Lock()
+	defer c.loading.Unlock()
+	// A snapshot whose load began after this call did is as good as a new one: when
+	// the catalog changes with every checkout, the readers that waited share one load
+	// instead of each loading in turn.
+	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
+		return snap, nil
+	}
+	v := c.version.Load()
+	products, err := load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap := New(products)
+	snap.version = v
+	c.current.Store(snap)
+	return snap, nil
+}
