@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,19 +37,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	think := fs.Duration("think", 0, "mean pause between one customer's commands; 0 for none (a load test)")
 	db := fs.String("db", "", "after the run, open this store and verify its orders and stock")
 	allowRemote := fs.Bool("allow-remote", false, "allow an address that is not loopback")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), simulateUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "storify simulate: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if err := parseFlags(fs, simulateUsage, args); err != nil {
+		return err
 	}
 	seeded := false
 	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })

@@ -82,8 +82,21 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	if err := parseFlags(fs, usage, args); err != nil {
+		return err
+	}
+	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
+		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
+		return errUsage
+	}
+	return nil
+}
+
+// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h,
+// errUsage (the reason printed on fs's output) for wrong flags or stray arguments.
+func parseFlags(fs *flag.FlagSet, text string, args []string) error {
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
+		fmt.Fprint(fs.Output(), text)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -93,11 +106,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(m.Stderr, "storify: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
-	}
-	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
-		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return errUsage
 	}
 	return nil
