@@ -1,6 +1,10 @@
 package telnet
 
-import "io"
+import (
+	"bytes"
+	"io"
+	"unsafe"
+)
 
 // Write queues p for the client: "\n" becomes "\r\n" (an existing "\r\n" is kept),
 // a bare "\r" stays, and 0xFF is doubled so it is not read as a command. Nothing is
@@ -13,9 +17,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteString is Write for a string, without converting it.
+// WriteString is Write for a string, without copying it: encode only reads it.
 func (c *Conn) WriteString(s string) (int, error) {
-	c.out = encode(c.out, s, c.outCR)
+	c.out = encode(c.out, unsafe.Slice(unsafe.StringData(s), len(s)), c.outCR)
 	if len(s) > 0 {
 		c.outCR = s[len(s)-1] == '\r'
 	}
@@ -23,7 +27,28 @@ func (c *Conn) WriteString(s string) (int, error) {
 }
 
 // encode appends p to out in telnet form; prevCR tells whether the byte before p was CR.
-func encode[T string | []byte](out []byte, p T, prevCR bool) []byte {
+// Replies are mostly plain text with a line end every few dozen bytes, so it copies
+// whole runs between line ends, found with IndexByte, and looks for IAC only once.
+func encode(out, p []byte, prevCR bool) []byte {
+	if bytes.IndexByte(p, iac) >= 0 {
+		return encodeIAC(out, p, prevCR)
+	}
+	for {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return append(out, p...)
+		}
+		out = append(out, p[:i]...)
+		if i > 0 && p[i-1] != '\r' || i == 0 && !prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, '\n')
+		p, prevCR = p[i+1:], false
+	}
+}
+
+// encodeIAC is encode for text that holds IAC bytes, one byte at a time.
+func encodeIAC(out, p []byte, prevCR bool) []byte {
 	start := 0
 	for i := 0; i < len(p); i++ {
 		switch p[i] {

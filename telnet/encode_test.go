@@ -27,6 +27,9 @@ func TestWrite(t *testing.T) {
 		{name: "IAC before LF", writes: []string{"\xff\n"}, want: "\xff\xff\r\n"},
 		{name: "UTF-8 untouched", writes: []string{"café 😀\n"}, want: "café 😀\r\n"},
 		{name: "empty writes", writes: []string{"", "a", "", "\n"}, want: "a\r\n"},
+		{name: "CR LF then LF", writes: []string{"a\r\n\nb\n"}, want: "a\r\n\r\nb\r\n"},
+		{name: "LF after a write ending in CR LF", writes: []string{"a\r\n", "\n"}, want: "a\r\n\r\n"},
+		{name: "IAC in a later line", writes: []string{"a\nb\xff\nc\n"}, want: "a\r\nb\xff\xff\r\nc\r\n"},
 	}
 	for _, tt := range tests {
 		for _, asBytes := range []bool{false, true} {
@@ -144,4 +147,35 @@ func TestReplyWriteErrorReportedByFlush(t *testing.T) {
 	if err := c.Flush(); !errors.Is(err, errBroken) {
 		t.Fatalf("Flush error = %v, want %v", err, errBroken)
 	}
+}
+
+// FuzzWrite checks the encoder against a byte-at-a-time model of the rules.
+func FuzzWrite(f *testing.F) {
+	f.Add("a\nb\r\nc", "\n\xff\r")
+	f.Add("\r", "\n")
+	f.Fuzz(func(t *testing.T, w1, w2 string) {
+		p := &rwPipe{r: strings.NewReader("")}
+		c := telnet.NewConn(p, telnet.Options{})
+		c.WriteString(w1)
+		c.Write([]byte(w2))
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		prev := byte(0)
+		for _, b := range []byte(w1 + w2) {
+			switch {
+			case b == '\n' && prev != '\r':
+				want = append(want, '\r', '\n')
+			case b == 0xff:
+				want = append(want, 0xff, 0xff)
+			default:
+				want = append(want, b)
+			}
+			prev = b
+		}
+		if got := p.out.Bytes(); !bytes.Equal(got, want) {
+			t.Errorf("Write(%q) then Write(%q) sent %q, want %q", w1, w2, got, want)
+		}
+	})
 }
