@@ -53,23 +53,36 @@ func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
 	w.Write(appendCatalog(nil, ps, manager))
 }
 
+// manyInStock is the most stock a customer's catalog counts exactly: past it the
+// row says "999+". What a customer weighs is whether there are enough, and a
+// ten-digit count would make every row wider; show N gives the exact figure, and
+// the manager's catalog always does.
+const manyInStock = 999
+
+// appendStock appends the stock column's entry for p.
+func appendStock(b []byte, p storify.Product, manager bool) []byte {
+	switch {
+	case p.Stock == 0:
+		return append(b, "sold out"...)
+	case !manager && p.Stock > manyInStock:
+		return append(strconv.AppendInt(b, manyInStock, 10), '+')
+	}
+	return strconv.AppendInt(b, int64(p.Stock), 10)
+}
+
 // appendCatalog renders the catalog table, each column as wide as its widest
 // entry. It is the hottest path in the store (list), so it appends to one buffer
 // instead of going through fmt.
 func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
-	idW, nameW, priceW, stockW := 1, len("Product"), len("Price"), len("Stock")
+	idW, nameW, priceW, stockW := len("#"), len("Product"), len("Price"), len("Stock")
 	var num [24]byte
 	for _, p := range ps {
 		idW = max(idW, len(strconv.AppendInt(num[:0], p.ID, 10)))
 		nameW = max(nameW, utf8.RuneCountInString(p.Name))
 		priceW = max(priceW, len(p.Price.Append(num[:0])))
-		if p.Stock == 0 {
-			stockW = max(stockW, len("sold out"))
-		} else {
-			stockW = max(stockW, len(strconv.AppendInt(num[:0], int64(p.Stock), 10)))
-		}
+		stockW = max(stockW, len(appendStock(num[:0], p, manager)))
 	}
-	b = appendRight(b, "#", idW+2)
+	b = appendRight(b, "#", idW)
 	b = append(b, "  "...)
 	b = appendPadded(b, "Product", nameW)
 	b = append(b, "  "...)
@@ -78,17 +91,13 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 	b = appendRight(b, "Stock", stockW)
 	b = append(b, '\n')
 	for _, p := range ps {
-		b = appendRight(b, strconv.AppendInt(num[:0], p.ID, 10), idW+2)
+		b = appendRight(b, strconv.AppendInt(num[:0], p.ID, 10), idW)
 		b = append(b, "  "...)
 		b = appendPadded(b, p.Name, nameW)
 		b = append(b, "  "...)
 		b = appendRight(b, p.Price.Append(num[:0]), priceW)
 		b = append(b, "  "...)
-		if p.Stock == 0 {
-			b = appendRight(b, "sold out", stockW)
-		} else {
-			b = appendRight(b, strconv.AppendInt(num[:0], int64(p.Stock), 10), stockW)
-		}
+		b = appendRight(b, appendStock(num[:0], p, manager), stockW)
 		if manager && p.Discontinued {
 			b = append(b, "  (discontinued)"...)
 		}

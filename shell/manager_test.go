@@ -74,7 +74,7 @@ func TestManagerCatalog(t *testing.T) {
 		"#3 Red Pen: 15 in stock.",
 		"#3 Red Pen: price 1.75 (was 1.50).",
 		"#2 Notebook is discontinued.",
-		"   2  Notebook        6.90       50  (discontinued)",
+		"2  Notebook        6.90       50  (discontinued)",
 		`"-1" is not a price`,
 		`"1.999" is not a price`,
 		`"0" is not a quantity`,

@@ -75,7 +75,7 @@ func TestCustomerShops(t *testing.T) {
 	)
 	wantContains(t, out,
 		"Test> ",
-		"   1  Blue Mug       12.50        5",
+		"1  Blue Mug       12.50        5",
 		"Added 2 Blue Mug to your cart (2 in cart, 12.50 each).",
 		"Added 1 Notebook to your cart (1 in cart, 6.90 each).",
 		"Added 1 Notebook to your cart (2 in cart, 6.90 each).",

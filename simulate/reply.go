@@ -12,7 +12,7 @@ import (
 // The store's replies, as shell/customer.go and shell/format.go write them.
 var (
 	catalogHeaderRe = regexp.MustCompile(`^\s*#\s+Product\s+Price\s+Stock$`)
-	catalogRowRe    = regexp.MustCompile(`^\s*(\d+)  (.*?)\s+(\d+\.\d\d)\s+(\d+|sold out)$`)
+	catalogRowRe    = regexp.MustCompile(`^\s*(\d+)  (.*?)\s+(\d+\.\d\d)\s+(\d+\+?|sold out)$`)
 	showTitleRe     = regexp.MustCompile(`^#(\d+) (.+)$`)
 	inStockRe       = regexp.MustCompile(`^In stock: (\d+)$`)
 	inCartRe        = regexp.MustCompile(`^In your cart: (\d+)$`)
@@ -109,10 +109,8 @@ func parseCatalog(lines []string) ([]product, error) {
 			return nil, fmt.Errorf("unexpected catalog row %q", clip(l))
 		}
 		id, _ := strconv.ParseInt(m[1], 10, 64)
-		stock := 0
-		if m[4] != "sold out" {
-			stock, _ = strconv.Atoi(m[4])
-		}
+		// "999+" counts as 999, a lower bound; "sold out" as 0.
+		stock, _ := strconv.Atoi(strings.TrimSuffix(m[4], "+"))
 		ps = append(ps, product{id: id, name: strings.TrimRight(m[2], " "), stock: stock})
 	}
 	return ps, nil
