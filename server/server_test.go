@@ -353,6 +353,28 @@ func TestNoticeAtPrompt(t *testing.T) {
 	}
 }
 
+// TestLastActive: the manager sees a customer's last activity move when they run
+// a command, and not while they only stay connected.
+func TestLastActive(t *testing.T) {
+	srv := &server.Server{}
+	addr := startServer(t, srv)
+	c := connect(t, addr)
+	c.until("echo> ")
+	waitFor(t, func() bool { return srv.Len() == 1 })
+	first := srv.Customers()[0].LastActive
+	time.Sleep(20 * time.Millisecond)
+	if got := srv.Customers()[0].LastActive; !got.Equal(first) {
+		t.Errorf("LastActive moved from %v to %v while the customer did nothing", first, got)
+	}
+	sent := time.Now()
+	c.send("hello")
+	c.until("echo> ")
+	waitFor(t, func() bool { return !srv.Customers()[0].LastActive.Before(sent) })
+	if got := srv.Customers()[0].LastActive; got.After(time.Now()) {
+		t.Errorf("LastActive %v is in the future", got)
+	}
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -126,9 +126,6 @@ func (s *Session) getCustomer() Customer {
 	return s.customer
 }
 
-// Touch records activity (the customer ran a command).
-func (s *Session) Touch() { s.lastActive.Store(time.Now().UnixNano()) }
-
 // Info describes the session for the manager's customers command.
 func (s *Session) Info() shell.CustomerInfo {
 	ci := shell.CustomerInfo{ID: s.ID, Addr: s.RemoteAddr, Since: s.Since, LastActive: time.Unix(0, s.lastActive.Load())}
@@ -177,10 +174,15 @@ func (s *Session) ReadPassword(prompt string) (string, error) {
 }
 
 func (s *Session) readLine(prompt string) (string, error) {
-	start := time.Now()
+	// One clock reading serves the idle timer, the activity shown to the manager
+	// and the write deadline: the reply to the customer's last action is done.
+	now := time.Now()
+	start := now
 	warned, show := false, true
 	s.mu.Lock()
-	if s.shown != "" {
+	if s.shown == "" {
+		s.lastActive.Store(now.UnixNano())
+	} else {
 		// The greeting's prompt is on the customer's screen: the first command
 		// reads after it, and idle time counts from the connection.
 		start = s.Since
@@ -198,13 +200,13 @@ func (s *Session) readLine(prompt string) (string, error) {
 	for {
 		if s.stopping != "" {
 			s.tc.WriteString(s.stopping + "\n")
-			s.flushLocked()
+			s.flushLocked(now)
 			s.mu.Unlock()
 			return "", io.EOF
 		}
 		if show {
 			s.tc.WriteString(prompt)
-			if err := s.flushLocked(); err != nil {
+			if err := s.flushLocked(now); err != nil {
 				s.mu.Unlock()
 				return "", err
 			}
@@ -224,7 +226,7 @@ func (s *Session) readLine(prompt string) (string, error) {
 		s.mu.Lock()
 		s.atPrompt = false
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			now := time.Now()
+			now = time.Now()
 			switch {
 			case len(s.pending) > 0 || s.stopping != "":
 				// Woken by Notify or stop: show what came, then the prompt again.
@@ -283,11 +285,11 @@ func (s *Session) writePendingLocked() {
 	s.pending = s.pending[:0]
 }
 
-// flushLocked writes out the reply. The write deadline is moved only when the one
+// flushLocked writes out the reply; now is the time, read by the caller. The write deadline is moved only when the one
 // set is more than a tenth of WriteTimeout old, for the same reason as in
 // armReadLocked: a customer who stops reading is dropped after 90 to 100% of it.
-func (s *Session) flushLocked() error {
-	if t := time.Now().Add(s.srv.WriteTimeout); t.Sub(s.writeArmed) > s.srv.deadlineSlack(s.srv.WriteTimeout) {
+func (s *Session) flushLocked(now time.Time) error {
+	if t := now.Add(s.srv.WriteTimeout); t.Sub(s.writeArmed) > s.srv.deadlineSlack(s.srv.WriteTimeout) {
 		s.conn.SetWriteDeadline(t)
 		s.writeArmed = t
 	}
@@ -335,13 +337,13 @@ func (s *Session) say(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tc.WriteString(msg + "\n")
-	s.flushLocked()
+	s.flushLocked(time.Now())
 }
 
 func (s *Session) close() {
 	s.mu.Lock()
 	if s.tc != nil {
-		s.flushLocked()
+		s.flushLocked(time.Now())
 	}
 	s.mu.Unlock()
 	s.conn.Close()

@@ -28,7 +28,7 @@ func (h *shop) Prompt() string { return shell.CustomerPrompt(h.name) }
 // ServeSession runs the customer commands on s.
 func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
-		StoreName: h.name, Log: h.log, LogID: s.ID, OnCommand: s.Touch,
+		StoreName: h.name, Log: h.log, LogID: s.ID,
 		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog,
 	})
 	s.SetCustomer(c)

@@ -13,7 +13,7 @@ import (
 // Customer is one shopper's session: a Term, a cart, the orders placed in it. The
 // server runs one per connection; nothing in it knows about sockets.
 type Customer struct {
-	*Shell
+	*Shell[*Customer]
 	store storify.Store
 
 	catalog   *CatalogCache
@@ -36,8 +36,6 @@ type CustomerConfig struct {
 	// LogID, if not 0, is logged as "session" with errors. (A logger made with
 	// With per session would cost every idle connection its preformatted copy.)
 	LogID int64
-	// OnCommand is called before each command runs (the server tracks idle time).
-	OnCommand func()
 	// Addr is the customer's address, and Throttle the login throttle shared by
 	// all sessions; a nil Throttle gets one of the session's own.
 	Addr     string
@@ -60,39 +58,39 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	if c.passwords.cost == 0 {
 		c.passwords.cost = defaultBcryptCost
 	}
-	c.Shell = newShell(term, CustomerPrompt(cfg.StoreName), cfg.Log, c.commands)
-	c.onCommand = cfg.OnCommand
+	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID
 	return c
 }
 
-func (c *Customer) commands() []*Command {
+// customerCommands is the customers' command table, shared by every customer session.
+var customerCommands = func() *Table[*Customer] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
-	return []*Command{
-		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog", Run: c.list},
+	return NewTable([]*Command[*Customer]{
+		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog (stock above 999 shows as 999+)", Run: (*Customer).list},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
-			Help: "find products whose name or description contains TEXT", Run: c.search},
+			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
-			Help: "show one product in full", Run: c.show},
+			Help: "show one product in full", Run: (*Customer).show},
 		{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}},
-			Help: "put QTY units (default 1) of a product in your cart", Run: c.add},
+			Help: "put QTY units (default 1) of a product in your cart", Run: (*Customer).add},
 		{Name: "remove", Aliases: []string{"rm"}, Args: []Arg{product, {Name: "QTY", Optional: true}},
-			Help: "take QTY units (default all) of a product out of your cart", Run: c.remove},
-		{Name: "cart", Help: "show your cart", Run: c.showCart},
+			Help: "take QTY units (default all) of a product out of your cart", Run: (*Customer).remove},
+		{Name: "cart", Help: "show your cart", Run: (*Customer).showCart},
 		{Name: "checkout", Aliases: []string{"buy"}, Args: []Arg{{Name: "NAME", Optional: true, Rest: true}},
 			Help:  "place an order for everything in your cart (asks your name unless you are logged in)",
-			Check: c.cartNotEmpty, Run: c.checkout},
-		{Name: "orders", Help: "show your orders (your account's, or this session's as a guest)", Run: c.listOrders},
-		{Name: "order", Args: []Arg{{Name: "N", Prompt: "Order number: "}}, Help: "show one of your orders", Run: c.showOrder},
+			Check: (*Customer).cartNotEmpty, Run: (*Customer).checkout},
+		{Name: "orders", Help: "show your orders (your account's, or this session's as a guest)", Run: (*Customer).listOrders},
+		{Name: "order", Args: []Arg{{Name: "N", Prompt: "Order number: "}}, Help: "show one of your orders", Run: (*Customer).showOrder},
 		{Name: "register", Args: []Arg{{Name: "NAME", Prompt: "Choose a name: ", Rest: true}},
-			Help: "open an account: your cart and orders are kept between visits", Check: c.loggedOut, Run: c.register},
+			Help: "open an account: your cart and orders are kept between visits", Check: (*Customer).loggedOut, Run: (*Customer).register},
 		{Name: "login", Args: []Arg{{Name: "NAME", Prompt: "Name: ", Rest: true}},
-			Help: "log in to your account", Check: c.loggedOut, Run: c.login},
-		{Name: "logout", Help: "log out; your cart stays saved in your account", Run: c.logout},
-		{Name: "whoami", Help: "say whether you are logged in, and as whom", Run: c.whoami},
-		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: c.quit},
-	}
-}
+			Help: "log in to your account", Check: (*Customer).loggedOut, Run: (*Customer).login},
+		{Name: "logout", Help: "log out; your cart stays saved in your account", Run: (*Customer).logout},
+		{Name: "whoami", Help: "say whether you are logged in, and as whom", Run: (*Customer).whoami},
+		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: (*Customer).quit},
+	})
+}()
 
 // Name is the account's name when logged in, else the name given at checkout, ""
 // before that.

@@ -36,7 +36,7 @@ type CustomerInfo struct {
 
 // Manager is the manager's console session.
 type Manager struct {
-	*Shell
+	*Shell[*Manager]
 	store storify.Store
 	hub   Hub
 }
@@ -50,39 +50,40 @@ type ManagerConfig struct {
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
 	m := &Manager{store: store, hub: hub}
-	m.Shell = newShell(term, cfg.StoreName+" manager> ", cfg.Log, m.commands)
+	m.Shell = newShell(m, managerCommands, term, cfg.StoreName+" manager> ", cfg.Log)
 	return m
 }
 
-func (m *Manager) commands() []*Command {
+// managerCommands is the manager's command table.
+var managerCommands = func() *Table[*Manager] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
 	order := Arg{Name: "N", Prompt: "Order number: "}
-	return []*Command{
-		{Name: "products", Help: "list every product, discontinued ones too", Run: m.products},
+	return NewTable([]*Command[*Manager]{
+		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
 		{Name: "addproduct", Args: []Arg{
 			{Name: "NAME", Prompt: "Name: "}, {Name: "PRICE", Prompt: "Price: "}, {Name: "STOCK", Prompt: "Stock: "},
 			{Name: "DESCRIPTION", Optional: true, Rest: true}},
-			Help: "add a product to the catalog (quote names with spaces)", Run: m.addProduct},
+			Help: "add a product to the catalog (quote names with spaces)", Run: (*Manager).addProduct},
 		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: "}},
-			Help: "add QTY received units to a product's stock", Run: m.restock},
+			Help: "add QTY received units to a product's stock", Run: (*Manager).restock},
 		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: "}},
-			Help: "change a product's price (placed orders keep theirs)", Run: m.price},
+			Help: "change a product's price (placed orders keep theirs)", Run: (*Manager).price},
 		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
-			Help: "stop selling a product", Run: m.discontinue},
+			Help: "stop selling a product", Run: (*Manager).discontinue},
 		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
-			Help: "list the newest orders, all or placed/shipped/cancelled", Run: m.orders},
-		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: m.order},
-		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: m.ship},
-		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: m.cancel},
-		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: m.customers},
-		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: m.kick},
+			Help: "list the newest orders, all or placed/shipped/cancelled", Run: (*Manager).orders},
+		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
+		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
+		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
+		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: (*Manager).customers},
+		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
-			Help: "send a message to every connected customer", Run: m.say},
-		{Name: "sales", Help: "revenue and units sold per product", Run: m.sales},
-		{Name: "accounts", Help: "list customer accounts with their order counts", Run: m.accounts},
-		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: m.exit},
-	}
-}
+			Help: "send a message to every connected customer", Run: (*Manager).say},
+		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
+		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
+		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
+	})
+}()
 
 func (m *Manager) products(ctx context.Context, _ Args) error {
 	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})

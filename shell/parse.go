@@ -49,9 +49,12 @@ func looksNumeric(w string) bool {
 // words; a Greedy first argument (a product name) takes every word except the
 // trailing numeric ones that fill the arguments after it, so `add Blue Mug 2` works
 // without quotes. Missing arguments are left out of the map.
-func bind(cmd *Command, words []string) (map[string]string, error) {
-	vals := make(map[string]string, len(cmd.Args))
+func bind[T any](cmd *Command[T], words []string) (map[string]string, error) {
 	args := cmd.Args
+	if len(args) == 0 && len(words) == 0 {
+		return nil, nil // the common case (list, cart): no map to make
+	}
+	vals := make(map[string]string, len(args))
 	if len(args) > 0 && args[0].Greedy && len(words) > 0 {
 		after := args[1:]
 		k := 0

@@ -30,12 +30,12 @@ func TestTokenize(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	product := Arg{Name: "PRODUCT", Greedy: true}
-	add := &Command{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}}}
-	restock := &Command{Name: "restock", Args: []Arg{product, {Name: "QTY"}}}
-	say := &Command{Name: "say", Args: []Arg{{Name: "MESSAGE", Rest: true}}}
-	ship := &Command{Name: "ship", Args: []Arg{{Name: "N"}}}
+	add := &Command[any]{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}}}
+	restock := &Command[any]{Name: "restock", Args: []Arg{product, {Name: "QTY"}}}
+	say := &Command[any]{Name: "say", Args: []Arg{{Name: "MESSAGE", Rest: true}}}
+	ship := &Command[any]{Name: "ship", Args: []Arg{{Name: "N"}}}
 	tests := []struct {
-		cmd   *Command
+		cmd   *Command[any]
 		words []string
 		want  map[string]string
 		err   bool
@@ -60,7 +60,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	sh := newShell(nil, "> ", nil, func() []*Command { return []*Command{{Name: "list"}, {Name: "checkout"}, {Name: "cart"}} })
+	sh := newShell[any](nil, NewTable([]*Command[any]{{Name: "list"}, {Name: "checkout"}, {Name: "cart"}}), nil, "> ", nil)
 	for word, want := range map[string]string{"lsit": "list", "chekout": "checkout", "che": "checkout", "xyzzy": "", "crat": "cart"} {
 		if got := sh.suggest(word); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", word, got, want)

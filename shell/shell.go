@@ -6,22 +6,25 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/storify/storify"
 )
 
-// Command is one row of a command table.
-type Command struct {
+// Command is one row of a command table; its handlers run on a session of type T
+// (*Customer, *Manager), given as their first argument, so that one table serves
+// every session of its kind.
+type Command[T any] struct {
 	Name    string
 	Aliases []string
 	Args    []Arg
 	Help    string // one line, shown by help
 	// Check, if set, runs before any argument is asked for, so that a command that
 	// cannot succeed says so at once (checkout with an empty cart).
-	Check func(ctx context.Context) error
-	Run   func(ctx context.Context, a Args) error
+	Check func(self T, ctx context.Context) error
+	Run   func(self T, ctx context.Context, a Args) error
 }
 
 // Arg is one argument of a command.
@@ -40,7 +43,7 @@ type Args map[string]string
 func (a Args) Get(name string) string { return a[name] }
 
 // Usage returns the command's usage line, e.g. "add PRODUCT [QTY]".
-func (c *Command) Usage() string {
+func (c *Command[T]) Usage() string {
 	var b strings.Builder
 	b.WriteString(c.Name)
 	for _, a := range c.Args {
@@ -57,54 +60,57 @@ func (c *Command) Usage() string {
 // errQuit is returned by a handler to end the session.
 var errQuit = errors.New("quit")
 
-// Shell runs one command table over one Term until the user quits or input ends.
-type Shell struct {
-	term     Term
-	prompt   string
-	build    func() []*Command
-	commands []*Command          // built on first use
-	byName   map[string]*Command // commands by name and alias
-	log      *slog.Logger
-	logID    int64 // logged as "session" with errors, when not 0
-	// onCommand, if set, is called before each command runs (activity tracking).
-	onCommand func()
+// Table is a command table with its index by name and alias. It is built once and
+// shared by every session of its kind: a session's lookups touch the same few
+// cache lines as everyone else's, and a session costs no table of its own.
+type Table[T any] struct {
+	commands []*Command[T]          // in help order; help itself last
+	byName   map[string]*Command[T] // by name and alias
+	help     *Command[T]
 }
 
-// newShell returns a shell whose command table build makes on first use: a
-// customer who connects and never types costs no table.
-func newShell(term Term, prompt string, log *slog.Logger, build func() []*Command) *Shell {
-	sh := &Shell{term: term, prompt: prompt, build: build, log: log}
+// NewTable returns a table of commands, with help added.
+func NewTable[T any](commands []*Command[T]) *Table[T] {
+	t := &Table[T]{help: &Command[T]{
+		Name: "help", Aliases: []string{"?"},
+		Args: []Arg{{Name: "COMMAND", Optional: true}},
+		Help: "list the commands, or explain one",
+	}}
+	t.commands = append(slices.Clip(commands), t.help)
+	t.byName = make(map[string]*Command[T], 2*len(t.commands))
+	for _, c := range t.commands {
+		t.byName[c.Name] = c
+		for _, a := range c.Aliases {
+			t.byName[a] = c
+		}
+	}
+	return t
+}
+
+// Shell runs one command table over one Term, for one session (self), until the
+// user quits or input ends.
+type Shell[T any] struct {
+	self   T
+	table  *Table[T]
+	term   Term
+	prompt string
+	log    *slog.Logger
+	logID  int64 // logged as "session" with errors, when not 0
+}
+
+// newShell returns a shell that runs table's commands on self.
+func newShell[T any](self T, table *Table[T], term Term, prompt string, log *slog.Logger) *Shell[T] {
+	sh := &Shell[T]{self: self, table: table, term: term, prompt: prompt, log: log}
 	if sh.log == nil {
 		sh.log = slog.New(slog.DiscardHandler)
 	}
 	return sh
 }
 
-// table builds the command table and its index, once.
-func (sh *Shell) table() map[string]*Command {
-	if sh.byName != nil {
-		return sh.byName
-	}
-	sh.commands = append(sh.build(), &Command{
-		Name: "help", Aliases: []string{"?"},
-		Args: []Arg{{Name: "COMMAND", Optional: true}},
-		Help: "list the commands, or explain one",
-		Run:  sh.help,
-	})
-	sh.byName = make(map[string]*Command, 2*len(sh.commands))
-	for _, c := range sh.commands {
-		sh.byName[c.Name] = c
-		for _, a := range c.Aliases {
-			sh.byName[a] = c
-		}
-	}
-	return sh.byName
-}
-
 // Run reads and runs commands until the user quits (nil), input ends (nil), or the
 // Term fails (that error). ctx is passed to every command; when it is done, Run
 // returns after the command in progress.
-func (sh *Shell) Run(ctx context.Context) error {
+func (sh *Shell[T]) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		line, err := sh.term.ReadLine(sh.prompt)
 		switch {
@@ -131,7 +137,7 @@ func (sh *Shell) Run(ctx context.Context) error {
 // Exec runs one command line and writes its reply. It returns errQuit when the
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
-func (sh *Shell) Exec(ctx context.Context, line string) error {
+func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 	words, err := tokenize(line)
 	if err != nil {
 		sh.printf("%s.\n", capitalize(err.Error()))
@@ -140,11 +146,8 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 	if len(words) == 0 {
 		return nil
 	}
-	if sh.onCommand != nil {
-		sh.onCommand()
-	}
 	name := strings.ToLower(words[0])
-	cmd, ok := sh.table()[name]
+	cmd, ok := sh.table.byName[name]
 	if !ok {
 		sh.unknown(words[0])
 		return nil
@@ -155,7 +158,7 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		return nil
 	}
 	if cmd.Check != nil {
-		if err := cmd.Check(ctx); err != nil {
+		if err := cmd.Check(sh.self, ctx); err != nil {
 			sh.fail(err)
 			return nil
 		}
@@ -178,7 +181,11 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		}
 		args[a.Name] = v
 	}
-	err = cmd.Run(ctx, args)
+	if cmd == sh.table.help {
+		err = sh.help(args)
+	} else {
+		err = cmd.Run(sh.self, ctx, args)
+	}
 	if errors.Is(err, errQuit) || errors.Is(err, io.EOF) {
 		return errQuit // input ended inside the command: nothing more to do
 	} else if err != nil {
@@ -188,7 +195,7 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 }
 
 // ask prompts for one value; quotes around the whole answer are removed.
-func (sh *Shell) ask(prompt string) (string, error) {
+func (sh *Shell[T]) ask(prompt string) (string, error) {
 	v, err := sh.term.ReadLine(prompt)
 	if err != nil {
 		return "", err
@@ -202,7 +209,7 @@ func (sh *Shell) ask(prompt string) (string, error) {
 
 // fail writes a command's error as one line. Internal errors are logged, and the
 // user sees a generic message.
-func (sh *Shell) fail(err error) {
+func (sh *Shell[T]) fail(err error) {
 	if storify.ErrorCode(err) == storify.EINTERNAL {
 		if sh.logID != 0 {
 			sh.log.Error("command failed", "session", sh.logID, "err", err)
@@ -213,9 +220,9 @@ func (sh *Shell) fail(err error) {
 	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
 }
 
-func (sh *Shell) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
+func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
 
-func (sh *Shell) unknown(word string) {
+func (sh *Shell[T]) unknown(word string) {
 	word = safe(word, 30)
 	if s := sh.suggest(strings.ToLower(word)); s != "" {
 		sh.printf("Unknown command %q. Did you mean %s? Type help to list commands.\n", word, s)
@@ -226,23 +233,23 @@ func (sh *Shell) unknown(word string) {
 
 // suggest returns the command closest to word: one it is a prefix of, or one within
 // two edits.
-func (sh *Shell) suggest(word string) string {
+func (sh *Shell[T]) suggest(word string) string {
 	best, bestD := "", 3
 	names := sh.Names()
 	for _, n := range names {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {
-			return sh.byName[n].Name
+			return sh.table.byName[n].Name
 		}
 		if d := editDistance(word, n); d < bestD {
-			best, bestD = sh.byName[n].Name, d
+			best, bestD = sh.table.byName[n].Name, d
 		}
 	}
 	return best
 }
 
-func (sh *Shell) help(_ context.Context, a Args) error {
+func (sh *Shell[T]) help(a Args) error {
 	if name := a.Get("COMMAND"); name != "" {
-		cmd, ok := sh.table()[strings.ToLower(name)]
+		cmd, ok := sh.table.byName[strings.ToLower(name)]
 		if !ok {
 			sh.unknown(name)
 			return nil
@@ -254,11 +261,11 @@ func (sh *Shell) help(_ context.Context, a Args) error {
 		return nil
 	}
 	width := 0
-	for _, c := range sh.commands {
+	for _, c := range sh.table.commands {
 		width = max(width, len(c.Usage()))
 	}
 	sh.printf("Commands:\n")
-	for _, c := range sh.commands {
+	for _, c := range sh.table.commands {
 		sh.printf("  %-*s  %s\n", width, c.Usage(), c.Help)
 	}
 	sh.printf("Type help COMMAND for one command. Quote names with spaces: \"Blue Mug\".\n")
@@ -266,9 +273,9 @@ func (sh *Shell) help(_ context.Context, a Args) error {
 }
 
 // Names returns the command names and aliases, sorted (for tab completion).
-func (sh *Shell) Names() []string {
-	names := make([]string, 0, len(sh.table()))
-	for n := range sh.byName {
+func (sh *Shell[T]) Names() []string {
+	names := make([]string, 0, len(sh.table.byName))
+	for n := range sh.table.byName {
 		names = append(names, n)
 	}
 	sort.Strings(names)
