@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -99,16 +98,9 @@ func (s *Session) awaitInput() {
 // startCodec puts the telnet codec on the connection, fed first with what
 // awaitInput read.
 func (s *Session) startCodec() {
-	var r io.Reader = s.conn
-	if len(s.first) > 0 {
-		r = io.MultiReader(bytes.NewReader(s.first), s.conn)
-		s.first = nil
-	}
 	s.mu.Lock()
-	s.tc = telnet.NewConn(struct {
-		io.Reader
-		io.Writer
-	}{r, s.conn}, telnet.Options{MaxLine: s.srv.MaxLine})
+	s.tc = telnet.NewConn(s.conn, telnet.Options{MaxLine: s.srv.MaxLine, Read: s.first})
+	s.first = nil
 	s.mu.Unlock()
 }
 

@@ -10,6 +10,7 @@ package telnet
 import (
 	"errors"
 	"io"
+	"sync"
 )
 
 // ErrLineTooLong is returned by ReadLine, at the end of a line that exceeded
@@ -28,15 +29,24 @@ const DefaultMaxLine = 1024
 // typed by a person rarely fills even this.
 const readBufferSize = 512
 
-// maxKeptOutput is the largest output buffer kept after Flush; a bigger one (a huge
-// catalog reply) is released so one large reply does not pin memory for the session.
+// maxKeptOutput is the largest output buffer given back for reuse after Flush; a
+// bigger one (a huge catalog reply) is dropped so that it does not pin memory.
 const maxKeptOutput = 64 << 10
+
+// outPool holds output buffers between replies. A session holds one only from its
+// first Write to the Flush that sends it, so idle sessions hold none, and with a
+// thousand customers the buffer a reply is encoded into is one that the last
+// reply on the same CPU used, still in its cache, rather than one per session.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Options configures a Conn. The zero value is ready to use.
 type Options struct {
 	// MaxLine caps one line in bytes (after decoding); longer lines are dropped
 	// and reported as ErrLineTooLong. Zero means DefaultMaxLine.
 	MaxLine int
+	// Read holds bytes the caller has already read from the stream: they are
+	// decoded before anything more is read.
+	Read []byte
 }
 
 // Conn wraps a byte stream (normally a net.Conn) as a line-oriented telnet session.
@@ -56,8 +66,9 @@ type Conn struct {
 	intr  int  // interrupts decoded after a line was complete, returned by later calls
 	reply bool // negotiation replies are queued in out and must be flushed
 
-	out   []byte // encoded output waiting for Flush
-	outCR bool   // the last byte given to Write was '\r', so a following '\n' needs no CR
+	out   []byte  // encoded output waiting for Flush
+	outP  *[]byte // the pool's holder of out, when out came from outPool
+	outCR bool    // the last byte given to Write was '\r', so a following '\n' needs no CR
 
 	echo      qopt // our side of ECHO, per RFC 1143
 	sga       qopt // our side of SUPPRESS-GO-AHEAD
@@ -72,7 +83,9 @@ func NewConn(rw io.ReadWriter, opts Options) *Conn {
 	if limit <= 0 {
 		limit = DefaultMaxLine
 	}
-	return &Conn{rw: rw, rbuf: make([]byte, readBufferSize), dec: decoder{max: limit}}
+	c := &Conn{rw: rw, rbuf: make([]byte, max(readBufferSize, len(opts.Read))), dec: decoder{max: limit}}
+	c.w = copy(c.rbuf, opts.Read)
+	return c
 }
 
 // ReadLine returns the next line typed by the customer, without its line end. The line

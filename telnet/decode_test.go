@@ -252,3 +252,30 @@ func TestTimingMarkAnsweredBeforeReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestAlreadyRead: bytes the caller read before the Conn existed are decoded first,
+// as part of the same stream, even a line or a command split across the two.
+func TestAlreadyRead(t *testing.T) {
+	for _, big := range []bool{false, true} {
+		first := "li\xff\xfb"
+		if big {
+			first = strings.Repeat("x", 2000) + "\r\n" + first
+		}
+		p := &rwPipe{r: strings.NewReader("\x01st\r\nquit\r\n")}
+		c := telnet.NewConn(p, telnet.Options{Read: []byte(first), MaxLine: 4096})
+		if big {
+			if line, err := c.ReadLine(); line != strings.Repeat("x", 2000) || err != nil {
+				t.Fatalf("first line = %d bytes, %v", len(line), err)
+			}
+		}
+		for _, want := range []string{"list", "quit"} {
+			if line, err := c.ReadLine(); line != want || err != nil {
+				t.Errorf("ReadLine() = %q, %v; want %q", line, err, want)
+			}
+		}
+		c.Flush()
+		if got := p.out.String(); got != "\xff\xfe\x01" {
+			t.Errorf("reply to IAC WILL ECHO split across the two = %q, want IAC DONT ECHO", got)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 // a bare "\r" stays, and 0xFF is doubled so it is not read as a command. Nothing is
 // sent until Flush, so a whole reply goes out in one segment.
 func (c *Conn) Write(p []byte) (int, error) {
+	c.grabOut()
 	c.out = encode(c.out, p, c.outCR)
 	if len(p) > 0 {
 		c.outCR = p[len(p)-1] == '\r'
@@ -19,6 +20,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // WriteString is Write for a string, without copying it: encode only reads it.
 func (c *Conn) WriteString(s string) (int, error) {
+	c.grabOut()
 	c.out = encode(c.out, unsafe.Slice(unsafe.StringData(s), len(s)), c.outCR)
 	if len(s) > 0 {
 		c.outCR = s[len(s)-1] == '\r'
@@ -80,12 +82,20 @@ func (c *Conn) Flush() error {
 		c.out = c.out[:copy(c.out, c.out[n:])]
 		return err
 	}
-	if cap(c.out) > maxKeptOutput {
-		c.out = nil
-	} else {
-		c.out = c.out[:0]
+	if c.outP != nil && cap(c.out) <= maxKeptOutput {
+		*c.outP = c.out[:0]
+		outPool.Put(c.outP)
 	}
+	c.out, c.outP = nil, nil
 	return nil
+}
+
+// grabOut takes an output buffer from the pool when none is in use.
+func (c *Conn) grabOut() {
+	if c.outP == nil {
+		c.outP = outPool.Get().(*[]byte)
+		c.out = append((*c.outP)[:0], c.out...) // negotiation replies queued meanwhile
+	}
 }
 
 // Buffered returns the number of bytes waiting to be flushed.
