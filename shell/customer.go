@@ -67,7 +67,7 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 var customerCommands = func() *Table[*Customer] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
 	return NewTable([]*Command[*Customer]{
-		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog (stock above 999 shows as 999+)", Run: (*Customer).list},
+		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog (says when only a few units are left)", Run: (*Customer).list},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
 			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},

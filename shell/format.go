@@ -47,27 +47,37 @@ func nameWidth(names func(yield func(string) bool), min int) int {
 	return w
 }
 
-// writeCatalog writes products as a table: number, name, price, stock; for the
-// manager, discontinued products are marked.
+// writeCatalog writes products as a table: number, name, price, and stock (for
+// the manager, who also sees discontinued products marked) or availability (for
+// customers).
 func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
 	w.Write(appendCatalog(nil, ps, manager))
 }
 
-// manyInStock is the most stock a customer's catalog counts exactly: past it the
-// row says "999+". What a customer weighs is whether there are enough, and a
-// ten-digit count would make every row wider; show N gives the exact figure, and
-// the manager's catalog always does.
-const manyInStock = 999
+// fewLeft is the stock at and below which a customer's catalog says how many units
+// are left. Above it the row says nothing more: what a customer weighs is whether
+// there are enough, as in any shop, and show N gives the exact count. The manager's
+// catalog always shows it.
+const fewLeft = 10
 
-// appendStock appends the stock column's entry for p.
-func appendStock(b []byte, p storify.Product, manager bool) []byte {
+// appendStock appends p's entry in the manager's stock column.
+func appendStock(b []byte, p storify.Product) []byte {
+	if p.Stock == 0 {
+		return append(b, "sold out"...)
+	}
+	return strconv.AppendInt(b, int64(p.Stock), 10)
+}
+
+// appendAvailability appends what a customer is told of p's stock: "sold out",
+// "3 left", or nothing while there are plenty.
+func appendAvailability(b []byte, p storify.Product) []byte {
 	switch {
 	case p.Stock == 0:
 		return append(b, "sold out"...)
-	case !manager && p.Stock > manyInStock:
-		return append(strconv.AppendInt(b, manyInStock, 10), '+')
+	case p.Stock <= fewLeft:
+		return append(strconv.AppendInt(b, int64(p.Stock), 10), " left"...)
 	}
-	return strconv.AppendInt(b, int64(p.Stock), 10)
+	return b
 }
 
 // appendCatalog renders the catalog table, each column as wide as its widest
@@ -80,15 +90,17 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 		idW = max(idW, len(strconv.AppendInt(num[:0], p.ID, 10)))
 		nameW = max(nameW, utf8.RuneCountInString(p.Name))
 		priceW = max(priceW, len(p.Price.Append(num[:0])))
-		stockW = max(stockW, len(appendStock(num[:0], p, manager)))
+		stockW = max(stockW, len(appendStock(num[:0], p)))
 	}
 	b = appendRight(b, "#", idW)
 	b = append(b, "  "...)
 	b = appendPadded(b, "Product", nameW)
 	b = append(b, "  "...)
 	b = appendRight(b, "Price", priceW)
-	b = append(b, "  "...)
-	b = appendRight(b, "Stock", stockW)
+	if manager {
+		b = append(b, "  "...)
+		b = appendRight(b, "Stock", stockW)
+	}
 	b = append(b, '\n')
 	for _, p := range ps {
 		b = appendRight(b, strconv.AppendInt(num[:0], p.ID, 10), idW)
@@ -96,10 +108,16 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 		b = appendPadded(b, p.Name, nameW)
 		b = append(b, "  "...)
 		b = appendRight(b, p.Price.Append(num[:0]), priceW)
-		b = append(b, "  "...)
-		b = appendRight(b, appendStock(num[:0], p, manager), stockW)
-		if manager && p.Discontinued {
-			b = append(b, "  (discontinued)"...)
+		switch note := appendAvailability(num[:0], p); {
+		case manager:
+			b = append(b, "  "...)
+			b = appendRight(b, appendStock(num[:0], p), stockW)
+			if p.Discontinued {
+				b = append(b, "  (discontinued)"...)
+			}
+		case len(note) > 0:
+			b = append(b, "  "...)
+			b = append(b, note...)
 		}
 		b = append(b, '\n')
 	}

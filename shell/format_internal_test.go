@@ -7,21 +7,23 @@ import (
 	"github.com/storify/storify"
 )
 
-// TestCatalogTable: the catalog's columns line up whatever their widths, customers
-// see large stock as "999+" and the manager the exact figures.
+// TestCatalogTable: the catalog's columns line up whatever their widths; customers
+// are told only of scarce stock, the manager sees every figure.
 func TestCatalogTable(t *testing.T) {
 	ps := []storify.Product{
 		{ID: 1, Name: "Mug", Price: 999, Stock: 5},
 		{ID: 9, Name: "Crème brûlée", Price: 45000, Stock: 0},
-		{ID: 10, Name: "Pen", Price: 150, Stock: 999},
+		{ID: 10, Name: "Pen", Price: 150, Stock: 10},
+		{ID: 11, Name: "Cup", Price: 300, Stock: 11},
 		{ID: 12, Name: "Nail", Price: 5, Stock: 1_000_000_000, Discontinued: true},
 	}
 	customer := strings.Join([]string{
-		" #  Product        Price     Stock",
-		" 1  Mug             9.99         5",
+		" #  Product        Price",
+		" 1  Mug             9.99  5 left",
 		" 9  Crème brûlée  450.00  sold out",
-		"10  Pen             1.50       999",
-		"12  Nail            0.05      999+",
+		"10  Pen             1.50  10 left",
+		"11  Cup             3.00",
+		"12  Nail            0.05",
 		""}, "\n")
 	if got := string(appendCatalog(nil, ps, false)); got != customer {
 		t.Errorf("customer catalog:\n%s\nwant:\n%s", got, customer)
@@ -30,7 +32,8 @@ func TestCatalogTable(t *testing.T) {
 		" #  Product        Price       Stock",
 		" 1  Mug             9.99           5",
 		" 9  Crème brûlée  450.00    sold out",
-		"10  Pen             1.50         999",
+		"10  Pen             1.50          10",
+		"11  Cup             3.00          11",
 		"12  Nail            0.05  1000000000  (discontinued)",
 		""}, "\n")
 	if got := string(appendCatalog(nil, ps, true)); got != manager {

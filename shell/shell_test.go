@@ -75,7 +75,7 @@ func TestCustomerShops(t *testing.T) {
 	)
 	wantContains(t, out,
 		"Test> ",
-		"1  Blue Mug       12.50        5",
+		"1  Blue Mug       12.50  5 left",
 		"Added 2 Blue Mug to your cart (2 in cart, 12.50 each).",
 		"Added 1 Notebook to your cart (1 in cart, 6.90 each).",
 		"Added 1 Notebook to your cart (2 in cart, 6.90 each).",
@@ -235,12 +235,12 @@ func TestCatalogCacheSeesChanges(t *testing.T) {
 		term.Flush()
 		return out.String()
 	}
-	wantContains(t, list(), "1  Blue Mug       12.50        5")
-	wantContains(t, list(), "1  Blue Mug       12.50        5")
+	wantContains(t, list(), "1  Blue Mug       12.50  5 left")
+	wantContains(t, list(), "1  Blue Mug       12.50  5 left")
 	if _, err := store.SetPrice(context.Background(), 1, 999); err != nil {
 		t.Fatal(err)
 	}
-	wantContains(t, list(), "1  Blue Mug        9.99        5")
+	wantContains(t, list(), "1  Blue Mug        9.99  5 left")
 	if _, err := store.Checkout(context.Background(), storify.NewOrder{Customer: "X", Items: []storify.CartItem{{ProductID: 1, Qty: 5}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 
 // The store's replies, as shell/customer.go and shell/format.go write them.
 var (
-	catalogHeaderRe = regexp.MustCompile(`^\s*#\s+Product\s+Price\s+Stock$`)
-	catalogRowRe    = regexp.MustCompile(`^\s*(\d+)  (.*?)\s+(\d+\.\d\d)\s+(\d+\+?|sold out)$`)
+	catalogHeaderRe = regexp.MustCompile(`^\s*#\s+Product\s+Price$`)
+	catalogRowRe    = regexp.MustCompile(`^\s*(\d+)  (.*?)\s+(\d+\.\d\d)(?:  (\d+) left|  (sold out))?$`)
 	showTitleRe     = regexp.MustCompile(`^#(\d+) (.+)$`)
 	inStockRe       = regexp.MustCompile(`^In stock: (\d+)$`)
 	inCartRe        = regexp.MustCompile(`^In your cart: (\d+)$`)
@@ -97,6 +97,10 @@ func (c *customer) handleList(lines []string) (outcome, error) {
 	return succeeded, nil
 }
 
+// plenty is the stock assumed for a catalog row that names none: more than the
+// ten units below which the store says how many are left.
+const plenty = 11
+
 // parseCatalog reads a catalog table: a header, then one row per product.
 func parseCatalog(lines []string) ([]product, error) {
 	if !catalogHeaderRe.MatchString(lines[0]) {
@@ -109,8 +113,15 @@ func parseCatalog(lines []string) ([]product, error) {
 			return nil, fmt.Errorf("unexpected catalog row %q", clip(l))
 		}
 		id, _ := strconv.ParseInt(m[1], 10, 64)
-		// "999+" counts as 999, a lower bound; "sold out" as 0.
-		stock, _ := strconv.Atoi(strings.TrimSuffix(m[4], "+"))
+		// A row that says nothing of stock has more than the store's "few left"
+		// (10): plenty is counted as 11, a lower bound.
+		stock := plenty
+		switch {
+		case m[4] != "":
+			stock, _ = strconv.Atoi(m[4])
+		case m[5] != "":
+			stock = 0
+		}
 		ps = append(ps, product{id: id, name: strings.TrimRight(m[2], " "), stock: stock})
 	}
 	return ps, nil

@@ -93,7 +93,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Errorf("instance B shows %q after a restock on A", r)
 	}
 	a.manager("price plenty 2.25")
-	if r := onB.do("list"); !regexp.MustCompile(`Plenty\s+2\.25\s+12`).MatchString(r) {
+	if r := onB.do("list"); !regexp.MustCompile(`Plenty\s+2\.25\r\n`).MatchString(r) {
 		t.Errorf("instance B lists %q after a price change on A", r)
 	}
 
