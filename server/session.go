@@ -277,9 +277,10 @@ func (s *Session) writePendingLocked() {
 	s.pending = s.pending[:0]
 }
 
-// flushLocked writes out the reply; now is the time, read by the caller. The write deadline is moved only when the one
-// set is more than a tenth of WriteTimeout old, for the same reason as in
-// armReadLocked: a customer who stops reading is dropped after 90 to 100% of it.
+// flushLocked writes out the reply; now is the time, as the caller read it. The
+// write deadline is moved only when the one set is more than a tenth of
+// WriteTimeout old, for the same reason as in armReadLocked: a customer who stops
+// reading is dropped after 90 to 100% of it.
 func (s *Session) flushLocked(now time.Time) error {
 	if t := now.Add(s.srv.WriteTimeout); t.Sub(s.writeArmed) > s.srv.deadlineSlack(s.srv.WriteTimeout) {
 		s.conn.SetWriteDeadline(t)

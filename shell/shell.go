@@ -66,6 +66,7 @@ var errQuit = errors.New("quit")
 type Table[T any] struct {
 	commands []*Command[T]          // in help order; help itself last
 	byName   map[string]*Command[T] // by name and alias
+	names    []string               // the keys of byName, sorted
 	help     *Command[T]
 }
 
@@ -84,6 +85,10 @@ func NewTable[T any](commands []*Command[T]) *Table[T] {
 			t.byName[a] = c
 		}
 	}
+	for n := range t.byName {
+		t.names = append(t.names, n)
+	}
+	sort.Strings(t.names)
 	return t
 }
 
@@ -235,8 +240,7 @@ func (sh *Shell[T]) unknown(word string) {
 // two edits.
 func (sh *Shell[T]) suggest(word string) string {
 	best, bestD := "", 3
-	names := sh.Names()
-	for _, n := range names {
+	for _, n := range sh.table.names {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {
 			return sh.table.byName[n].Name
 		}
@@ -273,14 +277,7 @@ func (sh *Shell[T]) help(a Args) error {
 }
 
 // Names returns the command names and aliases, sorted (for tab completion).
-func (sh *Shell[T]) Names() []string {
-	names := make([]string, 0, len(sh.table.byName))
-	for n := range sh.table.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (sh *Shell[T]) Names() []string { return slices.Clone(sh.table.names) }
 
 // editDistance is the optimal string alignment distance: insertions, deletions,
 // substitutions and transpositions of neighbours each count one.
