@@ -90,7 +90,9 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 		idW = max(idW, len(strconv.AppendInt(num[:0], p.ID, 10)))
 		nameW = max(nameW, utf8.RuneCountInString(p.Name))
 		priceW = max(priceW, len(p.Price.Append(num[:0])))
-		stockW = max(stockW, len(appendStock(num[:0], p)))
+		if manager {
+			stockW = max(stockW, len(appendStock(num[:0], p)))
+		}
 	}
 	b = appendRight(b, "#", idW)
 	b = append(b, "  "...)
@@ -108,14 +110,13 @@ func appendCatalog(b []byte, ps []storify.Product, manager bool) []byte {
 		b = appendPadded(b, p.Name, nameW)
 		b = append(b, "  "...)
 		b = appendRight(b, p.Price.Append(num[:0]), priceW)
-		switch note := appendAvailability(num[:0], p); {
-		case manager:
+		if manager {
 			b = append(b, "  "...)
 			b = appendRight(b, appendStock(num[:0], p), stockW)
 			if p.Discontinued {
 				b = append(b, "  (discontinued)"...)
 			}
-		case len(note) > 0:
+		} else if note := appendAvailability(num[:0], p); len(note) > 0 {
 			b = append(b, "  "...)
 			b = append(b, note...)
 		}
