@@ -48,6 +48,13 @@ type Store interface {
 	// checkout's refusal never undoes another, and if the shared commit itself
 	// fails, every checkout in it gets the error, so none is acknowledged. If ctx
 	// ends before the checkout starts, ctx.Err() is returned and nothing is placed.
+	//
+	// o.Token names the checkout: a checkout with the token of an order already
+	// placed places nothing and returns that order, so a checkout can be sent again
+	// safely. A backend fills in a token when o.Token is empty. When the outcome of
+	// the commit cannot be learnt in time (the database was lost during COMMIT and
+	// stayed away), the error is ErrUnconfirmed, and Orders with OrderFilter.Token
+	// settles it later. EUNAVAILABLE (ErrUnavailable) means nothing was placed.
 	Checkout(ctx context.Context, o NewOrder) (Order, error)
 	// Orders lists orders, newest first, filtered as filter says.
 	Orders(ctx context.Context, filter OrderFilter) ([]Order, error)
@@ -152,6 +159,11 @@ type NewOrder struct {
 	Customer  string // the name the order is for
 	AccountID int64  // the account placing it; 0 for a guest
 	Items     []CartItem
+	// Token is the checkout's identity, fixed before it is sent (NewToken): it is
+	// stored with the order, under a unique constraint, so that the order can be
+	// found, and is placed at most once, whatever becomes of the connection that
+	// carried it. "" lets the backend choose one.
+	Token string
 }
 
 // Account is a returning customer's account.
@@ -187,4 +199,9 @@ type OrderFilter struct {
 	AccountID int64       // only this account's orders, if not 0
 	Status    OrderStatus // only this status, if not ""
 	Limit     int         // at most this many, if positive
+	// Token, if not "", keeps only the order placed by the checkout with that
+	// token. The answer is final: a commit of that checkout still in flight is
+	// waited for (within the call's deadline), so an empty answer means the
+	// checkout was not, and will not be, placed.
+	Token string
 }
