@@ -66,3 +66,21 @@ func ErrorMessage(err error) string {
 	}
 	return "something went wrong on our side; please try again"
 }
+
+// Unavailable wraps cause, a failure to reach the database in time, as
+// ErrUnavailable: callers see ErrUnavailable (errors.Is, ErrorCode, ErrorMessage),
+// and the cause's text is what Error returns, for the log.
+func Unavailable(cause error) error { return &causedError{ErrUnavailable, cause} }
+
+// Unconfirmed wraps cause, the failure that left a checkout's commit unconfirmed, as
+// ErrUnconfirmed, as Unavailable does for ErrUnavailable.
+func Unconfirmed(cause error) error { return &causedError{ErrUnconfirmed, cause} }
+
+// causedError is an application error with the failure behind it.
+type causedError struct {
+	app   *Error
+	cause error
+}
+
+func (e *causedError) Error() string   { return e.app.Code + ": " + e.cause.Error() }
+func (e *causedError) Unwrap() []error { return []error{e.app, e.cause} }

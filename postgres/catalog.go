@@ -33,7 +33,17 @@ func (c *catalogCopy) invalidate() { c.cache.Invalidate() }
 
 // snapshot returns the catalog as it was at some moment during the call: it has
 // every change committed before the call began, through this Store or any other.
+// The wait at the barrier, the wait for another reader's load and the load itself
+// all come out of the call's budget.
 func (s *Store) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
+	parent := ctx
+	ctx, cancel := s.budget(ctx)
+	defer cancel()
+	snap, err := s.snapshotWithin(ctx)
+	return snap, unreachable(parent, err)
+}
+
+func (s *Store) snapshotWithin(ctx context.Context) (*catalog.Snapshot, error) {
 	heard, err := s.catalog.barrier.wait(ctx)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -27,6 +28,9 @@ type Customer struct {
 	cart    storify.Cart
 	orders  []int64 // placed in this session, oldest first
 	hinted  bool    // the hint under the catalog was shown once
+	// unconfirmed is the token of the last checkout, if the store could not
+	// confirm it (storify.ErrUnconfirmed); orders and checkout settle it first.
+	unconfirmed string
 }
 
 // CustomerConfig configures a customer session.
@@ -339,7 +343,22 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 		return err
 	}
 	order.Customer = name
+	// An earlier checkout that may have been placed is settled first, so that
+	// trying again never buys twice.
+	if placed, err := c.settle(ctx); err != nil || placed {
+		return err
+	}
+	order.Token = storify.NewToken()
 	o, err := c.store.Checkout(ctx, order)
+	if errors.Is(err, storify.ErrUnconfirmed) {
+		c.mu.Lock()
+		c.unconfirmed = order.Token
+		if c.account == nil {
+			c.name = name
+		}
+		c.mu.Unlock()
+		return err
+	}
 	if err != nil {
 		if code := storify.ErrorCode(err); code == storify.ECONFLICT || code == storify.ENOTFOUND {
 			return storify.Errorf(code, "no order was placed: %s. Your cart is unchanged", storify.ErrorMessage(err))
@@ -357,7 +376,44 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 	return nil
 }
 
+// settle finds out what became of the checkout the store could not confirm, if any,
+// and tells the customer: placed (its units leave the cart) or not. It reports
+// whether it was placed.
+func (c *Customer) settle(ctx context.Context) (placed bool, err error) {
+	c.mu.Lock()
+	token := c.unconfirmed
+	c.mu.Unlock()
+	if token == "" {
+		return false, nil
+	}
+	os, err := c.store.Orders(ctx, storify.OrderFilter{Token: token})
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	c.unconfirmed = ""
+	if len(os) > 0 {
+		c.orders = append(c.orders, os[0].ID)
+	}
+	c.mu.Unlock()
+	if len(os) == 0 {
+		c.printf("Your last checkout was not placed; nothing was charged, and your cart is unchanged.\n")
+		return false, nil
+	}
+	o := os[0]
+	c.printf("Your last checkout went through after all: order #%d is placed: %s, total %s.\n", o.ID, count(o.Units(), "unit"), o.Total)
+	return true, c.updateCart(ctx, func(cart *storify.Cart) error {
+		for _, l := range o.Lines {
+			cart.Remove(l.ProductID, l.Qty) //nolint:errcheck // a line no longer in the cart is fine
+		}
+		return nil
+	})
+}
+
 func (c *Customer) listOrders(ctx context.Context, _ Args) error {
+	if _, err := c.settle(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	f := storify.OrderFilter{IDs: append([]int64{}, c.orders...)}
 	if c.account != nil {

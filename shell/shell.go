@@ -101,6 +101,10 @@ type Shell[T any] struct {
 	prompt string
 	log    *slog.Logger
 	logID  int64 // logged as "session" with errors, when not 0
+	// warned is set once the session has logged that the database cannot be
+	// reached, so that an outage costs the log one line per session, not one per
+	// command; a command that succeeds clears it.
+	warned bool
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -195,6 +199,8 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 		return errQuit // input ended inside the command: nothing more to do
 	} else if err != nil {
 		sh.fail(err)
+	} else {
+		sh.warned = false
 	}
 	return nil
 }
@@ -213,16 +219,29 @@ func (sh *Shell[T]) ask(prompt string) (string, error) {
 }
 
 // fail writes a command's error as one line. Internal errors are logged, and the
-// user sees a generic message.
+// user sees a generic message. A store that cannot reach its database says so in its
+// own words (storify.ErrUnavailable), logged once as a warning; a command cut short
+// because the store is closing is neither an error nor logged.
 func (sh *Shell[T]) fail(err error) {
-	if storify.ErrorCode(err) == storify.EINTERNAL {
-		if sh.logID != 0 {
-			sh.log.Error("command failed", "session", sh.logID, "err", err)
-		} else {
-			sh.log.Error("command failed", "err", err)
-		}
+	switch code := storify.ErrorCode(err); {
+	case errors.Is(err, context.Canceled) && code != storify.EUNAVAILABLE:
+		sh.printf("The store is closing, so that was not done.\n")
+		return
+	case code == storify.EUNAVAILABLE && !sh.warned:
+		sh.warned = true
+		sh.logAt(slog.LevelWarn, "the database cannot be reached", err)
+	case code == storify.EINTERNAL:
+		sh.logAt(slog.LevelError, "command failed", err)
 	}
 	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
+}
+
+func (sh *Shell[T]) logAt(level slog.Level, msg string, err error) {
+	if sh.logID != 0 {
+		sh.log.Log(context.Background(), level, msg, "session", sh.logID, "err", err)
+	} else {
+		sh.log.Log(context.Background(), level, msg, "err", err)
+	}
 }
 
 func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }

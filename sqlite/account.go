@@ -12,8 +12,10 @@ import (
 )
 
 // CreateAccount adds a customer account; see storify.Store.
-func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (storify.Account, error) {
-	name, err := storify.CleanName(name, "account name")
+func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (_ storify.Account, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
+	name, err = storify.CleanName(name, "account name")
 	if err != nil {
 		return storify.Account{}, err
 	}
@@ -46,11 +48,13 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 
 // AccountByName returns the account of that name, compared case-insensitively; see
 // storify.Store. Surrounding spaces are ignored, as they are when the account is made.
-func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account, error) {
+func (s *Store) AccountByName(ctx context.Context, name string) (_ storify.Account, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	name = strings.TrimSpace(name)
 	var a storify.Account
 	var created int64
-	err := s.reader.QueryRowContext(ctx, `
+	err = s.reader.QueryRowContext(ctx, `
 		SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
 		storify.FoldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -64,7 +68,9 @@ func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account
 
 // Accounts lists every account with its number of orders, by name; see storify.Store.
 // Names sort by their case-folded key, so that "ada" and "Bob" sort as a reader expects.
-func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) {
+func (s *Store) Accounts(ctx context.Context) (_ []storify.AccountSummary, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT a.id, a.name, a.created_at,
 			(SELECT count(*) FROM orders o WHERE o.account_id = a.id)
@@ -92,7 +98,9 @@ func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) 
 
 // SavedCart returns an account's saved cart in the order first added; see
 // storify.Store. An unknown account has an empty cart, like a new one.
-func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartItem, error) {
+func (s *Store) SavedCart(ctx context.Context, accountID int64) (_ []storify.CartItem, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT product_id, qty FROM saved_cart_items WHERE account_id = ? ORDER BY position`, accountID)
 	if err != nil {
@@ -117,7 +125,9 @@ func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartI
 // twice is kept once with the quantities added, as Checkout would merge it. A
 // discontinued product may be saved: the cart is the customer's, and checkout
 // refuses it with a message that says why.
-func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) error {
+func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) (err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var lines []storify.CartItem
 	if len(items) > 0 {
 		var err error

@@ -13,6 +13,7 @@ import (
 // checkout is a checked NewOrder, ready to be placed.
 type checkout struct {
 	storify.CheckedOrder
+	deadline time.Time // when its caller's budget ends
 }
 
 // newCheckout checks what can be checked without the database, so that a bad order
@@ -22,7 +23,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &checkout{co}, nil
+	return &checkout{CheckedOrder: co}, nil
 }
 
 // checkoutStmts are the statements of a checkout, prepared once on the writer
@@ -32,6 +33,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 type checkoutStmts struct {
 	savepoint, rollbackTo, release *sql.Stmt
 	account, take, insertOrder     *sql.Stmt
+	prior                          *sql.Stmt
 	insertLine, emptySavedCart     *sql.Stmt
 }
 
@@ -52,9 +54,10 @@ func (cs *checkoutStmts) fields() []stmtField {
 		{&cs.take, `UPDATE products SET stock = stock - ?
 			WHERE id = ? AND stock >= ? AND discontinued = 0
 			RETURNING name, price`},
-		{&cs.insertOrder, `INSERT INTO orders (customer, account_id, total, status, placed_at)
-			VALUES (?, ?, ?, ?, ?)
+		{&cs.insertOrder, `INSERT INTO orders (customer, account_id, total, status, placed_at, token)
+			VALUES (?, ?, ?, ?, ?, ?)
 			RETURNING id`},
+		{&cs.prior, `SELECT id FROM orders WHERE token = ?`},
 		{&cs.insertLine, `INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
 			VALUES (?, ?, ?, ?, ?, ?)`},
 		{&cs.emptySavedCart, `DELETE FROM saved_cart_items WHERE account_id = ?`},
@@ -103,6 +106,13 @@ func (cs *checkoutStmts) close() error {
 // order, the order every backend locks rows in, so concurrent checkouts cannot
 // deadlock where rows are locked (PostgreSQL); here the write lock alone would do.
 func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (storify.Order, error) {
+	// A checkout whose token placed an order already (sent again) gets that order.
+	var prior int64
+	if err := st.prior.QueryRowContext(ctx, co.Token).Scan(&prior); err == nil {
+		return order(ctx, tx, prior)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return storify.Order{}, fmt.Errorf("sqlite: checkout: look up token: %w", err)
+	}
 	order := storify.Order{
 		Customer:  co.Customer,
 		AccountID: co.AccountID,
@@ -138,7 +148,7 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 	}
 
 	err := st.insertOrder.QueryRowContext(ctx,
-		order.Customer, account, order.Total, order.Status, unixNano(order.Placed)).Scan(&order.ID)
+		order.Customer, account, order.Total, order.Status, unixNano(order.Placed), co.Token).Scan(&order.ID)
 	if err != nil {
 		return storify.Order{}, fmt.Errorf("sqlite: checkout: insert order: %w", err)
 	}

@@ -135,8 +135,8 @@ func TestSchemaVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	mustOpen(t, path)
 	ms := migrationRows(t, path)
-	if len(ms) != 1 || ms[0].version != 1 || ms[0].appliedAt <= 0 {
-		t.Errorf("schema_migrations = %+v, want version 1 with its time", ms)
+	if len(ms) != 2 || ms[0].version != 1 || ms[1].version != 2 || ms[0].appliedAt <= 0 || ms[1].appliedAt <= 0 {
+		t.Errorf("schema_migrations = %+v, want versions 1 and 2 with their times", ms)
 	}
 }
 

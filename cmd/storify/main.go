@@ -10,7 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/storify/storify"
 )
+
+// exitUnavailable is the exit status when the database could not be reached in
+// time, so that a service manager can tell it from a wrong configuration (1) or
+// wrong flags (2).
+const exitUnavailable = 3
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -45,6 +52,9 @@ func run(args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, storify.ErrUnavailable):
+		fmt.Fprintf(os.Stderr, "storify: %v\n", err)
+		return exitUnavailable
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "storify: %v\n", err)
 		return 1

@@ -28,10 +28,11 @@ var errUsage = errors.New("usage")
 
 // Config is everything the flags and environment set.
 type Config struct {
-	DB       string
-	Listen   string
-	Name     string
-	NoSample bool
+	DB        string
+	DBTimeout time.Duration // the budget of one database call
+	Listen    string
+	Name      string
+	NoSample  bool
 
 	MaxLine      int
 	MaxCustomers int
@@ -72,6 +73,13 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.SetOutput(m.Stderr)
 	c := &m.Config
 	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store: a SQLite file, or a postgres:// URL for PostgreSQL (env STORIFY_DB)")
+	dbTimeout, err := durationEnv("STORIFY_DB_TIMEOUT", defaultDBTimeout)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "storify: %v\n", err)
+		return errUsage
+	}
+	fs.DurationVar(&c.DBTimeout, "db-timeout", dbTimeout,
+		"longest a database call may take, retries and waiting for a connection included; past it a customer is told the store cannot reach its database (env STORIFY_DB_TIMEOUT)")
 	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
 		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
 	fs.StringVar(&c.Name, "name", env("STORIFY_NAME", "OPEN store"), "the store's name (env STORIFY_NAME)")
@@ -84,6 +92,10 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
+	}
+	if c.DBTimeout <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --db-timeout must be positive\n")
+		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
 		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
@@ -110,6 +122,22 @@ func parseFlags(fs *flag.FlagSet, text string, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// defaultDBTimeout is --db-timeout's default.
+const defaultDBTimeout = 5 * time.Second
+
+// durationEnv reads a duration from the environment; def if it is not set.
+func durationEnv(key string, def time.Duration) (time.Duration, error) {
+	v := env(key, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration (such as 5s or 500ms)", key, v)
+	}
+	return d, nil
 }
 
 func env(key, def string) string {
@@ -172,7 +200,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		m.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	}
-	store, err := openStore(m.Config.DB)
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
 	if err != nil {
 		return err
 	}
@@ -243,14 +271,23 @@ func (m *Main) closeConsole() {
 }
 
 // openStore opens the storage backend that dsn names: a postgres:// or
-// postgresql:// URL selects PostgreSQL, anything else is a SQLite file.
-func openStore(dsn string) (storify.Store, error) {
+// postgresql:// URL selects PostgreSQL, anything else is a SQLite file. Every
+// database call gets timeout. Opening PostgreSQL must succeed within it too: a
+// database that cannot be reached fails the start at once, with an error that wraps
+// storify.ErrUnavailable (exit status 3), rather than retrying: a service manager
+// restarts the program with its own backoff, and a person at the console learns at
+// once that the database is away.
+func openStore(ctx context.Context, dsn string, timeout time.Duration) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout})
+		if errors.Is(err, storify.ErrUnavailable) {
+			return nil, fmt.Errorf("cannot reach the database %s within --db-timeout %v: %w", redact(dsn), timeout, err)
+		}
+		return s, err
 	}
-	return sqlite.Open(dsn)
+	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout})
 }
 
 // redact hides a password in a database URL before it is logged.
