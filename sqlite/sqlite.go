@@ -49,7 +49,7 @@ type Options struct {
 
 // Store is a storify.Store on an SQLite file. It is safe for concurrent use.
 type Store struct {
-	timeout time.Duration // the budget of one call (Options.Timeout)
+	timeout time.Duration                                // the budget of one call (Options.Timeout)
 	writer  *sql.DB                                      // one connection: every write transaction
 	reader  *sql.DB                                      // read-only connections for queries outside a write
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
