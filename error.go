@@ -82,5 +82,11 @@ type causedError struct {
 	cause error
 }
 
-func (e *causedError) Error() string   { return e.app.Code + ": " + e.cause.Error() }
+func (e *causedError) Error() string {
+	cause := e.cause
+	if inner, ok := cause.(*causedError); ok {
+		cause = inner.cause // unconfirmed: unavailable: … says no more than unconfirmed: …
+	}
+	return e.app.Code + ": " + cause.Error()
+}
 func (e *causedError) Unwrap() []error { return []error{e.app, e.cause} }

@@ -13,8 +13,10 @@ import (
 // CreateAccount adds a customer account; see storify.Store. As with products, the
 // name is looked up first so that a refused sign-up does not use up an account
 // number; the unique constraint decides a race.
-func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (storify.Account, error) {
-	name, err := storify.CleanName(name, "account name")
+func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (_ storify.Account, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
+	name, err = storify.CleanName(name, "account name")
 	if err != nil {
 		return storify.Account{}, err
 	}
@@ -54,7 +56,9 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 
 // AccountByName returns the account of that name, compared case-insensitively; see
 // storify.Store. Surrounding spaces are ignored, as they are when the account is made.
-func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account, error) {
+func (s *Store) AccountByName(ctx context.Context, name string) (_ storify.Account, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	name = strings.TrimSpace(name)
 	notFound := storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
 	key := storify.FoldKey(name)
@@ -62,7 +66,7 @@ func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account
 		return storify.Account{}, notFound // no name holds NUL, which text cannot store
 	}
 	var a storify.Account
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		err := c.QueryRow(ctx, `SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = $1`, key).
 			Scan(&a.ID, &a.Name, &a.PasswordHash, &a.Created)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -82,9 +86,11 @@ func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account
 // Accounts lists every account with its number of orders, by name; see storify.Store.
 // Names sort by their case-folded key in byte order (COLLATE "C"), as on SQLite,
 // rather than by the database's collation, which varies from server to server.
-func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) {
+func (s *Store) Accounts(ctx context.Context) (_ []storify.AccountSummary, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var as []storify.AccountSummary
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
 			SELECT a.id, a.name, a.created_at,
 				(SELECT count(*) FROM orders o WHERE o.account_id = a.id)
@@ -113,9 +119,11 @@ func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) 
 
 // SavedCart returns an account's saved cart in the order first added; see
 // storify.Store. An unknown account has an empty cart, like a new one.
-func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartItem, error) {
+func (s *Store) SavedCart(ctx context.Context, accountID int64) (_ []storify.CartItem, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var items []storify.CartItem
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
 			SELECT product_id, qty FROM saved_cart_items WHERE account_id = $1 ORDER BY position`, accountID)
 		var err error
@@ -146,7 +154,9 @@ func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartI
 // The account's row is locked first, so that two saves of one cart (two sessions of
 // one customer) take turns instead of both inserting the same rows, and a checkout
 // of the account waits for the save or the save for the checkout.
-func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) error {
+func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) (err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var lines []storify.CartItem
 	if len(items) > 0 {
 		var err error

@@ -201,7 +201,9 @@ func (co *checkout) whyNot(found map[int64]foundProduct) error {
 var errUnexplained = errors.New("postgres: checkout: no order was placed, yet every line could be sold")
 
 // Orders lists orders newest first; see storify.Store.
-func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error) {
+func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -241,7 +243,7 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 	// the connection during COMMIT, and its backend has not finished): wait for
 	// its transaction to end, holding the token's lock shared, and only then read,
 	// in a statement whose snapshot is taken after the wait.
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, tokenLockClass, filter.Token); err != nil {
 			return fmt.Errorf("postgres: wait for checkout %q: %w", filter.Token, err)
 		}
@@ -251,9 +253,11 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 }
 
 // Order returns one order with its lines; see storify.Store.
-func (s *Store) Order(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Order(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		var err error
 		o, err = order(ctx, c, id)
 		return err
@@ -312,9 +316,11 @@ func queryOrders(ctx context.Context, q querier, where, limit string, args ...an
 
 // Ship marks a placed order shipped; see storify.Store. ENOTFOUND if there is no
 // such order.
-func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Ship(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusShipped); err != nil {
 			return err
 		}
@@ -333,9 +339,11 @@ func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
 // The order row is locked first (by its status change), then the products in
 // ascending id, the order Checkout locks them in, so a cancel and a checkout cannot
 // deadlock.
-func (s *Store) Cancel(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}
@@ -396,9 +404,11 @@ func setStatus(ctx context.Context, tx pgx.Tx, id int64, status storify.OrderSta
 // Sales sums units and revenue of orders not cancelled, per product; see
 // storify.Store. The sums are cast back to bigint: sum(bigint) is numeric in
 // PostgreSQL.
-func (s *Store) Sales(ctx context.Context) ([]storify.Sale, error) {
+func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var sales []storify.Sale
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
 			SELECT p.id, p.name, sum(l.qty)::bigint, sum(l.qty * l.unit_price)::bigint
 			FROM order_lines l

@@ -221,6 +221,17 @@ func (s *Store) Close() error {
 	}
 }
 
+// call bounds one Store call by the Store's budget: it returns ctx with that
+// deadline, which every statement of the call must use, and a func to defer that
+// releases it and turns *err into what the caller gets (see unreachable).
+func (s *Store) call(ctx context.Context, err *error) (context.Context, func()) {
+	bounded, cancel := s.budget(ctx)
+	return bounded, func() {
+		*err = unreachable(ctx, *err)
+		cancel()
+	}
+}
+
 // budget is ctx bounded by the Store's budget for one call.
 func (s *Store) budget(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
@@ -376,10 +387,11 @@ func unreachable(parent context.Context, err error) error {
 // connection to it failing, rather than the database refusing a statement.
 func isUnreachable(err error) bool {
 	var lostErr *lostError
+	var unknown *unknownCommitError
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &lostErr), errors.As(err, &connErr), errors.As(err, &netErr),
+	case errors.As(err, &lostErr), errors.As(err, &unknown), errors.As(err, &connErr), errors.As(err, &netErr),
 		errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return true

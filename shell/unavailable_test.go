@@ -137,4 +137,3 @@ type cancelledStore struct{ storify.Store }
 func (s *cancelledStore) Products(context.Context, storify.ProductFilter) ([]storify.Product, error) {
 	return nil, errors.Join(context.Canceled, errors.New("postgres: read the catalog: conn closed"))
 }
-
