@@ -155,8 +155,10 @@ func TestCloseBoundedWhilePaused(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // idle long enough that pgxpool pings before reuse
 
 	p.pause()
-	go s.Products(ctx, storify.ProductFilter{}) // a read in flight, too
-	time.Sleep(100 * time.Millisecond)
+	// Reads in flight, too: one holds a pooled connection while pgxpool pings it.
+	go s.Order(ctx, 1)
+	go s.Products(ctx, storify.ProductFilter{})
+	time.Sleep(300 * time.Millisecond)
 	bounded(t, "Close", within, s.Close)
 }
 
