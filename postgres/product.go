@@ -21,9 +21,7 @@ func scanProduct(row pgx.Row) (storify.Product, error) {
 // Products lists the catalog in catalog-number order; see storify.Store. It is
 // served from the in-memory copy of the catalog (internal/catalog), whose slices are
 // shared, not copied.
-func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) (_ []storify.Product, err error) {
-	ctx, end := s.call(ctx, &err)
-	defer end()
+func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error) {
 	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -32,9 +30,7 @@ func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) (_ [
 }
 
 // Product returns one product by catalog number; see storify.Store.
-func (s *Store) Product(ctx context.Context, id int64) (_ storify.Product, err error) {
-	ctx, end := s.call(ctx, &err)
-	defer end()
+func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
 	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err
@@ -56,9 +52,7 @@ func product(ctx context.Context, q querier, id int64) (storify.Product, error) 
 
 // ProductByName returns the product of that name, compared case-insensitively; see
 // storify.Store.
-func (s *Store) ProductByName(ctx context.Context, name string) (_ storify.Product, err error) {
-	ctx, end := s.call(ctx, &err)
-	defer end()
+func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product, error) {
 	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return storify.Product{}, err

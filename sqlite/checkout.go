@@ -13,7 +13,6 @@ import (
 // checkout is a checked NewOrder, ready to be placed.
 type checkout struct {
 	storify.CheckedOrder
-	deadline time.Time // when its caller's budget ends
 }
 
 // newCheckout checks what can be checked without the database, so that a bad order
@@ -106,13 +105,6 @@ func (cs *checkoutStmts) close() error {
 // order, the order every backend locks rows in, so concurrent checkouts cannot
 // deadlock where rows are locked (PostgreSQL); here the write lock alone would do.
 func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (storify.Order, error) {
-	// A checkout whose token placed an order already (sent again) gets that order.
-	var prior int64
-	if err := st.prior.QueryRowContext(ctx, co.Token).Scan(&prior); err == nil {
-		return order(ctx, tx, prior)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return storify.Order{}, fmt.Errorf("sqlite: checkout: look up token: %w", err)
-	}
 	order := storify.Order{
 		Customer:  co.Customer,
 		AccountID: co.AccountID,
@@ -149,7 +141,9 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 
 	err := st.insertOrder.QueryRowContext(ctx,
 		order.Customer, account, order.Total, order.Status, unixNano(order.Placed), co.Token).Scan(&order.ID)
-	if err != nil {
+	if isUniqueViolation(err) {
+		return storify.Order{}, errPrior
+	} else if err != nil {
 		return storify.Order{}, fmt.Errorf("sqlite: checkout: insert order: %w", err)
 	}
 	for i, l := range order.Lines {
@@ -166,6 +160,20 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 		}
 	}
 	return order, nil
+}
+
+// errPrior is place finding that the checkout's token placed an order already. The
+// unique index on the token finds it, rather than a lookup before every order: a
+// checkout sent again is rare, and the committer runs every checkout in turn.
+var errPrior = errors.New("sqlite: checkout: the token placed an order already")
+
+// priorOrder returns the order that token placed.
+func priorOrder(ctx context.Context, tx *sql.Tx, st *checkoutStmts, token string) (storify.Order, error) {
+	var id int64
+	if err := st.prior.QueryRowContext(ctx, token).Scan(&id); err != nil {
+		return storify.Order{}, fmt.Errorf("sqlite: checkout: look up token: %w", err)
+	}
+	return order(ctx, tx, id)
 }
 
 // whyNotTaken explains, as the customer should read it, why the conditional update

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/storify/storify"
@@ -37,7 +38,6 @@ func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (_ storify.Or
 	if err != nil {
 		return storify.Order{}, err
 	}
-	co.deadline, _ = ctx.Deadline()
 	return s.commit.Do(ctx, co)
 }
 
@@ -46,9 +46,11 @@ func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (_ storify.Or
 // whole, every call gets the error, since none of its orders is on disk.
 //
 // The statements run under a context of their own, not the callers': a caller who
-// gives up must not interrupt the connection under the others' orders. It ends at
-// the latest deadline of the callers' budgets; a statement it interrupts rolls the
-// whole transaction back, so nothing is placed.
+// gives up must not interrupt the connection under the others' orders. Nor do they
+// get a deadline: on a local file only another process's lock can hold them up, and
+// busy_timeout (the budget) bounds that wait; a cancellable context would cost every
+// statement a watcher in the driver, on the one goroutine all checkouts queue for.
+// The callers' budgets bound their wait in the queue.
 //
 // If COMMIT itself fails, SQLite may or may not have committed (an I/O error can
 // come after the commit record reached the log): the checkouts' tokens are looked up
@@ -56,14 +58,7 @@ func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (_ storify.Or
 // orders found are the answer; only if that fails too do the callers get
 // storify.ErrUnconfirmed.
 func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
-	deadline := cos[0].deadline
-	for _, co := range cos[1:] {
-		if co.deadline.After(deadline) {
-			deadline = co.deadline
-		}
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+	ctx := context.Background()
 	results := make([]groupcommit.Result[storify.Order], len(cos))
 	failAll := func(err error) []groupcommit.Result[storify.Order] {
 		for i := range results {
@@ -88,6 +83,14 @@ func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
 			return failAll(fmt.Errorf("sqlite: checkout: savepoint: %w", err))
 		}
 		order, err := co.place(ctx, tx, st)
+		if errors.Is(err, errPrior) {
+			// The token placed an order already: this checkout was sent again. Its
+			// stock goes back (below), and its caller gets that order.
+			if _, rerr := st.rollbackTo.ExecContext(ctx); rerr != nil {
+				return failAll(fmt.Errorf("sqlite: checkout: roll back to savepoint: %w", rerr))
+			}
+			order, err = priorOrder(ctx, tx, st, co.Token)
+		}
 		if err != nil {
 			// Some errors (a full disk, say) make SQLite roll back the whole
 			// transaction; the savepoint is then gone and so are the orders placed

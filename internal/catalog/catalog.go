@@ -109,6 +109,17 @@ type Cache struct {
 // Invalidate marks the snapshot stale.
 func (c *Cache) Invalidate() { c.version.Add(1) }
 
+// Fresh returns the last snapshot if no change was invalidated since its load began,
+// else nil; it never loads. A caller that serves most reads from memory uses it to
+// skip what only a load needs (a deadline, say) before it calls Get.
+func (c *Cache) Fresh() *Snapshot {
+	v0 := c.version.Load()
+	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
+		return snap
+	}
+	return nil
+}
+
 // Get returns a snapshot with every change invalidated before the call, loading one
 // with load when the last is stale.
 func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.Product, error)) (*Snapshot, error) {
