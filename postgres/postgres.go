@@ -51,8 +51,18 @@
 // transaction is still retried a few times, with jittered backoff, on
 // serialization_failure and deadlock_detected, and when its connection was lost
 // before COMMIT was sent: the server rolls such a transaction back, so running it
-// again cannot apply it twice. A connection lost during COMMIT is reported, not
-// retried, since the transaction may have committed.
+// again cannot apply it twice. A connection lost during COMMIT leaves the outcome
+// unknown. For a checkout batch that is no longer a problem: every checkout carries a
+// token stored with its order, so the batch is run again, waits for the first
+// attempt's transaction to end (the token's advisory lock) and finds the orders it
+// placed (see commit.go). Any other write so cut off is reported, not retried.
+//
+// Every call runs within the Store's budget (Options.Timeout, storify's
+// --db-timeout): acquiring and connecting, the statements, every retry, the wait for
+// the listener and for a group commit. The sessions' statement_timeout, lock_timeout
+// and idle_in_transaction_session_timeout are the budget too, so that the server also
+// gives up on a client that went away. A call that runs out, or cannot connect, gets
+// storify.ErrUnavailable.
 //
 // The tables live in the first schema of the connection's search_path (public by
 // default; set search_path in the DSN to use another), and Open migrates that schema
