@@ -79,6 +79,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,6 +138,8 @@ type Store struct {
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
+
+	unknownCommits atomic.Int64 // COMMITs whose outcome was unknown, for the tests
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -355,6 +358,7 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 			if pgCode(err) != "" && !c.Conn().IsClosed() {
 				return isTransient(err), fmt.Errorf("postgres: commit: %w", err)
 			}
+			s.unknownCommits.Add(1)
 			return false, &unknownCommitError{fmt.Errorf("postgres: commit: %w", err)}
 		}
 		return false, nil

@@ -183,7 +183,7 @@ func TestCheckoutsUnderCuts(t *testing.T) {
 		order           storify.Order
 		err             error
 	}
-	const customers, cuts = 8, 25
+	const customers, cuts, maxCuts = 8, 25, 200
 	results := make([][]outcome, customers)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -206,7 +206,10 @@ func TestCheckoutsUnderCuts(t *testing.T) {
 			}
 		})
 	}
-	for range cuts {
+	// At least cuts cuts, and more (up to maxCuts) until some COMMITs have lost
+	// their connection, the case this test is about.
+	n := 0
+	for ; n < cuts || n < maxCuts && postgres.UnknownCommits(s) < 3; n++ {
 		time.Sleep(time.Duration(20+rand.IntN(80)) * time.Millisecond)
 		p.cut()
 	}
@@ -251,8 +254,8 @@ func TestCheckoutsUnderCuts(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d checkouts confirmed, %d refused (nothing placed), %d unconfirmed (%d of them found placed by their token)",
-		confirmed, refused, unconfirmed, foundLater)
+	t.Logf("%d cuts, %d COMMITs cut off; %d checkouts confirmed, %d refused (nothing placed), %d unconfirmed (%d of them found placed by their token)",
+		n, postgres.UnknownCommits(s), confirmed, refused, unconfirmed, foundLater)
 	if confirmed == 0 {
 		t.Errorf("no checkout succeeded between %d cuts", cuts)
 	}
