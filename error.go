@@ -19,7 +19,7 @@ const (
 
 // ErrUnavailable is what a Store returns when it cannot reach its database in time:
 // nothing was done, so nothing was charged. Backends wrap it with the cause
-// (fmt.Errorf("%w: %w", ErrUnavailable, err)), which is logged, never shown.
+// (Unavailable(err)), which is logged, never shown.
 var ErrUnavailable = &Error{Code: EUNAVAILABLE,
 	Message: "the store cannot reach its database just now, so nothing was done and nothing was charged; please try again in a moment"}
 
