@@ -168,13 +168,20 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	s := &Store{pool: pool, timeout: o.Timeout, listenDone: make(chan struct{})}
-	if err := migrate(ctx, s, migrations); err != nil {
+	// Each step gets the budget, as a call does: their statements use ctx.
+	mctx, cancel := s.budget(ctx)
+	err = migrate(mctx, s, migrations)
+	cancel()
+	if err != nil {
 		pool.Close()
 		return nil, unreachable(ctx, err)
 	}
-	if err := s.read(ctx, func(q querier) error {
-		return q.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.channel)
-	}); err != nil {
+	sctx, cancel := s.budget(ctx)
+	err = s.read(sctx, func(q querier) error {
+		return q.QueryRow(sctx, `SELECT current_schema()`).Scan(&s.channel)
+	})
+	cancel()
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}

@@ -382,3 +382,21 @@ func ordersByToken(t *testing.T, s *postgres.Store, token string) []storify.Orde
 	t.Fatalf("Orders by token after the partition: %v", err)
 	return nil
 }
+
+// Open against a database that accepts connections and never answers fails within
+// the budget, with storify.ErrUnavailable, so that storify can say so at start-up.
+func TestOpenWhilePausedFailsWithinBudget(t *testing.T) {
+	sc := newSchema(t)
+	p := newProxy(t, targetOf(t, sc.dsn))
+	p.pause()
+	err := bounded(t, "Open", within, func() error {
+		s, err := postgres.Open(context.Background(), p.proxied(sc.dsn), postgres.Options{Timeout: budget})
+		if err == nil {
+			s.Close()
+		}
+		return err
+	})
+	if !t.Failed() {
+		wantUnavailable(t, "Open", err)
+	}
+}
