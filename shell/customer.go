@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/storify/storify"
 )
@@ -21,12 +23,51 @@ type Customer struct {
 	throttle  *LoginThrottle
 	passwords *passwords
 
-	mu      sync.Mutex // guards what follows: the manager and notices read it
+	mu      sync.Mutex // guards what follows
 	name    string     // given at checkout, or the account's name
 	account *storify.Account
 	cart    storify.Cart
 	orders  []int64 // placed in this session, oldest first
 	hinted  bool    // the hint under the catalog was shown once
+
+	// state is what the manager and order notices read: a copy published after
+	// every command, so that reading it never waits for a command in progress
+	// (one that waits on the database, say).
+	state atomic.Pointer[customerState]
+}
+
+// customerState is a published, immutable copy of what others may read of a
+// Customer.
+type customerState struct {
+	name      string
+	account   string
+	accountID int64
+	cartUnits int
+	orders    []int64
+}
+
+// publish makes the customer's current state the one others read; it allocates
+// only when something changed.
+func (c *Customer) publish() {
+	c.mu.Lock()
+	next := customerState{name: c.name, cartUnits: c.cart.Units(), orders: c.orders}
+	if c.account != nil {
+		next.account, next.accountID = c.account.Name, c.account.ID
+	}
+	c.mu.Unlock()
+	if old := c.state.Load(); old != nil && old.name == next.name && old.account == next.account &&
+		old.accountID == next.accountID && old.cartUnits == next.cartUnits && slices.Equal(old.orders, next.orders) {
+		return
+	}
+	next.orders = slices.Clone(next.orders)
+	c.state.Store(&next)
+}
+
+func (c *Customer) published() *customerState {
+	if st := c.state.Load(); st != nil {
+		return st
+	}
+	return &customerState{}
 }
 
 // CustomerConfig configures a customer session.
@@ -60,6 +101,7 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	}
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID
+	c.Shell.published = c.publish
 	return c
 }
 
@@ -93,45 +135,22 @@ var customerCommands = func() *Table[*Customer] {
 }()
 
 // Name is the account's name when logged in, else the name given at checkout, ""
-// before that.
-func (c *Customer) Name() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.name
-}
+// before that. Like Account, Owns and CartUnits, it reads the state published after
+// the last command, and never waits for the command in progress.
+func (c *Customer) Name() string { return c.published().name }
 
 // Account is the name of the account logged in, "" for a guest.
-func (c *Customer) Account() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.account == nil {
-		return ""
-	}
-	return c.account.Name
-}
+func (c *Customer) Account() string { return c.published().account }
 
 // Owns reports whether an order is this customer's: their account's, or placed in
 // this session.
 func (c *Customer) Owns(o storify.Order) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.account != nil && o.AccountID == c.account.ID {
-		return true
-	}
-	for _, id := range c.orders {
-		if id == o.ID {
-			return true
-		}
-	}
-	return false
+	st := c.published()
+	return st.accountID != 0 && o.AccountID == st.accountID || slices.Contains(st.orders, o.ID)
 }
 
 // CartUnits is the number of units in the customer's cart.
-func (c *Customer) CartUnits() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cart.Units()
-}
+func (c *Customer) CartUnits() int { return c.published().cartUnits }
 
 func (c *Customer) list(ctx context.Context, _ Args) error {
 	ps, err := c.store.Products(ctx, storify.ProductFilter{})

@@ -101,6 +101,9 @@ type Shell[T any] struct {
 	prompt string
 	log    *slog.Logger
 	logID  int64 // logged as "session" with errors, when not 0
+	// published, if set, runs after every command, to publish what others may
+	// read of the session.
+	published func()
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -143,6 +146,14 @@ func (sh *Shell[T]) Run(ctx context.Context) error {
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
 func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
+	err := sh.exec(ctx, line)
+	if sh.published != nil {
+		sh.published()
+	}
+	return err
+}
+
+func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	words, err := tokenize(line)
 	if err != nil {
 		sh.printf("%s.\n", capitalize(err.Error()))
