@@ -201,6 +201,10 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		if !s.onScreen {
 			s.tc.WriteString(prompt)
+			if !s.hidden {
+				// After a notice, what the customer had typed, as they typed it.
+				s.tc.WriteString(s.tc.Partial())
+			}
 			if err := s.tc.Flush(); err != nil {
 				return "", s.writeFailed(err)
 			}

@@ -213,6 +213,9 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 // ask prompts for one value; quotes around the whole answer are removed.
 func (sh *Shell[T]) ask(prompt string) (string, error) {
 	v, err := sh.term.ReadLine(prompt)
+	if errors.Is(err, ErrInterrupt) {
+		sh.printf("\n") // off the line where the terminal showed ^C
+	}
 	if err != nil {
 		return "", err
 	}

@@ -164,6 +164,17 @@ func (c *Conn) ReadLine() (string, error) {
 	}
 }
 
+// Partial returns what the customer has typed of the next line so far: empty
+// unless the client sends characters as they are typed. A caller that interrupts
+// a ReadLine to show something shows it again after its prompt, as a line editor
+// would.
+func (c *Conn) Partial() string {
+	if c.dec.overflow {
+		return ""
+	}
+	return string(c.dec.line)
+}
+
 // decodeBuffered decodes buffered input until a line, an interrupt or the end of the buffer.
 func (c *Conn) decodeBuffered() event {
 	for c.r < c.w {
