@@ -113,9 +113,7 @@ func (w *Writer) loop() {
 			w.mu.Lock()
 		}
 		if w.abandon {
-			w.dropped.Add(uint64(w.lines))
-			w.pending, w.lines = nil, 0
-			w.mu.Unlock()
+			w.mu.Unlock() // Close counted what was left
 			return
 		}
 		// Lines dropped while the output was stuck are reported now that it moves.
@@ -154,8 +152,10 @@ func (w *Writer) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		w.mu.Lock()
 		w.abandon = true
-		n := len(w.pending)
+		n, lines := len(w.pending), w.lines
+		w.pending, w.lines = nil, 0
 		w.mu.Unlock()
-		return fmt.Errorf("logging: %d bytes of log lines not written: %w", n, ctx.Err())
+		w.dropped.Add(uint64(lines))
+		return fmt.Errorf("logging: %d log lines (%d bytes) not written: %w", lines, n, ctx.Err())
 	}
 }

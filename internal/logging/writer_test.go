@@ -73,6 +73,7 @@ func TestWriteNeverWaitsForAStuckOutput(t *testing.T) {
 	if d := w.Dropped(); d < 10000-2*4096/uint64(len(line)) || d >= 10000 {
 		t.Errorf("Dropped = %d of 10000 lines into a 4 KiB queue on a stuck output", d)
 	}
+	before := w.Dropped()
 	within(t, "Close", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -80,6 +81,9 @@ func TestWriteNeverWaitsForAStuckOutput(t *testing.T) {
 			t.Errorf("Close on a stuck output = %v, want a deadline error", err)
 		}
 	})
+	if after := w.Dropped(); after <= before {
+		t.Errorf("Dropped = %d after Close gave up on the queue, as before (%d)", after, before)
+	}
 }
 
 // TestDroppedLinesAreReported: once the output takes lines again, one line says how
