@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -190,4 +192,62 @@ func TestLogTimeByMode(t *testing.T) {
 	if !strings.Contains(p.log.String(), `"msg":"store closed"`) {
 		t.Errorf("console: no 'store closed' line:\n%s", p.log)
 	}
+}
+
+// TestStuckStderrDoesNotHoldUpExit: storify serve, as a process whose stderr is a
+// full pipe nobody reads, still serves, exits 0 soon after SIGTERM, and exits 1
+// soon after a start-up error it cannot tell anyone about.
+func TestStuckStderrDoesNotHoldUpExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	start := func(args ...string) (*exec.Cmd, <-chan struct{}) {
+		stderr := unreadPipe(t)
+		fill(t, stderr)
+		cmd := exec.Command(os.Args[0], append([]string{"serve", "--db", filepath.Join(t.TempDir(), "s.db"), "--name", "Test"}, args...)...)
+		cmd.Env = append(os.Environ(), "STORIFY_TEST_CHILD=1")
+		cmd.Stderr = stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-done })
+		return cmd, done
+	}
+	exited := func(cmd *exec.Cmd, done <-chan struct{}, what string, code int) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("storify did not exit within 10 s of %s", what)
+		}
+		if got := cmd.ProcessState.ExitCode(); got != code {
+			t.Errorf("exit code %d after %s, want %d", got, what, code)
+		}
+	}
+
+	// The address is taken: the error cannot be told, and the program exits anyway.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cmd, done := start("--listen", taken.Addr().String())
+	exited(cmd, done, "failing to listen", 1)
+
+	// A free address: it serves, then closes on SIGTERM.
+	addr := taken.Addr().String()
+	taken.Close()
+	cmd, done = start("--listen", addr)
+	var conn net.Conn
+	for deadline := time.Now().Add(20 * time.Second); conn == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("storify serve does not greet on %s: %v", addr, err)
+		}
+		conn, err = greeted(addr)
+	}
+	defer conn.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited(cmd, done, "SIGTERM", 0)
 }

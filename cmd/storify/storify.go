@@ -175,7 +175,7 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	defer signal.Stop(sig)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(m.Stderr, "storify: second signal; exiting at once")
+			sayBounded(m.Stderr, "storify: second signal; exiting at once\n")
 			os.Exit(1)
 		}
 	}()
