@@ -405,8 +405,30 @@ func (s *Session) say(msg string) {
 // close sends what is left and closes the connection, from the session's own
 // goroutine.
 func (s *Session) close() {
-	if s.tc != nil {
-		s.tc.Flush()
+	if s.tc != nil && s.tc.Flush() != nil {
+		s.conn.Close() // the customer is not reading: nothing more to say
+		return
 	}
+	s.linger()
 	s.conn.Close()
+}
+
+// Bounds on what linger reads and waits for.
+const (
+	lingerBytes = 16 << 10
+	lingerTime  = 250 * time.Millisecond
+)
+
+// linger ends the session's half of the connection first and reads what the
+// client still sends (negotiation answers, a line typed after quit) until it
+// closes its half, for a moment at most. Closing a socket with unread input makes
+// the kernel reset the connection, and the reset can reach the client before the
+// goodbye is shown: PuTTY then reports a fatal error instead of the goodbye.
+func (s *Session) linger() {
+	cw, ok := s.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	s.conn.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, s.conn, lingerBytes)
 }
