@@ -219,9 +219,8 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		line, err := s.tc.ReadLine()
 		s.leavePrompt()
-		var we *telnet.WriteError
 		switch {
-		case errors.As(err, &we):
+		case err != nil && isWriteError(err):
 			return "", s.writeFailed(err)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			now = time.Now()
@@ -255,6 +254,13 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		return line, err
 	}
+}
+
+// isWriteError tells a failed write (the customer is not reading) from a read
+// error, a read deadline included.
+func isWriteError(err error) bool {
+	var we *telnet.WriteError
+	return errors.As(err, &we)
 }
 
 // deliverMail takes the mailbox's notices and queues them for output, on a line of
