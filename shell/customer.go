@@ -16,10 +16,11 @@ type Customer struct {
 	*Shell[*Customer]
 	store storify.Store
 
-	catalog   *CatalogCache
-	addr      string // the customer's network address, for the login throttle
-	throttle  *LoginThrottle
-	passwords *passwords
+	catalog       *CatalogCache
+	addr          string // the customer's network address, for the login throttle
+	throttle      *LoginThrottle
+	passwords     *Passwords
+	registrations *RegisterThrottle
 
 	mu      sync.Mutex // guards what follows: the manager and notices read it
 	name    string     // given at checkout, or the account's name
@@ -40,8 +41,15 @@ type CustomerConfig struct {
 	// all sessions; a nil Throttle gets one of the session's own.
 	Addr     string
 	Throttle *LoginThrottle
-	// BcryptCost is the password hashing cost; 0 means bcrypt.DefaultCost.
+	// Passwords hashes and checks passwords within the process's CPU budget; nil
+	// gets a Passwords of the session's own, of cost BcryptCost.
+	Passwords *Passwords
+	// BcryptCost is the password hashing cost without Passwords; 0 means
+	// bcrypt.DefaultCost.
 	BcryptCost int
+	// Registrations limits sign-ups, shared by all sessions; nil gets one of the
+	// session's own.
+	Registrations *RegisterThrottle
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
 }
@@ -51,12 +59,18 @@ func CustomerPrompt(storeName string) string { return storeName + "> " }
 
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
-	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
+	c := &Customer{
+		store: store, catalog: cfg.Catalog, addr: cfg.Addr,
+		throttle: cfg.Throttle, passwords: cfg.Passwords, registrations: cfg.Registrations,
+	}
 	if c.throttle == nil {
 		c.throttle = NewLoginThrottle()
 	}
-	if c.passwords.cost == 0 {
-		c.passwords.cost = defaultBcryptCost
+	if c.passwords == nil {
+		c.passwords = NewPasswords(PasswordBudget{Cost: cfg.BcryptCost})
+	}
+	if c.registrations == nil {
+		c.registrations = NewRegisterThrottle(0)
 	}
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID

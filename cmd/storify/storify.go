@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,8 @@ type Config struct {
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
+
+	MaxNewAccounts int // accounts opened per hour in the whole store
 }
 
 // Main is the whole program, so that a test can run it in-process on a :0 port.
@@ -82,8 +85,14 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
+		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
+	}
+	if c.MaxNewAccounts <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
+		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
 		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
@@ -110,6 +119,14 @@ func parseFlags(fs *flag.FlagSet, text string, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// envInt is env for a whole number; a value that is not one is ignored.
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(env(key, "")); err == nil {
+		return n
+	}
+	return def
 }
 
 func env(key, def string) string {
@@ -192,7 +209,11 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log, server.ShopOptions{
+			// One hashing budget for the process, its dummy hash built now.
+			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
+			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+		}),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// register opens an account over TCP on a fresh connection.
+func register(t *testing.T, p *program, name, pw string) {
+	t.Helper()
+	c := dial(t, p.m.Addr())
+	c.doUntil("register "+name, "Password: ")
+	c.doUntil(pw, "Password again: ")
+	if got := c.do(pw); !strings.Contains(got, "your account is open") {
+		t.Fatalf("register %s: %q", name, got)
+	}
+	c.conn.Close()
+}
+
+// TestParallelWrongLoginsCheckOnlyTheLimit: 60 connections from one address each
+// ask to log in as bob at once and then send a wrong password. At most 5 of
+// them are ever checked; the rest are refused before the password prompt. Then
+// alice, from the same address, logs in with her right password.
+func TestParallelWrongLoginsCheckOnlyTheLimit(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "throttle.db"), "--no-sample")
+	register(t, p, "bob", "bob-password")
+	register(t, p, "alice", "alice-password")
+
+	const n = 60
+	conns := make([]*customer, n)
+	for i := range conns {
+		conns[i] = dial(t, p.m.Addr())
+	}
+	replies := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got := c.doUntilEither("login bob", "Password: ", "Test> ")
+			if strings.HasSuffix(got, "Password: ") {
+				got += c.do(fmt.Sprintf("wrong-%d-password", i))
+			}
+			replies[i] = got
+		}()
+	}
+	close(start)
+	wg.Wait()
+	checked, refused, busy := 0, 0, 0
+	for _, r := range replies {
+		switch {
+		case strings.Contains(r, "Wrong name or password."):
+			checked++
+		case strings.Contains(r, "Too many failed logins; try again in"):
+			refused++
+		case strings.Contains(r, "The store is busy right now"):
+			busy++ // the hashing budget's queue was full: not checked either
+		default:
+			t.Errorf("unexpected reply: %q", r)
+		}
+	}
+	t.Logf("%d wrong passwords checked, %d refused before the prompt, %d refused as busy", checked, refused, busy)
+	if checked > 5 || checked+refused+busy != n || refused < n-5 {
+		t.Errorf("%d wrong passwords checked, %d refused; want at most 5 checked", checked, refused)
+	}
+	alice := dial(t, p.m.Addr())
+	alice.doUntil("login alice", "Password: ")
+	if got := alice.do("alice-password"); !strings.Contains(got, "Welcome back, alice.") {
+		t.Errorf("alice, right password, same address: %q", got)
+	}
+	if checked == 5 {
+		bob := dial(t, p.m.Addr())
+		if got := bob.doUntilEither("login bob", "Password: ", "Test> "); !strings.Contains(got, "Too many failed logins") {
+			t.Errorf("bob after the burst: %q, want the pause", got)
+		}
+	}
+}
+
+// doUntilEither sends line and reads the reply up to whichever marker comes first.
+func (c *customer) doUntilEither(line string, markers ...string) string {
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
+		c.t.Errorf("sending %q: %v", line, err)
+		return ""
+	}
+	c.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	var b strings.Builder
+	for {
+		for _, m := range markers {
+			if strings.HasSuffix(b.String(), m) {
+				return b.String()
+			}
+		}
+		ch, err := c.r.ReadByte()
+		if err != nil {
+			c.t.Errorf("reading reply: %v; got %q", err, b.String())
+			return b.String()
+		}
+		b.WriteByte(ch)
+	}
+}
+
+// TestUnknownNameCostsWhatAKnownOneCosts: on fresh connections, a login for a
+// name that does not exist takes as long as one for a name that does (medians
+// within 10%): both compare one bcrypt hash, the unknown one against a dummy
+// hash built when the process started.
+func TestUnknownNameCostsWhatAKnownOneCosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing samples take a few seconds")
+	}
+	p := startProgram(t, filepath.Join(t.TempDir(), "enum.db"), "--no-sample")
+	register(t, p, "known", "the-password")
+	const samples = 11
+	timeLogin := func(name string, i int) time.Duration {
+		c := dial(t, p.m.Addr())
+		defer c.conn.Close()
+		c.doUntil("login "+name, "Password: ")
+		start := time.Now()
+		got := c.do(fmt.Sprintf("wrong-%d-guess", i))
+		d := time.Since(start)
+		if !strings.Contains(got, "Wrong name or password.") {
+			t.Fatalf("login %s: %q", name, got)
+		}
+		return d
+	}
+	var known, unknown []time.Duration
+	for i := range samples {
+		// Fresh names each round keep the per-name throttle out of the way; the
+		// known name's failures are forgotten by a right login.
+		known = append(known, timeLogin("known", i))
+		unknown = append(unknown, timeLogin(fmt.Sprintf("nobody%d", i), i))
+		if i%4 == 3 {
+			c := dial(t, p.m.Addr())
+			c.doUntil("login known", "Password: ")
+			c.do("the-password")
+			c.conn.Close()
+		}
+	}
+	mk, mu := median(known), median(unknown)
+	t.Logf("median login time: known name %v, unknown name %v (%+.1f%%)", mk, mu, 100*(float64(mu)-float64(mk))/float64(mk))
+	if diff := float64(mu-mk) / float64(mk); diff > 0.10 || diff < -0.10 {
+		t.Errorf("medians differ by %.0f%%: known %v, unknown %v\nknown %v\nunknown %v", 100*diff, mk, mu, known, unknown)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
