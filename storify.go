@@ -162,6 +162,18 @@ type Account struct {
 	Created      time.Time
 }
 
+// NameConflict is an account that cannot log in because of the account name rule
+// (see the stores' CreateAccount): its name is refused by the rule, or it is the
+// same name as an older account's (WithID). Such accounts were made before the
+// rule; they are reported when the store opens, never merged.
+type NameConflict struct {
+	ID       int64
+	Name     string
+	WithID   int64 // the older account of the same name; 0 if the name is refused
+	WithName string
+	Reason   string
+}
+
 // AccountSummary is an account as the manager's accounts list shows it.
 type AccountSummary struct {
 	ID      int64

@@ -8,13 +8,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // CreateAccount adds a customer account; see storify.Store. As with products, the
 // name is looked up first so that a refused sign-up does not use up an account
 // number; the unique constraint decides a race.
+//
+// The name is kept as username.Clean shows it, and its key decides uniqueness.
 func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (storify.Account, error) {
-	name, err := storify.CleanName(name, "account name")
+	name, key, err := username.Clean(name)
 	if err != nil {
 		return storify.Account{}, err
 	}
@@ -29,7 +32,7 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM accounts WHERE name_key = $1)`, storify.FoldKey(name)).Scan(&exists); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM accounts WHERE name_key = $1)`, key).Scan(&exists); err != nil {
 			return fmt.Errorf("postgres: create account %q: %w", name, err)
 		} else if exists {
 			return taken
@@ -37,7 +40,7 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 		err := tx.QueryRow(ctx, `
 			INSERT INTO accounts (name, name_key, password_hash) VALUES ($1, $2, $3)
 			RETURNING id, created_at`,
-			a.Name, storify.FoldKey(a.Name), a.PasswordHash).Scan(&a.ID, &a.Created)
+			a.Name, key, a.PasswordHash).Scan(&a.ID, &a.Created)
 		if isUniqueViolation(err, "accounts_name_key") {
 			return taken
 		} else if err != nil {
@@ -52,14 +55,14 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 	return a, nil
 }
 
-// AccountByName returns the account of that name, compared case-insensitively; see
-// storify.Store. Surrounding spaces are ignored, as they are when the account is made.
+// AccountByName returns the account of that name, compared by username.Key; see
+// storify.Store. A name the rule refuses names no account.
 func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account, error) {
 	name = strings.TrimSpace(name)
 	notFound := storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
-	key := storify.FoldKey(name)
-	if strings.ContainsRune(key, 0) {
-		return storify.Account{}, notFound // no name holds NUL, which text cannot store
+	key := username.Key(name)
+	if key == "" {
+		return storify.Account{}, notFound
 	}
 	var a storify.Account
 	err := s.read(ctx, func(c querier) error {
@@ -220,3 +223,49 @@ func lockAccount(ctx context.Context, tx pgx.Tx, id int64) error {
 	}
 	return nil
 }
+
+// rekeyAccounts brings every account's key up to the name rule (username.Rekey)
+// and returns the accounts that collide under it, to be reported. It holds the
+// migration lock, so that instances starting together take turns.
+func (s *Store) rekeyAccounts(ctx context.Context) ([]storify.NameConflict, error) {
+	var conflicts []storify.NameConflict
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLockClass); err != nil {
+			return fmt.Errorf("postgres: rekey accounts: lock: %w", err)
+		}
+		rows, _ := tx.Query(ctx, `SELECT id, name, name_key FROM accounts`)
+		as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (username.Account, error) {
+			var a username.Account
+			err := row.Scan(&a.ID, &a.Name, &a.Key)
+			return a, err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: rekey accounts: %w", err)
+		}
+		var changes []username.Change
+		changes, conflicts = username.Rekey(as)
+		if len(changes) == 0 {
+			return nil
+		}
+		ids, keys := make([]int64, len(changes)), make([]string, len(changes))
+		for i, c := range changes {
+			ids[i], keys[i] = c.ID, c.Key
+		}
+		// Through a temporary key first, so that two accounts trading keys never
+		// meet the unique constraint halfway.
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET name_key = ' rekey ' || id WHERE id = ANY($1::bigint[])`, ids); err != nil {
+			return fmt.Errorf("postgres: rekey accounts: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE accounts a SET name_key = u.key
+			FROM unnest($1::bigint[], $2::text[]) AS u (id, key) WHERE a.id = u.id`, ids, keys); err != nil {
+			return fmt.Errorf("postgres: rekey accounts: %w", err)
+		}
+		return nil
+	})
+	return conflicts, err
+}
+
+// NameConflicts lists the accounts that cannot log in because of the account
+// name rule, as found when the store was opened.
+func (s *Store) NameConflicts() []storify.NameConflict { return s.conflicts }

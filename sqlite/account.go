@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
-// CreateAccount adds a customer account; see storify.Store.
+// CreateAccount adds a customer account; see storify.Store. The name is kept as
+// username.Clean shows it, and its key decides uniqueness.
 func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []byte) (storify.Account, error) {
-	name, err := storify.CleanName(name, "account name")
+	name, key, err := username.Clean(name)
 	if err != nil {
 		return storify.Account{}, err
 	}
@@ -30,7 +32,7 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, ?, ?)
 			RETURNING id`,
-			a.Name, storify.FoldKey(a.Name), a.PasswordHash, unixNano(a.Created)).Scan(&a.ID)
+			a.Name, key, a.PasswordHash, unixNano(a.Created)).Scan(&a.ID)
 		if isUniqueViolation(err) {
 			return storify.Errorf(storify.ECONFLICT, "the name %q is taken", name)
 		} else if err != nil {
@@ -44,15 +46,19 @@ func (s *Store) CreateAccount(ctx context.Context, name string, passwordHash []b
 	return a, nil
 }
 
-// AccountByName returns the account of that name, compared case-insensitively; see
-// storify.Store. Surrounding spaces are ignored, as they are when the account is made.
+// AccountByName returns the account of that name, compared by username.Key; see
+// storify.Store. A name the rule refuses names no account.
 func (s *Store) AccountByName(ctx context.Context, name string) (storify.Account, error) {
 	name = strings.TrimSpace(name)
+	key := username.Key(name)
+	if key == "" {
+		return storify.Account{}, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
+	}
 	var a storify.Account
 	var created int64
 	err := s.reader.QueryRowContext(ctx, `
 		SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
-		storify.FoldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+		key).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storify.Account{}, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
 	} else if err != nil {
@@ -167,3 +173,47 @@ func accountExists(ctx context.Context, q queryer, id int64) error {
 func noAccount(id int64) error {
 	return storify.Errorf(storify.ENOTFOUND, "no account #%d", id)
 }
+
+// rekeyAccounts brings every account's key up to the name rule (username.Rekey)
+// and returns the accounts that collide under it, to be reported.
+func (s *Store) rekeyAccounts(ctx context.Context) ([]storify.NameConflict, error) {
+	var conflicts []storify.NameConflict
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, name_key FROM accounts`)
+		if err != nil {
+			return fmt.Errorf("sqlite: rekey accounts: %w", err)
+		}
+		var as []username.Account
+		for rows.Next() {
+			var a username.Account
+			if err := rows.Scan(&a.ID, &a.Name, &a.Key); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: rekey accounts: %w", err)
+			}
+			as = append(as, a)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sqlite: rekey accounts: %w", err)
+		}
+		var changes []username.Change
+		changes, conflicts = username.Rekey(as)
+		// Through a temporary key first, so that two accounts trading keys never
+		// meet the unique index halfway.
+		for _, pass := range []func(c username.Change) string{
+			func(c username.Change) string { return fmt.Sprintf(" rekey %d", c.ID) },
+			func(c username.Change) string { return c.Key },
+		} {
+			for _, c := range changes {
+				if _, err := tx.ExecContext(ctx, `UPDATE accounts SET name_key = ? WHERE id = ?`, pass(c), c.ID); err != nil {
+					return fmt.Errorf("sqlite: rekey account %d: %w", c.ID, err)
+				}
+			}
+		}
+		return nil
+	})
+	return conflicts, err
+}
+
+// NameConflicts lists the accounts that cannot log in because of the account
+// name rule, as found when the store was opened.
+func (s *Store) NameConflicts() []storify.NameConflict { return s.conflicts }

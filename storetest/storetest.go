@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"CreateAccount", testCreateAccount},
 		{"CreateAccountDuplicateName", testCreateAccountDuplicateName},
 		{"CreateAccountInvalid", testCreateAccountInvalid},
+		{"AccountNameRule", testAccountNameRule},
 		{"Accounts", testAccounts},
 		{"SaveCart", testSaveCart},
 		{"SaveCartInvalid", testSaveCartInvalid},

@@ -156,3 +156,37 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// TestAccountNamesAreIdentifiers: over TCP, fullwidth and upper-case spellings are
+// the name they fold to, invisible and look-alike forms are refused, and a name
+// throttled after failures is not reachable under another spelling.
+func TestAccountNamesAreIdentifiers(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "names.db"), "--no-sample")
+	register(t, p, "alice", "alice-password")
+	register(t, p, "sam", "sam-password")
+	c := dial(t, p.m.Addr())
+	for _, name := range []string{"ａｌｉｃｅ", "ALICE"} {
+		if got := c.do("register " + name); !strings.Contains(got, "is taken") {
+			t.Errorf("register %q: %q, want taken", name, got)
+		}
+	}
+	for _, name := range []string{"alice\u200d", "alice\u034f", "\u3164", "ſam", "аlice"} {
+		if got := c.do("register " + name); !strings.Contains(got, "An account name ") {
+			t.Errorf("register %q: %q, want refused", name, got)
+		}
+	}
+	for i := range 5 {
+		c.doUntil("login sam", "Password: ")
+		c.do(fmt.Sprintf("wrong-%d-password", i))
+	}
+	if got := c.doUntilEither("login ſam", "Password: ", "Test> "); strings.Contains(got, "Password: ") {
+		t.Errorf("login ſam after 5 failures for sam got a password prompt: %q", got)
+	}
+	if got := c.doUntilEither("login ＳＡＭ", "Password: ", "Test> "); !strings.Contains(got, "Too many failed logins") {
+		t.Errorf("login ＳＡＭ after 5 failures for sam: %q, want the pause", got)
+	}
+	got := p.manager("accounts")
+	if !strings.Contains(got, "2 accounts.") {
+		t.Errorf("accounts:\n%s", got)
+	}
+}

@@ -6,6 +6,9 @@
 package username
 
 import (
+	"cmp"
+	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -109,4 +112,51 @@ func oneScript(s string) bool {
 		seen = found
 	}
 	return true
+}
+
+// Account is an account's row as a store holds it, for Rekey.
+type Account struct {
+	ID   int64
+	Name string
+	Key  string // the key stored with it
+}
+
+// Change is a key Rekey wants stored for an account.
+type Change struct {
+	ID  int64
+	Key string
+}
+
+// Unusable is the key of an account whose name the rule refuses or whose key an
+// older account has: no name maps to it (keys never start with a space), so the
+// account cannot log in, and the names stay as they were, never merged.
+func Unusable(id int64) string { return fmt.Sprintf(" unusable %d", id) }
+
+// Rekey works out the key each account should have under the rule, oldest
+// account first, and which accounts collide: their names are refused, or give
+// the key of an older account. It returns the keys to change and the conflicts,
+// which a store reports at start-up.
+func Rekey(accounts []Account) ([]Change, []storify.NameConflict) {
+	slices.SortFunc(accounts, func(a, b Account) int { return cmp.Compare(a.ID, b.ID) })
+	owner := map[string]Account{}
+	var changes []Change
+	var conflicts []storify.NameConflict
+	for _, a := range accounts {
+		_, key, err := Clean(a.Name)
+		switch first, taken := owner[key]; {
+		case err != nil:
+			key = Unusable(a.ID)
+			conflicts = append(conflicts, storify.NameConflict{ID: a.ID, Name: a.Name, Reason: storify.ErrorMessage(err)})
+		case taken:
+			key = Unusable(a.ID)
+			conflicts = append(conflicts, storify.NameConflict{ID: a.ID, Name: a.Name, WithID: first.ID, WithName: first.Name,
+				Reason: "the same name as an older account under the name rule"})
+		default:
+			owner[key] = a
+		}
+		if key != a.Key {
+			changes = append(changes, Change{ID: a.ID, Key: key})
+		}
+	}
+	return changes, conflicts
 }
