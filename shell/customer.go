@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // Customer is one shopper's session: a Term, a cart, the orders placed in it. The
@@ -332,10 +333,13 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 	items := c.cart.Items()
 	order := storify.NewOrder{Customer: a.Get("NAME"), Items: items}
 	if c.account != nil {
-		order.AccountID = c.account.ID
-		if order.Customer == "" {
-			order.Customer = c.account.Name
+		// A logged-in customer's order is theirs, in the account's name.
+		if order.Customer != "" && username.Key(order.Customer) != username.Key(c.account.Name) {
+			name := c.account.Name
+			c.mu.Unlock()
+			return storify.Errorf(storify.EINVALID, "you are logged in as %s, so orders are placed in that name; type checkout alone (or log out to order as a guest)", name)
 		}
+		order.AccountID, order.Customer = c.account.ID, c.account.Name
 	}
 	c.mu.Unlock()
 	if len(items) == 0 {
@@ -348,9 +352,12 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 		}
 		order.Customer = v
 	}
-	name, err := storify.CleanName(order.Customer, "customer name")
-	if err != nil {
-		return err
+	name := order.Customer
+	if order.AccountID == 0 {
+		var err error
+		if name, err = username.Nickname(name); err != nil {
+			return err
+		}
 	}
 	order.Customer = name
 	o, err := c.store.Checkout(ctx, order)

@@ -190,3 +190,38 @@ func TestAccountNamesAreIdentifiers(t *testing.T) {
 		t.Errorf("accounts:\n%s", got)
 	}
 }
+
+// TestLoggedInOrdersAreTheirs: logged in as alice, checkout with another name is
+// refused and nothing is ordered; checkout alone orders in alice's name. A
+// password past bcrypt's 72 bytes never opens an account whose password is its
+// first 72 bytes. A message about a product whose name starts with a letter of
+// several bytes stays valid UTF-8.
+func TestLoggedInOrdersAreTheirs(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "orders.db"), "--no-sample")
+	p.manager("addproduct Notebook 6.90 10")
+	p.manager("addproduct Éclair 2.50 0")
+	long := strings.Repeat("p", 72)
+	register(t, p, "alice", long)
+	c := dial(t, p.m.Addr())
+	c.doUntil("login alice", "Password: ")
+	if got := c.do(long + "anything"); strings.Contains(got, "Welcome back") {
+		t.Errorf("a 73+ byte password opened the account of its first 72 bytes: %q", got)
+	}
+	c.doUntil("login alice", "Password: ")
+	if got := c.do(long); !strings.Contains(got, "Welcome back, alice.") {
+		t.Fatalf("login: %q", got)
+	}
+	c.do("add notebook")
+	if got := c.do("checkout Bob Smith"); strings.Contains(got, "Order #") || !strings.Contains(got, "logged in as alice") {
+		t.Errorf("checkout Bob Smith as alice: %q", got)
+	}
+	if got := p.manager("orders"); strings.Contains(got, "Bob Smith") {
+		t.Errorf("an order was placed for Bob Smith:\n%s", got)
+	}
+	if got := c.do("checkout"); !strings.Contains(got, "Thank you, alice. Order #1 is placed") {
+		t.Errorf("checkout: %q", got)
+	}
+	if got := c.do("add éclair"); !strings.Contains(got, "Éclair is sold out.") {
+		t.Errorf("add éclair: %q", got)
+	}
+}

@@ -160,3 +160,15 @@ func Rekey(accounts []Account) ([]Change, []storify.NameConflict) {
 	}
 	return changes, conflicts
 }
+
+// Nickname checks a name given at checkout by a guest, which the manager reads
+// on orders: the PRECIS Nickname profile (RFC 8266: spaces collapsed, width and
+// compatibility forms mapped, invisible and bidi-control characters refused),
+// then CleanName's rules. EINVALID when it is not acceptable.
+func Nickname(s string) (string, error) {
+	n, err := precis.Nickname.String(s)
+	if err != nil {
+		return "", storify.Errorf(storify.EINVALID, "the name has invisible or control characters; type it plainly")
+	}
+	return storify.CleanName(n, "customer name")
+}
