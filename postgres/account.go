@@ -119,21 +119,26 @@ func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) 
 func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartItem, error) {
 	var items []storify.CartItem
 	err := s.read(ctx, func(c querier) error {
-		rows, _ := c.Query(ctx, `
-			SELECT product_id, qty FROM saved_cart_items WHERE account_id = $1 ORDER BY position`, accountID)
 		var err error
-		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.CartItem, error) {
-			var it storify.CartItem
-			err := row.Scan(&it.ProductID, &it.Qty)
-			return it, err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: saved cart of account %d: %w", accountID, err)
-		}
-		return nil
+		items, err = savedCart(ctx, c, accountID)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return items, nil
+}
+
+func savedCart(ctx context.Context, c querier, accountID int64) ([]storify.CartItem, error) {
+	rows, _ := c.Query(ctx, `
+		SELECT product_id, qty FROM saved_cart_items WHERE account_id = $1 ORDER BY position`, accountID)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.CartItem, error) {
+		var it storify.CartItem
+		err := row.Scan(&it.ProductID, &it.Qty)
+		return it, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: saved cart of account %d: %w", accountID, err)
 	}
 	if len(items) == 0 {
 		return nil, nil
@@ -157,36 +162,67 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 			return err
 		}
 	}
-	ids, qtys := make([]int64, len(lines)), make([]int32, len(lines))
-	for i, it := range lines {
-		ids[i], qtys[i] = it.ProductID, int32(it.Qty)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		return saveCartTx(ctx, tx, accountID, lines)
+	})
+}
+
+// ChangeCart replaces an account's saved cart if it still holds from; see
+// storify.Store. The account's row lock makes the comparison and the change one
+// step, as it orders saves and checkouts of one account.
+func (s *Store) ChangeCart(ctx context.Context, accountID int64, from, to []storify.CartItem) error {
+	var lines []storify.CartItem
+	if len(to) > 0 {
+		var err error
+		if lines, err = storify.MergeItems(to, "a cart"); err != nil {
+			return err
+		}
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if err := lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM saved_cart_items WHERE account_id = $1`, accountID); err != nil {
-			return fmt.Errorf("postgres: save cart of account %d: %w", accountID, err)
-		}
-		if len(lines) == 0 {
-			return nil
-		}
-		// The join with products inserts nothing for an unknown product, which
-		// tells it apart from a failure without parsing a foreign-key error.
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO saved_cart_items (account_id, product_id, qty, position)
-			SELECT $1, p.id, u.qty, u.position
-			FROM unnest($2::bigint[], $3::integer[]) WITH ORDINALITY AS u (product_id, qty, position)
-			JOIN products p ON p.id = u.product_id`,
-			accountID, ids, qtys)
+		saved, err := savedCart(ctx, tx, accountID)
 		if err != nil {
-			return fmt.Errorf("postgres: save cart of account %d: %w", accountID, err)
+			return err
 		}
-		if tag.RowsAffected() == int64(len(lines)) {
-			return nil
+		if !storify.SameItems(saved, from) {
+			return storify.ErrCartChanged
 		}
-		return firstUnknownProduct(ctx, tx, ids)
+		return saveCartTx(ctx, tx, accountID, lines)
 	})
+}
+
+// saveCartTx replaces the saved cart of an account the transaction has locked.
+func saveCartTx(ctx context.Context, tx pgx.Tx, accountID int64, lines []storify.CartItem) error {
+	ids, qtys := make([]int64, len(lines)), make([]int32, len(lines))
+	for i, it := range lines {
+		ids[i], qtys[i] = it.ProductID, int32(it.Qty)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM saved_cart_items WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("postgres: save cart of account %d: %w", accountID, err)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	// The join with products inserts nothing for an unknown product, which
+	// tells it apart from a failure without parsing a foreign-key error.
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO saved_cart_items (account_id, product_id, qty, position)
+		SELECT $1, p.id, u.qty, u.position
+		FROM unnest($2::bigint[], $3::integer[]) WITH ORDINALITY AS u (product_id, qty, position)
+		JOIN products p ON p.id = u.product_id`,
+		accountID, ids, qtys)
+	if err != nil {
+		return fmt.Errorf("postgres: save cart of account %d: %w", accountID, err)
+	}
+	if tag.RowsAffected() == int64(len(lines)) {
+		return nil
+	}
+	return firstUnknownProduct(ctx, tx, ids)
 }
 
 // firstUnknownProduct returns ENOTFOUND for the first of ids, in their order, that

@@ -131,27 +131,36 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 // enter logs the session in to acct: the cart filled as a guest joins the account's
 // saved cart, and the result is saved.
 func (c *Customer) enter(ctx context.Context, acct storify.Account) error {
-	saved, err := c.store.SavedCart(ctx, acct.ID)
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	merged := storify.NewCart(saved)
 	guest := c.cart.Items()
-	for _, it := range guest {
-		room := storify.MaxQty - merged.Qty(it.ProductID)
-		if n := min(it.Qty, room); n > 0 {
-			merged.Add(it.ProductID, n)
+	c.mu.Unlock()
+	var merged *storify.Cart
+	for try := 0; ; try++ {
+		saved, err := c.store.SavedCart(ctx, acct.ID)
+		if err != nil {
+			return err
 		}
-	}
-	if len(guest) > 0 {
-		if err := c.store.SaveCart(ctx, acct.ID, merged.Items()); err != nil {
+		merged = storify.NewCart(saved)
+		for _, it := range guest {
+			room := storify.MaxQty - merged.Qty(it.ProductID)
+			if n := min(it.Qty, room); n > 0 {
+				merged.Add(it.ProductID, n)
+			}
+		}
+		if len(guest) == 0 {
+			break
+		}
+		err = c.store.ChangeCart(ctx, acct.ID, saved, merged.Items())
+		if err == nil {
+			break
+		} else if !errors.Is(err, storify.ErrCartChanged) || try >= maxCartRetries {
 			return err
 		}
 	}
 	acct.PasswordHash = nil
+	c.mu.Lock()
 	c.account, c.name, c.cart = &acct, acct.Name, *merged
+	c.mu.Unlock()
 	if n := merged.Units(); n > 0 {
 		fmt.Fprintf(c.term, "Your cart holds %s; type cart to see it.\n", count(n, "unit"))
 	}

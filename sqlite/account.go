@@ -99,7 +99,11 @@ func (s *Store) Accounts(ctx context.Context) ([]storify.AccountSummary, error) 
 // SavedCart returns an account's saved cart in the order first added; see
 // storify.Store. An unknown account has an empty cart, like a new one.
 func (s *Store) SavedCart(ctx context.Context, accountID int64) ([]storify.CartItem, error) {
-	rows, err := s.reader.QueryContext(ctx, `
+	return savedCart(ctx, s.reader, accountID)
+}
+
+func savedCart(ctx context.Context, q queryer, accountID int64) ([]storify.CartItem, error) {
+	rows, err := q.QueryContext(ctx, `
 		SELECT product_id, qty FROM saved_cart_items WHERE account_id = ? ORDER BY position`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: saved cart of account %d: %w", accountID, err)
@@ -135,27 +139,70 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 		if err := accountExists(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, accountID); err != nil {
+		return saveCartTx(ctx, tx, accountID, lines)
+	})
+}
+
+// ChangeCart replaces an account's saved cart if it still holds from; see
+// storify.Store. The write lock makes the comparison and the change one step.
+func (s *Store) ChangeCart(ctx context.Context, accountID int64, from, to []storify.CartItem) error {
+	var lines []storify.CartItem
+	if len(to) > 0 {
+		var err error
+		if lines, err = storify.MergeItems(to, "a cart"); err != nil {
+			return err
+		}
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := accountExists(ctx, tx, accountID); err != nil {
+			return err
+		}
+		saved, err := savedCart(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		if !storify.SameItems(saved, from) {
+			return storify.ErrCartChanged
+		}
+		return saveCartTx(ctx, tx, accountID, lines)
+	})
+}
+
+// checkSavedCart returns ErrCartChanged unless the account's saved cart holds
+// exactly lines (merged), for an account's checkout.
+func checkSavedCart(ctx context.Context, tx *sql.Tx, accountID int64, lines []storify.CartItem) error {
+	saved, err := savedCart(ctx, tx, accountID)
+	if err != nil {
+		return err
+	}
+	if !storify.SameContents(saved, lines) {
+		return storify.ErrCartChanged
+	}
+	return nil
+}
+
+// saveCartTx replaces the saved cart within a write.
+func saveCartTx(ctx context.Context, tx *sql.Tx, accountID int64, lines []storify.CartItem) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, accountID); err != nil {
+		return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
+	}
+	for i, it := range lines {
+		// INSERT … SELECT inserts nothing for an unknown product, which tells it
+		// apart from a failure without parsing a foreign-key error.
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO saved_cart_items (account_id, product_id, qty, position)
+			SELECT ?, id, ?, ? FROM products WHERE id = ?`,
+			accountID, it.Qty, i+1, it.ProductID)
+		if err != nil {
 			return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
 		}
-		for i, it := range lines {
-			// INSERT … SELECT inserts nothing for an unknown product, which tells it
-			// apart from a failure without parsing a foreign-key error.
-			res, err := tx.ExecContext(ctx, `
-				INSERT INTO saved_cart_items (account_id, product_id, qty, position)
-				SELECT ?, id, ?, ? FROM products WHERE id = ?`,
-				accountID, it.Qty, i+1, it.ProductID)
-			if err != nil {
-				return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
-			} else if n == 0 {
-				return storify.ErrNoProduct(it.ProductID)
-			}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: save cart of account %d: %w", accountID, err)
+		} else if n == 0 {
+			return storify.ErrNoProduct(it.ProductID)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // accountExists returns ENOTFOUND unless the account exists.

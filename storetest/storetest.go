@@ -67,6 +67,9 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"SaveCart", testSaveCart},
 		{"SaveCartInvalid", testSaveCartInvalid},
 		{"CheckoutByAccount", testCheckoutByAccount},
+		{"ChangeCart", testChangeCart},
+		{"CheckoutBuysTheSavedCart", testCheckoutBuysTheSavedCart},
+		{"ConcurrentCartChanges", testConcurrentCartChanges},
 		{"CheckoutUnknownAccount", testCheckoutUnknownAccount},
 		{"ReadAfterWrite", testReadAfterWrite},
 	}

@@ -225,3 +225,41 @@ func TestLoggedInOrdersAreTheirs(t *testing.T) {
 		t.Errorf("add éclair: %q", got)
 	}
 }
+
+// TestOneCartPerAccount: two connections logged in to one account share one cart
+// (the saved cart is the truth), and after one of them checks out, the other
+// cannot buy the cart again from its stale view.
+func TestOneCartPerAccount(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "cart.db"))
+	register(t, p, "ada", "ada-password")
+	login := func() *customer {
+		c := dial(t, p.m.Addr())
+		c.doUntil("login ada", "Password: ")
+		if got := c.do("ada-password"); !strings.Contains(got, "Welcome back, ada.") {
+			t.Fatalf("login: %q", got)
+		}
+		return c
+	}
+	a, b := login(), login()
+	a.do("add notebook")
+	b.do("add tea sampler")
+	if got := a.do("cart"); !strings.Contains(got, "1 x Notebook") || !strings.Contains(got, "1 x Tea Sampler") {
+		t.Errorf("A's cart after B added tea: %q", got)
+	}
+	third := login()
+	if got := third.do("cart"); !strings.Contains(got, "1 x Notebook") || !strings.Contains(got, "1 x Tea Sampler") {
+		t.Errorf("a third login's cart: %q", got)
+	}
+	if got := a.do("checkout"); !strings.Contains(got, "Order #1 is placed: 2 units") {
+		t.Fatalf("A's checkout: %q", got)
+	}
+	if got := b.do("checkout"); strings.Contains(got, "is placed") {
+		t.Errorf("B bought the cart A had bought: %q", got)
+	}
+	if got := b.do("cart"); !strings.Contains(got, "Your cart is empty") {
+		t.Errorf("B's cart after A's checkout: %q", got)
+	}
+	if got := p.manager("orders"); strings.Count(got, "ada") != 1 {
+		t.Errorf("orders:\n%s", got)
+	}
+}
