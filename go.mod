@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/ergochat/readline v0.1.3
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/pires/go-proxyproto v0.15.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/term v0.48.0
 	golang.org/x/text v0.44.0

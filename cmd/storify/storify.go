@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -42,6 +43,9 @@ type Config struct {
 	ShutdownWait time.Duration
 
 	MaxNewAccounts int // accounts opened per hour in the whole store
+
+	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
+	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 }
 
 // Main is the whole program, so that a test can run it in-process on a :0 port.
@@ -87,8 +91,21 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
 		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
+		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
+	}
+	var err error
+	if c.TrustedProxies, err = parseTrustedProxies(*trusted); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --trusted-proxies: %v\n", err)
+		return errUsage
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		fmt.Fprintf(m.Stderr, "storify: --proxy-protocol needs --trusted-proxies: the addresses of the proxies to believe\n")
+		return errUsage
 	}
 	if c.MaxNewAccounts <= 0 {
 		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
@@ -212,6 +229,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
+	}
+	if m.Config.ProxyProtocol {
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
 	}
 	m.listener = l
 	m.Server = &server.Server{
