@@ -107,6 +107,9 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 		// bcrypt would compare only the first 72 bytes; no password is longer.
 		return tooLong()
 	}
+	if wait, ok := attempt.Check(); !ok {
+		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
+	}
 	acct, err := c.store.AccountByName(ctx, key)
 	if err != nil && storify.ErrorCode(err) != storify.ENOTFOUND {
 		return err

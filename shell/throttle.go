@@ -9,9 +9,10 @@ import (
 // session of a server; names are keyed by username.Key, so that every spelling of
 // one account name is throttled as one.
 //
-// An attempt is reserved before the password is asked for, and an attempt in
-// flight counts as a failure until it is decided, so however many connections ask
-// at once, no more guesses are ever checked than the rules allow:
+// An attempt is reserved for its name before the password is asked for, and for
+// its address right before the password is checked; an attempt in flight counts as
+// a failure until it is decided, so however many connections ask at once, no more
+// guesses are ever checked than the rules allow:
 //
 //   - Per name: PerName failures within Window; then one more guess each time a
 //     pause has passed, the pause starting at Pause and doubling with each further
@@ -61,13 +62,13 @@ func NewLoginThrottle() *LoginThrottle {
 	}
 }
 
-// Attempt is one reserved login attempt. Exactly one of Fail, Succeed or Release
-// must be called on it.
+// Attempt is one reserved login attempt. Check is called before the password is
+// checked; then exactly one of Fail, Succeed or Release.
 type Attempt struct {
 	t         *LoginThrottle
 	name      string
 	addr      string
-	newToAddr bool // the name is neither known at nor already failed from the address
+	newToAddr bool // checked as a name neither known at nor already failed from the address
 	done      bool
 }
 
@@ -90,11 +91,11 @@ func (t *LoginThrottle) Reserve(name, addr string) (*Attempt, time.Duration) {
 	if wait := t.waitLocked(n.count(), n.inFlightCount(), t.PerName, n.lastFailure(), now); wait > 0 {
 		return nil, wait
 	}
+	// An address already paused for spraying is told so before the prompt; its
+	// place for a check is taken only when the password is checked (Check).
 	a := t.addrs[addr]
-	newToAddr := a.isNew(name, now, t.Window, t.KnownFor)
-	if newToAddr {
-		failed := a.failedNames(now, t.Window)
-		if wait := t.waitLocked(failed, a.inFlightCount(), t.PerAddr, a.lastFailure(), now); wait > 0 {
+	if a.isNew(name, now, t.Window, t.KnownFor) {
+		if wait := t.waitLocked(a.failedNames(now, t.Window), 0, t.PerAddr, a.lastFailure(), now); wait > 0 {
 			return nil, wait
 		}
 	}
@@ -103,14 +104,37 @@ func (t *LoginThrottle) Reserve(name, addr string) (*Attempt, time.Duration) {
 		t.names[name] = n
 	}
 	n.inFlight++
-	if newToAddr {
-		if a == nil {
-			a = &addrRecord{}
-			t.addrs[addr] = a
-		}
-		a.inFlight++
+	return &Attempt{t: t, name: name, addr: addr}, 0
+}
+
+// Check takes the attempt's place under the per-address rule, right before the
+// password is checked: checks in flight on names new to the address count, so
+// parallel connections cannot pass the limit together. (Counting open password
+// prompts instead would turn away customers behind one address who log in at the
+// same time, while they type.) When the check may not be made now, it releases
+// the attempt and returns how long to wait.
+func (at *Attempt) Check() (time.Duration, bool) {
+	t := at.t
+	t.mu.Lock()
+	now := t.Now()
+	a := t.addrs[at.addr]
+	if !a.isNew(at.name, now, t.Window, t.KnownFor) {
+		t.mu.Unlock()
+		return 0, true
 	}
-	return &Attempt{t: t, name: name, addr: addr, newToAddr: newToAddr}, 0
+	if wait := t.waitLocked(a.failedNames(now, t.Window), a.inFlightCount(), t.PerAddr, a.lastFailure(), now); wait > 0 {
+		t.mu.Unlock()
+		at.Release()
+		return wait, false
+	}
+	if a == nil {
+		a = &addrRecord{}
+		t.addrs[at.addr] = a
+	}
+	a.inFlight++
+	at.newToAddr = true
+	t.mu.Unlock()
+	return 0, true
 }
 
 // waitLocked applies one limit: with failures so far and attempts in flight, how

@@ -94,6 +94,9 @@ func TestThrottleAgainstSpraying(t *testing.T) {
 		if at == nil {
 			t.Fatalf("name %d refused before the address limit", i)
 		}
+		if _, ok := at.Check(); !ok {
+			t.Fatalf("name %d refused at its check before the address limit", i)
+		}
 		at.Fail()
 	}
 	if at, wait := th.Reserve("carol", "10.0.0.1"); at != nil || wait != 30*time.Second {
@@ -119,5 +122,30 @@ func TestThrottleAgainstSpraying(t *testing.T) {
 		t.Errorf("the address is still held after its pause")
 	} else {
 		at.Release()
+	}
+}
+
+// Checks in flight on new names count against the address limit at the moment
+// of checking, so parallel sprays cannot pass it; open password prompts do not.
+func TestThrottleAddressChecksAreReserved(t *testing.T) {
+	th := shell.NewLoginThrottle()
+	fakeClock(th)
+	var ats []*shell.Attempt
+	for i := range 50 {
+		at, _ := th.Reserve(fmt.Sprintf("user%d", i), "10.0.0.1")
+		if at == nil {
+			t.Fatalf("prompt %d refused: open prompts must not count", i)
+		}
+		ats = append(ats, at)
+	}
+	checked := 0
+	for _, at := range ats {
+		if _, ok := at.Check(); ok {
+			checked++
+			defer at.Fail()
+		}
+	}
+	if checked != th.PerAddr {
+		t.Errorf("%d checks granted at once on new names from one address, want %d", checked, th.PerAddr)
 	}
 }
