@@ -44,7 +44,7 @@ type CustomerConfig struct {
 	Addr     string
 	Throttle *LoginThrottle
 	// Passwords hashes and checks passwords within the process's CPU budget; nil
-	// gets a Passwords of the session's own, of cost BcryptCost.
+	// gets the process's shared Passwords of cost BcryptCost.
 	Passwords *Passwords
 	// BcryptCost is the password hashing cost without Passwords; 0 means
 	// bcrypt.DefaultCost.
@@ -69,7 +69,7 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 		c.throttle = NewLoginThrottle()
 	}
 	if c.passwords == nil {
-		c.passwords = NewPasswords(PasswordBudget{Cost: cfg.BcryptCost})
+		c.passwords = sharedPasswords(cfg.BcryptCost)
 	}
 	if c.registrations == nil {
 		c.registrations = NewRegisterThrottle(0)

@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/storify/storify"
@@ -122,6 +123,28 @@ func (p *Passwords) Check(ctx context.Context, hash []byte, pw string) (bool, er
 		return false, nil
 	}
 	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil, nil
+}
+
+var shared struct {
+	sync.Mutex
+	byCost map[int]*Passwords
+}
+
+// sharedPasswords returns the process's Passwords of a cost (0: the default), made
+// with the default budget on first use: sessions configured without one still
+// share one budget and one dummy hash.
+func sharedPasswords(cost int) *Passwords {
+	shared.Lock()
+	defer shared.Unlock()
+	if p := shared.byCost[cost]; p != nil {
+		return p
+	}
+	if shared.byCost == nil {
+		shared.byCost = map[int]*Passwords{}
+	}
+	p := NewPasswords(PasswordBudget{Cost: cost})
+	shared.byCost[cost] = p
+	return p
 }
 
 func checkPasswordRules(pw string) error {
