@@ -118,7 +118,7 @@ func TestUnknownNameCostsWhatAKnownOneCosts(t *testing.T) {
 	}
 	p := startProgram(t, filepath.Join(t.TempDir(), "enum.db"), "--no-sample")
 	register(t, p, "known", "the-password")
-	const samples = 11
+	const samples = 9 // 18 failures: under the old per-address limit too, so that the timing is what differs
 	timeLogin := func(name string, i int) time.Duration {
 		c := dial(t, p.m.Addr())
 		defer c.conn.Close()
@@ -131,23 +131,33 @@ func TestUnknownNameCostsWhatAKnownOneCosts(t *testing.T) {
 		}
 		return d
 	}
-	var known, unknown []time.Duration
-	for i := range samples {
-		// Fresh names each round keep the per-name throttle out of the way; the
-		// known name's failures are forgotten by a right login.
-		known = append(known, timeLogin("known", i))
-		unknown = append(unknown, timeLogin(fmt.Sprintf("nobody%d", i), i))
-		if i%4 == 3 {
-			c := dial(t, p.m.Addr())
-			c.doUntil("login known", "Password: ")
-			c.do("the-password")
-			c.conn.Close()
+	// A round is 2×samples logins on fresh connections. On a shared machine one
+	// round can be disturbed by other work, so up to three rounds are run; the
+	// old code (two bcrypts for an unknown name) differed by 100% in every one.
+	for round := range 3 {
+		var known, unknown []time.Duration
+		for i := range samples {
+			known = append(known, timeLogin("known", i))
+			// Each unknown name fails once a round: within the per-name limit, and
+			// 10 names in all, within the per-address one.
+			unknown = append(unknown, timeLogin(fmt.Sprintf("nobody%d", i), i))
+			if i%4 == 3 || i == samples-1 {
+				// A right login forgets the known name's failures.
+				c := dial(t, p.m.Addr())
+				c.doUntil("login known", "Password: ")
+				c.do("the-password")
+				c.conn.Close()
+			}
 		}
-	}
-	mk, mu := median(known), median(unknown)
-	t.Logf("median login time: known name %v, unknown name %v (%+.1f%%)", mk, mu, 100*(float64(mu)-float64(mk))/float64(mk))
-	if diff := float64(mu-mk) / float64(mk); diff > 0.10 || diff < -0.10 {
-		t.Errorf("medians differ by %.0f%%: known %v, unknown %v\nknown %v\nunknown %v", 100*diff, mk, mu, known, unknown)
+		mk, mu := median(known), median(unknown)
+		diff := (float64(mu) - float64(mk)) / float64(mk)
+		t.Logf("round %d: median login time: known name %v, unknown name %v (%+.1f%%)", round, mk, mu, 100*diff)
+		if diff <= 0.10 && diff >= -0.10 {
+			return
+		}
+		if round == 2 {
+			t.Errorf("medians differ by %.0f%%: known %v, unknown %v\nknown %v\nunknown %v", 100*diff, mk, mu, known, unknown)
+		}
 	}
 }
 
@@ -261,5 +271,50 @@ func TestOneCartPerAccount(t *testing.T) {
 	}
 	if got := p.manager("orders"); strings.Count(got, "ada") != 1 {
 		t.Errorf("orders:\n%s", got)
+	}
+}
+
+// TestRegisterIsThrottled: whether a name is taken is register's to tell, so name
+// checks are counted per address (20 an hour), and so are new accounts (5 an hour
+// per address, --max-new-accounts for the whole store).
+func TestRegisterIsThrottled(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "signup.db"), "--no-sample")
+	for i := range 5 {
+		register(t, p, fmt.Sprintf("user%d", i), "a-password")
+	}
+	c := dial(t, p.m.Addr())
+	if got := c.do("register user5"); !strings.Contains(got, "Too many new accounts right now; try again in") {
+		t.Errorf("a sixth account from one address: %q", got)
+	}
+	probes := 0
+	for range 30 {
+		got := c.do("register user1")
+		if strings.Contains(got, "Too many sign-ups from your address") {
+			break
+		}
+		if !strings.Contains(got, "is taken") {
+			t.Fatalf("probe: %q", got)
+		}
+		probes++
+	}
+	if probes != 20-6 {
+		t.Errorf("%d names checked after the 6 sign-ups, want %d (20 an hour)", probes, 20-6)
+	}
+
+	// For the whole store, across addresses (given by a trusted proxy).
+	q := startProgram(t, filepath.Join(t.TempDir(), "signup2.db"), "--no-sample", "--max-new-accounts", "2",
+		"--proxy-protocol", "--trusted-proxies", "127.0.0.1")
+	for i, src := range []string{"203.0.113.1:1000", "203.0.113.2:1000", "203.0.113.3:1000"} {
+		c, _ := dialProxied(t, q.m.Addr(), src, 2)
+		got := c.doUntilEither(fmt.Sprintf("register shopper%d", i), "Password: ", "Test> ")
+		if i < 2 {
+			c.doUntil("a-password", "Password again: ")
+			got = c.do("a-password")
+			if !strings.Contains(got, "your account is open") {
+				t.Errorf("sign-up %d: %q", i, got)
+			}
+		} else if !strings.Contains(got, "Too many new accounts right now") {
+			t.Errorf("a third account with --max-new-accounts 2: %q", got)
+		}
 	}
 }
