@@ -39,6 +39,9 @@ func TestThrottleReservesBeforeThePassword(t *testing.T) {
 		t.Fatalf("%d of 60 parallel attempts granted, want 5", len(granted))
 	}
 	for _, at := range granted {
+		if _, ok := at.Check(); !ok {
+			t.Fatalf("a reserved attempt was refused at its check")
+		}
 		at.Fail()
 	}
 	at, wait := th.Reserve("bob", "10.0.0.2")
@@ -147,5 +150,44 @@ func TestThrottleAddressChecksAreReserved(t *testing.T) {
 	}
 	if checked != th.PerAddr {
 		t.Errorf("%d checks granted at once on new names from one address, want %d", checked, th.PerAddr)
+	}
+}
+
+// Password prompts left open hold a name's places for PromptHold only: they cannot
+// keep the name's owner out for long, and once lapsed, a password typed into them
+// is checked only if a place is free, so the limit still holds.
+func TestThrottleOpenPromptsLapse(t *testing.T) {
+	th := shell.NewLoginThrottle()
+	now := fakeClock(th)
+	var idle []*shell.Attempt
+	for range 6 {
+		if at, _ := th.Reserve("alice", "10.0.0.1"); at != nil {
+			idle = append(idle, at)
+		}
+	}
+	if len(idle) != 5 {
+		t.Fatalf("%d prompts open for one name, want 5", len(idle))
+	}
+	*now = now.Add(th.PromptHold)
+	owner, _ := th.Reserve("alice", "10.0.0.2")
+	if owner == nil {
+		t.Fatalf("idle prompts keep alice out after %v", th.PromptHold)
+	}
+	if _, ok := owner.Check(); !ok {
+		t.Fatalf("alice's check refused")
+	}
+	owner.Succeed()
+	checked := 0
+	for _, at := range idle {
+		if _, ok := at.Check(); ok {
+			checked++
+			defer at.Fail()
+		}
+	}
+	if checked != 5 {
+		t.Errorf("%d lapsed prompts checked, want 5 (the places free)", checked)
+	}
+	if at, _ := th.Reserve("alice", "10.0.0.1"); at != nil {
+		t.Errorf("a prompt granted while 5 checks are in flight")
 	}
 }
