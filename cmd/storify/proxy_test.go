@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,17 @@ func TestProxyProtocol(t *testing.T) {
 	}
 	if _, got := dialProxied(t, p.m.Addr(), "[2001:db8:0:2::1]:4000", 1); !strings.Contains(got, "Welcome to Test") {
 		t.Errorf("another /64: %q", got)
+	}
+	// From a trusted proxy, a connection without a PROXY header is closed unserved.
+	bare, err := net.Dial("tcp", p.m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	io.WriteString(bare, "list\r\n")
+	bare.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(bare); err != nil || len(b) != 0 {
+		t.Errorf("a trusted connection without a header got %q, %v; want it closed unserved", b, err)
 	}
 	got := p.manager("customers")
 	for _, want := range []string{"203.0.113.7:4000", "198.51.100.9:4000", "[2001:db8:0:1::1]:4000"} {
