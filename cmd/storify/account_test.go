@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/storify/storify"
 )
 
 // register opens an account over TCP on a fresh connection.
@@ -316,5 +319,34 @@ func TestRegisterIsThrottled(t *testing.T) {
 		} else if !strings.Contains(got, "Too many new accounts right now") {
 			t.Errorf("a third account with --max-new-accounts 2: %q", got)
 		}
+	}
+}
+
+// TestNameConflictsLoggedAtStart: accounts made before the name rule that collide
+// under it are named in a warning when the store opens.
+func TestNameConflictsLoggedAtStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "old.db")
+	p := startProgram(t, db, "--no-sample")
+	p.stop()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "ａｌｉｃｅ", "bob\u200d"} { // as the old rule let them in
+		if _, err := raw.Exec(`INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, x'01', 0)`,
+			name, storify.FoldKey(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	p = startProgram(t, db, "--no-sample")
+	log := p.log.String() + p.out.String() // the console shows events in its output
+	for _, want := range []string{"account=2 name=ａｌｉｃｅ same_as=1", `account=3 name="bob\u200d" same_as=0`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the start-up log does not name the conflict %s:\n%s", want, log)
+		}
+	}
+	if got := p.manager("accounts"); !strings.Contains(got, "bob<U+200D>") {
+		t.Errorf("accounts shows the old name without its invisible character spelled out:\n%s", got)
 	}
 }

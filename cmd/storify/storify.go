@@ -214,7 +214,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
 		for _, c := range nc.NameConflicts() {
 			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
-				"account", c.ID, "name", strconv.QuoteToASCII(c.Name), "same_as", c.WithID, "why", c.Reason)
+				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
 		}
 	}
 	if !m.Config.NoSample {
