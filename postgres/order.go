@@ -38,7 +38,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 // placeOrder is the whole of a checkout in one statement, run after the transaction
 // has locked the order's account and products (lockAccounts, lockProducts). Only if
 // every product exists, is on sale and has the stock, and the account (if any)
-// exists, it takes the stock, writes the order and its lines, empties the account's
+// exists and its saved cart holds exactly the order's lines, it takes the stock, writes the order and its lines, empties the account's
 // saved cart and sends the NOTIFY; otherwise it changes nothing. Either way it
 // returns the products as it found them, in ascending id, and with them the order's
 // id and time (NULL if it was not placed), so a refusal is explained without another
@@ -68,10 +68,17 @@ const placeOrder = `WITH want AS (
 		SELECT id, placed_at, status FROM orders WHERE token = $7
 	), found AS MATERIALIZED (
 		SELECT id, name, price, stock, discontinued FROM products WHERE id = ANY($3::bigint[])
+	), cart AS (
+		SELECT $2::bigint IS NULL OR (
+			(SELECT count(*) FROM saved_cart_items WHERE account_id = $2::bigint) = cardinality($3::bigint[])
+			AND NOT EXISTS (
+				SELECT FROM want w LEFT JOIN saved_cart_items s ON s.account_id = $2::bigint AND s.product_id = w.product_id
+				WHERE s.qty IS DISTINCT FROM w.qty)) AS ok
 	), verdict AS (
 		SELECT count(*) = cardinality($3::bigint[])
 				AND coalesce(bool_and(p.stock >= w.qty AND NOT p.discontinued), false)
 				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint))
+				AND (SELECT ok FROM cart)
 				AND NOT EXISTS (SELECT FROM prior) AS ok,
 			coalesce(sum(p.price * w.qty), 0)::bigint AS total
 		FROM found p JOIN want w ON w.product_id = p.id
@@ -94,7 +101,7 @@ const placeOrder = `WITH want AS (
 	)
 	SELECT p.id, coalesce(pl.name, p.name), coalesce(pl.unit_price, p.price), p.stock, p.discontinued,
 		coalesce(o.id, pr.id), coalesce(o.placed_at, pr.placed_at), coalesce(pr.status, 'placed'),
-		(SELECT count(*) FROM n)
+		(SELECT count(*) FROM n), (SELECT ok FROM cart)
 	FROM found p LEFT JOIN o ON true LEFT JOIN prior pr ON true
 	LEFT JOIN order_lines pl ON pl.order_id = pr.id AND pl.product_id = p.id
 	ORDER BY p.id`
@@ -149,12 +156,16 @@ func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
 	var placed *time.Time
 	var status storify.OrderStatus
 	var notified int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &status, &notified}, func() error {
+	cartOK := true
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &status, &notified, &cartOK}, func() error {
 		found[id] = p
 		return nil
 	})
 	if err != nil {
 		return storify.Order{}, fmt.Errorf("postgres: checkout: %w", err)
+	}
+	if orderID == nil && !cartOK {
+		return storify.Order{}, storify.ErrCartChanged // an account buys its saved cart, as it is now
 	}
 	if orderID == nil {
 		return storify.Order{}, co.whyNot(found)

@@ -140,6 +140,8 @@ type Store struct {
 	listenDone    chan struct{} // closed when the listener has stopped
 
 	unknownCommits atomic.Int64 // COMMITs whose outcome was unknown, for the tests
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -187,6 +189,10 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	}
 	s.channel, s.instance = channelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
+	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -170,7 +171,7 @@ func (s *Server) Serve(l net.Listener) error {
 // accept registers a connection as a session, or turns it away politely when a limit
 // is reached, and starts serving it.
 func (s *Server) accept(conn net.Conn) {
-	ip := hostOf(conn.RemoteAddr())
+	ip := clientKey(conn.RemoteAddr())
 	s.mu.Lock()
 	var refusal string
 	switch {
@@ -232,9 +233,18 @@ func (s *Server) serve(sess *Session, ip string) {
 	s.Handler.ServeSession(s.baseCtx, sess)
 }
 
+// shutdownGrace is how long Shutdown waits, after its context has ended and it has
+// closed every connection and cancelled the commands in flight, for the sessions'
+// goroutines to return before it gives up on them.
+const shutdownGrace = time.Second
+
 // Shutdown stops accepting customers, says goodbye to each one (after the command in
-// progress, if any), and waits for their sessions to end. If ctx ends first, the
-// remaining connections are closed at once and ctx's error is returned.
+// progress, if any), and waits for their sessions to end. A customer who does not
+// read the goodbye is dropped after at most a second. If ctx ends first, the
+// remaining connections are closed at once and the commands in flight see their
+// context cancelled; Shutdown then returns within another second at most. It
+// returns nil when no command was cut off, otherwise an error that wraps ctx's and
+// says how many commands were cut off and how many sessions it had to abandon.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.shutting.Store(true)
@@ -254,16 +264,41 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancelCtx()
 		return nil
 	case <-ctx.Done():
-		s.cancelCtx()
-		s.mu.Lock()
-		sessions = s.sessionList()
-		s.mu.Unlock()
-		for _, sess := range sessions {
-			sess.conn.Close()
-		}
-		<-done
-		return ctx.Err()
 	}
+	// Time is up: cut off whoever is left. A customer still being sent the
+	// goodbye is only dropped; a command in flight is abandoned, and said so.
+	s.cancelCtx()
+	s.mu.Lock()
+	sessions = s.sessionList()
+	s.mu.Unlock()
+	busy := 0
+	for _, sess := range sessions {
+		if sess.busy.Load() {
+			busy++
+		}
+		sess.conn.Close()
+	}
+	if len(sessions) > 0 {
+		s.Log.Info("shutdown: closed connections that had not ended", "sessions", len(sessions), "commands_in_flight", busy)
+	}
+	grace := time.NewTimer(shutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		if busy > 0 {
+			return fmt.Errorf("%w: %s in flight cut off", ctx.Err(), plural(busy, "command"))
+		}
+		return nil
+	case <-grace.C:
+		return fmt.Errorf("%w: %s in flight cut off; %s still running, abandoned", ctx.Err(), plural(busy, "command"), plural(s.Len(), "session"))
+	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // deadlineSlack is how far early a deadline of length d may fire: a tenth of it, at

@@ -456,7 +456,7 @@ func TestAwaitingFirstInput(t *testing.T) {
 	c.until("echo> ")
 	waitFor(t, func() bool { return srv.Len() == 3 })
 	srv.Kick(3)
-	if got := c.rest(); got != "The manager has closed your session. Goodbye.\r\n" {
+	if got := c.rest(); got != "\r\nThe manager has closed your session. Goodbye.\r\n" {
 		t.Errorf("kick before any input = %q", got)
 	}
 	if got := b.until("echo> "); !strings.Contains(got, "*** You have been idle a while") {

@@ -18,10 +18,19 @@ import (
 // maxPending bounds the notices queued for a customer who is busy or not reading.
 const maxPending = 64
 
+// goodbyeTimeout is the longest a stopped session (kicked, or the store closing)
+// waits for its customer to read the goodbye, whatever the WriteTimeout.
+const goodbyeTimeout = time.Second
+
 // Session is one connected customer. It is the shell.Term the customer's commands
-// read from and write to. Only the session's own goroutine writes to the connection:
-// others (broadcasts, kicks, shutdown) queue what they have to say and wake it by
-// moving its read deadline to now, so a slow customer can stall no one else.
+// read from and write to.
+//
+// Only the session's own goroutine touches the connection and the telnet codec,
+// and it holds no lock while it does. Other goroutines (the console, broadcasts,
+// order notices, kicks, shutdown) put bounded messages in its mailbox and wake it
+// by moving its read deadline to now; what they need to know about it they read
+// from values it publishes atomically. So a customer who stops reading holds up
+// only their own goroutine, until the write deadline drops them.
 type Session struct {
 	ID         int64
 	RemoteAddr string
@@ -30,22 +39,32 @@ type Session struct {
 	srv        *Server
 	conn       net.Conn
 	tc         *telnet.Conn
-	lastActive atomic.Int64 // unix nanos
+	lastActive atomic.Int64             // unix nanos
+	customer   atomic.Pointer[Customer] // whom the session serves, once known
+	stopped    atomic.Bool              // a goodbye is due: writes get goodbyeTimeout
+	busy       atomic.Bool              // running a command: from a line read to the next prompt
 
+	// Owned by the session's goroutine.
+	hidden                bool      // echo is off for a password; back on at the next ordinary prompt
+	readArmed, writeArmed time.Time // the deadlines last set on the connection
+	goodbyeArmed          bool      // the write deadline is the goodbye's
+	onScreen              bool      // a prompt is on the customer's screen, waiting for a line
+	first                 []byte    // read by awaitInput, before the codec existed
+	shown                 string    // the prompt the greeting ended with, still on screen
+
+	// The mailbox. mu guards only these fields and is never held across a
+	// network read or write, a database call or a log write.
 	mu       sync.Mutex
-	atPrompt bool     // blocked reading a line
+	atPrompt bool     // the session goroutine is blocked reading a line
 	pending  []string // notices not yet shown
 	dropped  int      // notices dropped because pending was full
 	stopping string   // set once: the goodbye line; the session ends at its next prompt
-	hidden   bool     // echo is off for a password; back on at the next ordinary prompt
-	// The deadlines last set on the connection (see armReadLocked, flushLocked).
-	readArmed, writeArmed time.Time
-	first                 []byte // read by awaitInput, before the codec existed
-	shown                 string // the prompt the greeting ended with, still on screen
-	customer              Customer
 }
 
-// Customer is what the server asks of the customer a session serves.
+// Customer is what the server asks of the customer a session serves. Its methods
+// are called from other goroutines (the manager's customers command, order
+// notices) and must not block: they read a snapshot, not state the customer's
+// own commands may hold a lock on.
 type Customer interface {
 	Name() string
 	Account() string
@@ -62,34 +81,38 @@ func newSession(srv *Server, id int64, conn net.Conn) *Session {
 	return s
 }
 
+// wire is the connection as the codec sees it: every write first moves the write
+// deadline, so that no write, a negotiation answer included, can block longer
+// than WriteTimeout (or goodbyeTimeout once the session is stopping).
+type wire struct{ s *Session }
+
+func (w wire) Read(p []byte) (int, error) { return w.s.conn.Read(p) }
+
+func (w wire) Write(p []byte) (int, error) {
+	w.s.armWrite(time.Now())
+	return w.s.conn.Write(p)
+}
+
 // awaitInput greets the customer and waits for the first thing to happen: input,
 // a notice, a stop or the idle deadline. It runs before the session's codec and
 // command engine exist, on as little stack as a goroutine can have, because many
 // customers connect and then sit at the first prompt: holding 10,000 of them must
 // cost little more than their sockets.
 func (s *Session) awaitInput() {
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.WriteTimeout))
+	s.armWrite(s.Since)
 	if _, err := s.conn.Write(s.srv.welcome); err != nil {
 		return // the session's first read or write fails the same way and ends it
 	}
 	if s.srv.prompt == "" {
 		return // the handler shows its own prompt: nothing to wait at here
 	}
-	s.mu.Lock()
 	s.shown = s.srv.prompt
-	if s.stopping != "" || len(s.pending) > 0 {
-		s.mu.Unlock()
+	if !s.enterPrompt(s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)) {
 		return
 	}
-	s.readArmed = s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)
-	s.conn.SetReadDeadline(s.readArmed)
-	s.atPrompt = true
-	s.mu.Unlock()
 	var buf [64]byte
 	n, _ := s.conn.Read(buf[:]) // an error comes back on the codec's first read
-	s.mu.Lock()
-	s.atPrompt = false
-	s.mu.Unlock()
+	s.leavePrompt()
 	if n > 0 {
 		s.first = append([]byte(nil), buf[:n]...)
 	}
@@ -98,27 +121,23 @@ func (s *Session) awaitInput() {
 // startCodec puts the telnet codec on the connection, fed first with what
 // awaitInput read.
 func (s *Session) startCodec() {
-	s.mu.Lock()
-	s.tc = telnet.NewConn(s.conn, telnet.Options{MaxLine: s.srv.MaxLine, Read: s.first})
+	s.tc = telnet.NewConn(wire{s}, telnet.Options{MaxLine: s.srv.MaxLine, Read: s.first})
 	s.first = nil
-	s.mu.Unlock()
 }
 
 // SetCustomer tells the session whom it serves, for the manager's customer list and
 // for order notices.
-func (s *Session) SetCustomer(c Customer) {
-	s.mu.Lock()
-	s.customer = c
-	s.mu.Unlock()
-}
+func (s *Session) SetCustomer(c Customer) { s.customer.Store(&c) }
 
 func (s *Session) getCustomer() Customer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.customer
+	if c := s.customer.Load(); c != nil {
+		return *c
+	}
+	return nil
 }
 
-// Info describes the session for the manager's customers command.
+// Info describes the session for the manager's customers command. It never waits
+// for the session.
 func (s *Session) Info() shell.CustomerInfo {
 	ci := shell.CustomerInfo{ID: s.ID, Addr: s.RemoteAddr, Since: s.Since, LastActive: time.Unix(0, s.lastActive.Load())}
 	if c := s.getCustomer(); c != nil {
@@ -127,24 +146,19 @@ func (s *Session) Info() shell.CustomerInfo {
 	return ci
 }
 
-// Write buffers reply text; it is flushed with the next prompt.
-func (s *Session) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tc.Write(p)
-}
+// Write buffers reply text; it is flushed with the next prompt (or sooner, when a
+// long reply passes the codec's output cap). Only the session's goroutine calls it.
+func (s *Session) Write(p []byte) (int, error) { return s.tc.Write(p) }
 
 // ReadLine writes the notices that came in meanwhile, then the prompt, flushes the
 // whole reply in one write, and reads the next line. Notices that arrive while it
 // waits are shown at once, with the prompt again. A stopped session answers io.EOF
 // after its goodbye.
 func (s *Session) ReadLine(prompt string) (string, error) {
-	s.mu.Lock()
 	if s.hidden {
 		s.tc.SetEcho(false)
 		s.hidden = false
 	}
-	s.mu.Unlock()
 	return s.readLine(prompt)
 }
 
@@ -152,98 +166,87 @@ func (s *Session) ReadLine(prompt string) (string, error) {
 // prompt); echo comes back with the next ordinary prompt (IAC WONT ECHO), so that
 // two password prompts in a row stay hidden. It implements shell.PasswordReader.
 func (s *Session) ReadPassword(prompt string) (string, error) {
-	s.mu.Lock()
 	if !s.hidden {
 		s.tc.SetEcho(true)
 		s.hidden = true
 	}
-	s.mu.Unlock()
 	line, err := s.readLine(prompt)
-	s.mu.Lock()
 	s.tc.WriteString("\n") // the client did not echo the Enter either
-	s.mu.Unlock()
 	return line, err
 }
 
 func (s *Session) readLine(prompt string) (string, error) {
 	// One clock reading serves the idle timer, the activity shown to the manager
 	// and the write deadline: the reply to the customer's last action is done.
+	s.busy.Store(false)
 	now := time.Now()
 	start := now
-	warned, show := false, true
-	s.mu.Lock()
+	warned := false
 	if s.shown == "" {
 		s.lastActive.Store(now.UnixNano())
 	} else {
 		// The greeting's prompt is on the customer's screen: the first command
 		// reads after it, and idle time counts from the connection.
 		start = s.Since
-		switch {
-		case len(s.pending) > 0:
-			s.tc.WriteString("\n")
-		case s.shown == prompt && s.tc.Buffered() == 0:
-			show = false
-		}
+		s.onScreen = s.shown == prompt && s.tc.Buffered() == 0
 		s.shown = ""
 	}
 	idle := start.Add(s.srv.IdleTimeout)
 	warnAt := idle.Add(-s.srv.IdleWarning)
-	s.writePendingLocked()
 	for {
-		if s.stopping != "" {
-			s.tc.WriteString(s.stopping + "\n")
-			s.flushLocked(now)
-			s.mu.Unlock()
+		if goodbye := s.deliverMail(); goodbye != "" {
+			s.tc.WriteString(goodbye + "\n")
+			s.tc.Flush()
 			return "", io.EOF
 		}
-		if show {
+		if !s.onScreen {
 			s.tc.WriteString(prompt)
-			if err := s.flushLocked(now); err != nil {
-				s.mu.Unlock()
-				return "", err
+			if !s.hidden {
+				// After a notice, what the customer had typed, as they typed it.
+				s.tc.WriteString(s.tc.Partial())
 			}
-			show = false
+			if err := s.tc.Flush(); err != nil {
+				return "", s.writeFailed(err)
+			}
+			s.onScreen = true
 		}
 		deadline := idle
 		if !warned {
 			deadline = warnAt
 		}
-		// Armed under mu, so that a Notify coming after it can move it to now.
-		s.armReadLocked(deadline)
-		s.atPrompt = true
-		s.mu.Unlock()
-
+		if !s.enterPrompt(deadline) {
+			continue // mail came: show it first
+		}
 		line, err := s.tc.ReadLine()
-
-		s.mu.Lock()
-		s.atPrompt = false
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.leavePrompt()
+		switch {
+		case err != nil && isWriteError(err):
+			return "", s.writeFailed(err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
 			now = time.Now()
 			switch {
-			case len(s.pending) > 0 || s.stopping != "":
-				// Woken by Notify or stop: show what came, then the prompt again.
-				// The decoder keeps what the customer had typed so far.
-				s.tc.WriteString("\n")
-				s.writePendingLocked()
-				show = true
-				continue
+			case s.hasMail():
+				continue // woken by Notify or stop; the decoder keeps what was typed
 			case now.Before(deadline):
-				// Armed a little early (see armReadLocked): wait for the rest.
+				// Armed a little early (see armRead): wait for the rest.
 				s.readArmed = time.Time{}
 				continue
 			case !warned:
-				warned, show = true, true
+				warned = true
 				s.tc.WriteString(fmt.Sprintf("\n*** You have been idle a while; you will be disconnected in %s unless you type something.\n",
 					idle.Sub(now).Round(time.Second)))
+				s.onScreen = false
 				continue
 			}
-		}
-		s.mu.Unlock()
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
 			s.srv.Log.Info("customer idle; disconnecting", "session", s.ID)
 			s.say("You have been idle too long. Goodbye.")
 			return "", io.EOF
+		}
+		s.onScreen = false
+		if err == nil {
+			s.busy.Store(true)
+		}
+		switch {
 		case errors.Is(err, telnet.ErrInterrupt):
 			return "", shell.ErrInterrupt
 		case errors.Is(err, telnet.ErrLineTooLong):
@@ -253,11 +256,67 @@ func (s *Session) readLine(prompt string) (string, error) {
 	}
 }
 
-// armReadLocked sets the read deadline to t, unless the one set already falls a
+// isWriteError tells a failed write (the customer is not reading) from a read
+// error, a read deadline included.
+func isWriteError(err error) bool {
+	var we *telnet.WriteError
+	return errors.As(err, &we)
+}
+
+// deliverMail takes the mailbox's notices and queues them for output, on a line of
+// their own; it returns the goodbye line if the session is to stop.
+func (s *Session) deliverMail() (goodbye string) {
+	s.mu.Lock()
+	notices, dropped, goodbye := s.pending, s.dropped, s.stopping
+	s.pending, s.dropped = nil, 0
+	s.mu.Unlock()
+	if len(notices) == 0 && dropped == 0 && goodbye == "" {
+		return ""
+	}
+	if s.onScreen {
+		s.tc.WriteString("\n") // off the prompt the customer may be typing at
+		s.onScreen = false
+	}
+	for _, n := range notices {
+		s.tc.WriteString("*** " + n + "\n")
+	}
+	if dropped > 0 {
+		s.tc.WriteString("*** (some messages were dropped while you were away)\n")
+	}
+	return goodbye
+}
+
+func (s *Session) hasMail() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0 || s.dropped > 0 || s.stopping != ""
+}
+
+// enterPrompt arms the read deadline and marks the session as waiting for input,
+// so that Notify and stop can wake it; false if mail is already waiting. The
+// deadline is set under mu so that a wake coming after it cannot be undone by it.
+func (s *Session) enterPrompt(deadline time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 || s.dropped > 0 || s.stopping != "" {
+		return false
+	}
+	s.armRead(deadline)
+	s.atPrompt = true
+	return true
+}
+
+func (s *Session) leavePrompt() {
+	s.mu.Lock()
+	s.atPrompt = false
+	s.mu.Unlock()
+}
+
+// armRead sets the read deadline to t, unless the one set already falls a
 // little (at most slack) before it. Moving a timer on every command costs more
 // than that precision is worth; a deadline that fires early is re-armed by
 // readLine.
-func (s *Session) armReadLocked(t time.Time) {
+func (s *Session) armRead(t time.Time) {
 	if d := t.Sub(s.readArmed); d >= 0 && d <= s.srv.deadlineSlack(s.srv.IdleTimeout) {
 		return
 	}
@@ -265,28 +324,41 @@ func (s *Session) armReadLocked(t time.Time) {
 	s.readArmed = t
 }
 
-// writePendingLocked queues the pending notices for output; s.mu must be held.
-func (s *Session) writePendingLocked() {
-	for _, n := range s.pending {
-		s.tc.WriteString("*** " + n + "\n")
+// armWrite gives the write about to start WriteTimeout from now. The deadline is
+// moved only when the one set is more than a tenth of WriteTimeout old, for the
+// same reason as in armRead: a customer who stops reading is dropped after 90 to
+// 100% of it. Once the session is stopping, the goodbye gets goodbyeTimeout.
+func (s *Session) armWrite(now time.Time) {
+	if s.goodbyeArmed {
+		return
 	}
-	if s.dropped > 0 {
-		s.tc.WriteString("*** (some messages were dropped while you were away)\n")
-		s.dropped = 0
+	if s.stopped.Load() {
+		s.armGoodbye(now)
+		return
 	}
-	s.pending = s.pending[:0]
-}
-
-// flushLocked writes out the reply; now is the time, as the caller read it. The
-// write deadline is moved only when the one set is more than a tenth of
-// WriteTimeout old, for the same reason as in armReadLocked: a customer who stops
-// reading is dropped after 90 to 100% of it.
-func (s *Session) flushLocked(now time.Time) error {
 	if t := now.Add(s.srv.WriteTimeout); t.Sub(s.writeArmed) > s.srv.deadlineSlack(s.srv.WriteTimeout) {
 		s.conn.SetWriteDeadline(t)
 		s.writeArmed = t
+		// stop may have cut the deadline short just before this moved it on.
+		if s.stopped.Load() {
+			s.armGoodbye(now)
+		}
 	}
-	return s.tc.Flush()
+}
+
+func (s *Session) armGoodbye(now time.Time) {
+	s.writeArmed = now.Add(min(s.srv.WriteTimeout, goodbyeTimeout))
+	s.conn.SetWriteDeadline(s.writeArmed)
+	s.goodbyeArmed = true
+}
+
+// writeFailed ends the session after a failed write. A customer who read nothing
+// for the whole write deadline is worth a line in the log.
+func (s *Session) writeFailed(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) && !s.stopped.Load() {
+		s.srv.Log.Info("customer not reading; dropped", "session", s.ID, "addr", s.RemoteAddr, "after", s.srv.WriteTimeout)
+	}
+	return err
 }
 
 // Notify shows a message to the customer: at once if they wait at the prompt (the
@@ -307,6 +379,7 @@ func (s *Session) Notify(msg string) {
 }
 
 // wakeLocked interrupts a read in progress so the session goroutine can write.
+// Setting a deadline does not wait for the network.
 func (s *Session) wakeLocked() {
 	if s.atPrompt {
 		s.readArmed = time.Now()
@@ -315,29 +388,53 @@ func (s *Session) wakeLocked() {
 }
 
 // stop ends the session with a goodbye line: at once if it waits at the prompt,
-// otherwise when the command in progress has finished.
+// otherwise when the command in progress has finished. A write under way, to a
+// customer who does not read, is cut short to goodbyeTimeout.
 func (s *Session) stop(goodbye string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping == "" {
-		s.stopping = goodbye
-		s.wakeLocked()
+	if s.stopping != "" {
+		return
 	}
+	s.stopping = goodbye
+	s.stopped.Store(true)
+	s.conn.SetWriteDeadline(time.Now().Add(min(s.srv.WriteTimeout, goodbyeTimeout)))
+	s.wakeLocked()
 }
 
 // say writes one line and flushes it, from the session's own goroutine.
 func (s *Session) say(msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.tc.WriteString(msg + "\n")
-	s.flushLocked(time.Now())
+	s.tc.Flush()
 }
 
+// close sends what is left and closes the connection, from the session's own
+// goroutine.
 func (s *Session) close() {
-	s.mu.Lock()
-	if s.tc != nil {
-		s.flushLocked(time.Now())
+	if s.tc != nil && s.tc.Flush() != nil {
+		s.conn.Close() // the customer is not reading: nothing more to say
+		return
 	}
-	s.mu.Unlock()
+	s.linger()
 	s.conn.Close()
+}
+
+// Bounds on what linger reads and waits for.
+const (
+	lingerBytes = 16 << 10
+	lingerTime  = 250 * time.Millisecond
+)
+
+// linger ends the session's half of the connection first and reads what the
+// client still sends (negotiation answers, a line typed after quit) until it
+// closes its half, for a moment at most. Closing a socket with unread input makes
+// the kernel reset the connection, and the reset can reach the client before the
+// goodbye is shown: PuTTY then reports a fatal error instead of the goodbye.
+func (s *Session) linger() {
+	cw, ok := s.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	s.conn.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, s.conn, lingerBytes)
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/storify/storify"
 )
@@ -105,6 +107,9 @@ type Shell[T any] struct {
 	// reached, so that an outage costs the log one line per session, not one per
 	// command; a command that succeeds clears it.
 	warned bool
+	// published, if set, runs after every command, to publish what others may
+	// read of the session.
+	published func()
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -147,9 +152,17 @@ func (sh *Shell[T]) Run(ctx context.Context) error {
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
 func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
+	err := sh.exec(ctx, line)
+	if sh.published != nil {
+		sh.published()
+	}
+	return err
+}
+
+func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	words, err := tokenize(line)
 	if err != nil {
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if len(words) == 0 {
@@ -163,7 +176,7 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 	}
 	args, err := bind(cmd, words[1:])
 	if err != nil {
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if cmd.Check != nil {
@@ -208,6 +221,9 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 // ask prompts for one value; quotes around the whole answer are removed.
 func (sh *Shell[T]) ask(prompt string) (string, error) {
 	v, err := sh.term.ReadLine(prompt)
+	if errors.Is(err, ErrInterrupt) {
+		sh.printf("\n") // off the line where the terminal showed ^C
+	}
 	if err != nil {
 		return "", err
 	}
@@ -324,16 +340,23 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// capitalize upper-cases the first letter of s, whole: a letter of several bytes
+// is never split.
 func capitalize(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	if u := unicode.ToUpper(r); u != r {
+		return string(u) + s[n:]
+	}
+	return s
 }
 
-// sentence makes a message a sentence: capitalized, ending in a full stop.
+// sentence makes a message a sentence: capitalized, ending in a full stop, and
+// valid UTF-8 whatever it quotes.
 func sentence(s string) string {
-	s = capitalize(s)
+	s = capitalize(strings.ToValidUTF8(s, "\uFFFD"))
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
 		s += "."
 	}

@@ -55,6 +55,8 @@ type Store struct {
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
 	stmts   *checkoutStmts                               // prepared on the writer
 	catalog catalog.Cache                                // the products, as last read
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -115,6 +117,11 @@ func Open(path string, opts ...Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{timeout: o.Timeout, writer: writer, reader: reader, stmts: stmts}
+	if s.conflicts, err = s.rekeyAccounts(context.Background()); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }

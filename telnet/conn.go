@@ -25,6 +25,22 @@ var ErrInterrupt = errors.New("telnet: interrupted")
 // DefaultMaxLine is the line length cap used when Options.MaxLine is zero or negative.
 const DefaultMaxLine = 1024
 
+// DefaultMaxOutput is the output kept waiting for Flush when Options.MaxOutput is
+// zero or negative: past it, Write sends what is queued.
+const DefaultMaxOutput = 64 << 10
+
+// A WriteError is a failure to send to the client, a write deadline passing
+// included. It is final: the output queued is freed, later writes are discarded,
+// and Flush and ReadLine return it, so that a client who stops reading can never
+// make its replies (or negotiation answers) pile up in memory. It is a distinct
+// type so that a caller never takes a write deadline for its own read deadline.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return "telnet: write: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // readBufferSize is small because 10,000 connections are held at once and a line
 // typed by a person rarely fills even this.
 const readBufferSize = 512
@@ -47,6 +63,9 @@ type Options struct {
 	// Read holds bytes the caller has already read from the stream: they are
 	// decoded before anything more is read.
 	Read []byte
+	// MaxOutput caps the bytes queued for the client: a Write that takes the
+	// queue past it sends the queue at once. Zero means DefaultMaxOutput.
+	MaxOutput int
 }
 
 // Conn wraps a byte stream (normally a net.Conn) as a line-oriented telnet session.
@@ -66,9 +85,11 @@ type Conn struct {
 	intr  int  // interrupts decoded after a line was complete, returned by later calls
 	reply bool // negotiation replies are queued in out and must be flushed
 
-	out   []byte  // encoded output waiting for Flush
-	outP  *[]byte // the pool's holder of out, when out came from outPool
-	outCR bool    // the last byte given to Write was '\r', so a following '\n' needs no CR
+	out    []byte      // encoded output waiting for Flush
+	maxOut int         // Options.MaxOutput
+	werr   *WriteError // the first failed write; then nothing more is sent
+	outP   *[]byte     // the pool's holder of out, when out came from outPool
+	outCR  bool        // the last byte given to Write was '\r', so a following '\n' needs no CR
 
 	echo      qopt // our side of ECHO, per RFC 1143
 	sga       qopt // our side of SUPPRESS-GO-AHEAD
@@ -83,7 +104,11 @@ func NewConn(rw io.ReadWriter, opts Options) *Conn {
 	if limit <= 0 {
 		limit = DefaultMaxLine
 	}
-	c := &Conn{rw: rw, rbuf: make([]byte, max(readBufferSize, len(opts.Read))), dec: decoder{max: limit}}
+	maxOut := opts.MaxOutput
+	if maxOut <= 0 {
+		maxOut = DefaultMaxOutput
+	}
+	c := &Conn{rw: rw, rbuf: make([]byte, max(readBufferSize, len(opts.Read))), dec: decoder{max: limit}, maxOut: maxOut}
 	c.w = copy(c.rbuf, opts.Read)
 	return c
 }
@@ -95,10 +120,14 @@ func NewConn(rw io.ReadWriter, opts Options) *Conn {
 // It returns ErrInterrupt for Ctrl-C and ErrLineTooLong for a line over the cap; both
 // leave the session usable. A partial line at end of input is returned as a line and
 // io.EOF follows. Read errors such as os.ErrDeadlineExceeded are returned unchanged and
-// the decoder keeps its state, so a later ReadLine continues the same line.
+// the decoder keeps its state, so a later ReadLine continues the same line. Once a
+// write has failed, ReadLine returns that *WriteError.
 func (c *Conn) ReadLine() (string, error) {
 	const maxEmptyReads = 100
 	for {
+		if c.werr != nil {
+			return "", c.werr
+		}
 		if c.intr > 0 {
 			c.intr--
 			return "", ErrInterrupt
@@ -133,6 +162,17 @@ func (c *Conn) ReadLine() (string, error) {
 		}
 		c.readCalls = 0
 	}
+}
+
+// Partial returns what the customer has typed of the next line so far: empty
+// unless the client sends characters as they are typed. A caller that interrupts
+// a ReadLine to show something shows it again after its prompt, as a line editor
+// would.
+func (c *Conn) Partial() string {
+	if c.dec.overflow {
+		return ""
+	}
+	return string(c.dec.line)
 }
 
 // decodeBuffered decodes buffered input until a line, an interrupt or the end of the buffer.

@@ -137,9 +137,7 @@ func (c *Conn) command(b byte) event {
 	case sb:
 		d.ts = tsSB
 	case ayt:
-		c.out = append(c.out, ayeReply...)
-		c.outCR = false
-		c.reply = true
+		c.queueReply([]byte(ayeReply)...)
 	case ip, ao:
 		d.discardLine()
 		return evInterrupt

@@ -8,24 +8,40 @@ import (
 
 // Write queues p for the client: "\n" becomes "\r\n" (an existing "\r\n" is kept),
 // a bare "\r" stays, and 0xFF is doubled so it is not read as a command. Nothing is
-// sent until Flush, so a whole reply goes out in one segment.
+// sent until Flush, so a whole reply goes out in one segment, unless the queue
+// passes Options.MaxOutput: then it is sent at once. After a failed write, Write
+// discards p and returns the *WriteError.
 func (c *Conn) Write(p []byte) (int, error) {
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	c.grabOut()
 	c.out = encode(c.out, p, c.outCR)
 	if len(p) > 0 {
 		c.outCR = p[len(p)-1] == '\r'
 	}
-	return len(p), nil
+	return len(p), c.flushFull()
 }
 
 // WriteString is Write for a string, without copying it: encode only reads it.
 func (c *Conn) WriteString(s string) (int, error) {
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	c.grabOut()
 	c.out = encode(c.out, unsafe.Slice(unsafe.StringData(s), len(s)), c.outCR)
 	if len(s) > 0 {
 		c.outCR = s[len(s)-1] == '\r'
 	}
-	return len(s), nil
+	return len(s), c.flushFull()
+}
+
+// flushFull sends the queue when it has grown past the cap.
+func (c *Conn) flushFull() error {
+	if len(c.out) < c.maxOut {
+		return nil
+	}
+	return c.Flush()
 }
 
 // encode appends p to out in telnet form; prevCR tells whether the byte before p was CR.
@@ -68,8 +84,12 @@ func encodeIAC(out, p []byte, prevCR bool) []byte {
 	return append(out, p[start:]...)
 }
 
-// Flush sends everything queued. On error the unsent bytes stay queued.
+// Flush sends everything queued. An error is a *WriteError, and final: the unsent
+// bytes are dropped, and so is everything written later.
 func (c *Conn) Flush() error {
+	if c.werr != nil {
+		return c.werr
+	}
 	if len(c.out) == 0 {
 		return nil
 	}
@@ -78,15 +98,16 @@ func (c *Conn) Flush() error {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		n = max(0, min(n, len(c.out)))
-		c.out = c.out[:copy(c.out, c.out[n:])]
-		return err
+		c.werr = &WriteError{Err: err}
 	}
 	if c.outP != nil && cap(c.out) <= maxKeptOutput {
 		*c.outP = c.out[:0]
 		outPool.Put(c.outP)
 	}
 	c.out, c.outP = nil, nil
+	if c.werr != nil {
+		return c.werr
+	}
 	return nil
 }
 

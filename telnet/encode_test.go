@@ -92,23 +92,37 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	return n, errBroken
 }
 
-// A failed Flush keeps what was not sent, so a retry sends each byte exactly once.
-func TestFlushError(t *testing.T) {
+// A failed write is final: what was queued is freed, later output is discarded,
+// and ReadLine reports the same *WriteError, so a client that stops reading cannot
+// make the server hold its replies.
+func TestFlushErrorIsFinal(t *testing.T) {
 	w := &failingWriter{room: 3}
-	c := telnet.NewConn(w, telnet.Options{})
+	p := struct {
+		io.Reader
+		io.Writer
+	}{strings.NewReader("next\n"), w}
+	c := telnet.NewConn(p, telnet.Options{})
 	c.WriteString("hello\n")
-	if err := c.Flush(); !errors.Is(err, errBroken) {
-		t.Fatalf("Flush error = %v, want %v", err, errBroken)
+	err := c.Flush()
+	var we *telnet.WriteError
+	if !errors.As(err, &we) || !errors.Is(err, errBroken) {
+		t.Fatalf("Flush error = %v, want a *telnet.WriteError wrapping %v", err, errBroken)
 	}
-	if c.Buffered() != 4 {
-		t.Fatalf("Buffered() = %d after a short write, want 4", c.Buffered())
+	if c.Buffered() != 0 {
+		t.Fatalf("Buffered() = %d after a failed write, want 0", c.Buffered())
 	}
 	w.room = 100
-	if err := c.Flush(); err != nil {
-		t.Fatal(err)
+	if n, err := c.WriteString("more\n"); n != 0 || !errors.As(err, &we) {
+		t.Errorf("WriteString after the failure = %d, %v; want 0 and the write error", n, err)
 	}
-	if got := w.out.String(); got != "hello\r\n" {
-		t.Fatalf("sent %q, want %q", got, "hello\r\n")
+	if err := c.Flush(); !errors.As(err, &we) {
+		t.Errorf("second Flush = %v, want the write error again", err)
+	}
+	if line, err := c.ReadLine(); line != "" || !errors.As(err, &we) {
+		t.Errorf("ReadLine = %q, %v; want the write error", line, err)
+	}
+	if got := w.out.String(); got != "hel" {
+		t.Errorf("sent %q, want only the first 3 bytes", got)
 	}
 }
 
@@ -120,16 +134,16 @@ func (shortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
 func TestFlushShortWrite(t *testing.T) {
 	c := telnet.NewConn(shortWriter{}, telnet.Options{})
 	c.WriteString("abcd")
-	if err := c.Flush(); err != io.ErrShortWrite {
+	if err := c.Flush(); !errors.Is(err, io.ErrShortWrite) {
 		t.Fatalf("Flush error = %v, want io.ErrShortWrite", err)
 	}
-	if c.Buffered() != 2 {
-		t.Fatalf("Buffered() = %d, want 2", c.Buffered())
+	if c.Buffered() != 0 {
+		t.Fatalf("Buffered() = %d, want 0", c.Buffered())
 	}
 }
 
-// A line returned while negotiation replies are queued does not lose them when the
-// write fails: they stay buffered and the caller's Flush reports the error.
+// A line decoded together with a negotiation request is returned even when the
+// reply cannot be sent; the failure comes with the caller's next Flush.
 func TestReplyWriteErrorReportedByFlush(t *testing.T) {
 	w := &failingWriter{}
 	p := struct {
@@ -141,11 +155,27 @@ func TestReplyWriteErrorReportedByFlush(t *testing.T) {
 	if line != "hi" || err != nil {
 		t.Fatalf("ReadLine = %q, %v; want hi, nil (reply and line in one read)", line, err)
 	}
-	if c.Buffered() != 3 {
-		t.Fatalf("Buffered() = %d, want the 3-byte reply kept", c.Buffered())
-	}
 	if err := c.Flush(); !errors.Is(err, errBroken) {
 		t.Fatalf("Flush error = %v, want %v", err, errBroken)
+	}
+}
+
+// Output never waits in memory past MaxOutput: a Write that takes the queue past
+// it sends the queue.
+func TestMaxOutputSendsEarly(t *testing.T) {
+	p := &rwPipe{r: strings.NewReader("")}
+	c := telnet.NewConn(p, telnet.Options{MaxOutput: 100})
+	for i := 0; i < 30; i++ {
+		c.WriteString("0123456789")
+		if c.Buffered() >= 100 {
+			t.Fatalf("after %d writes %d bytes are queued, over the cap of 100", i+1, c.Buffered())
+		}
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.out.String(); got != strings.Repeat("0123456789", 30) {
+		t.Errorf("sent %q", got)
 	}
 }
 

@@ -100,7 +100,17 @@ func (c *Conn) receiveDont(q *qopt, opt byte) {
 // sendOption queues IAC verb opt as a reply that ReadLine flushes before it returns
 // or blocks, since the client may be waiting for it.
 func (c *Conn) sendOption(verb, opt byte) {
-	c.out = append(c.out, iac, verb, opt)
+	c.queueReply(iac, verb, opt)
+}
+
+// queueReply queues an answer to the client's telnet command, unless the
+// connection can no longer be written: then it is dropped, so that a client that
+// floods commands and reads nothing gains no memory.
+func (c *Conn) queueReply(b ...byte) {
+	if c.werr != nil {
+		return
+	}
+	c.out = append(c.out, b...)
 	c.outCR = false
 	c.reply = true
 }

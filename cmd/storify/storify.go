@@ -8,14 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/logging"
 	"github.com/storify/storify/postgres"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
@@ -40,7 +43,18 @@ type Config struct {
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
+
+	LogLevel       slog.Level // the lowest level logged: Info unless --log-level says
+	LogJSON        bool       // --log-format json: JSON lines instead of key=value text
+	MaxNewAccounts int        // accounts opened per hour in the whole store
+
+	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
+	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 }
+
+// logCloseWait is how long Close waits for the log output to take the last lines: a
+// log reader that stopped reading must not hold up exit.
+const logCloseWait = 500 * time.Millisecond
 
 // Main is the whole program, so that a test can run it in-process on a :0 port.
 type Main struct {
@@ -54,9 +68,12 @@ type Main struct {
 	// Ready, if not nil, is closed once the store is open and customers can connect.
 	Ready chan struct{}
 
-	Store    storify.Store
-	Server   *server.Server
+	Store  storify.Store
+	Server *server.Server
+	// Log is the program's logger; Open makes one on Stderr (or above the console's
+	// line) unless it is set.
 	Log      *slog.Logger
+	logs     *logging.Logs // the log path Open made for Log, if it made one
 	listener net.Listener
 	served   chan error
 	console  *console
@@ -73,9 +90,9 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.SetOutput(m.Stderr)
 	c := &m.Config
 	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store: a SQLite file, or a postgres:// URL for PostgreSQL (env STORIFY_DB)")
-	dbTimeout, err := durationEnv("STORIFY_DB_TIMEOUT", defaultDBTimeout)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "storify: %v\n", err)
+	dbTimeout, derr := durationEnv("STORIFY_DB_TIMEOUT", defaultDBTimeout)
+	if derr != nil {
+		fmt.Fprintf(m.Stderr, "storify: %v\n", derr)
 		return errUsage
 	}
 	fs.DurationVar(&c.DBTimeout, "db-timeout", dbTimeout,
@@ -90,11 +107,40 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
+	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
+	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
+		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
+		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
 	}
 	if c.DBTimeout <= 0 {
 		fmt.Fprintf(m.Stderr, "storify: --db-timeout must be positive\n")
+		return errUsage
+	}
+	var err error
+	if c.LogLevel, err = logging.ParseLevel(*level); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --log-level (or STORIFY_LOG_LEVEL) must be debug, info, warn or error, not %q\n", *level)
+		return errUsage
+	}
+	if c.LogJSON, err = logging.ParseFormat(*format); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --log-format (or STORIFY_LOG_FORMAT) must be text or json, not %q\n", *format)
+		return errUsage
+	}
+	if c.TrustedProxies, err = parseTrustedProxies(*trusted); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --trusted-proxies: %v\n", err)
+		return errUsage
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		fmt.Fprintf(m.Stderr, "storify: --proxy-protocol needs --trusted-proxies: the addresses of the proxies to believe\n")
+		return errUsage
+	}
+	if c.MaxNewAccounts <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
 		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
@@ -140,6 +186,14 @@ func durationEnv(key string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// envInt is env for a whole number; a value that is not one is ignored.
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(env(key, "")); err == nil {
+		return n
+	}
+	return def
+}
+
 func env(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {
 		return v
@@ -163,6 +217,7 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	}
 	if err := m.Open(ctx); err != nil {
 		m.closeConsole()
+		m.closeLog()
 		return err
 	}
 	var err error
@@ -180,7 +235,7 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	defer signal.Stop(sig)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(m.Stderr, "storify: second signal; exiting at once")
+			sayBounded(m.Stderr, "storify: second signal; exiting at once\n")
 			os.Exit(1)
 		}
 	}()
@@ -194,17 +249,26 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 // serving customers on Config.Listen.
 func (m *Main) Open(ctx context.Context) error {
 	if m.Log == nil {
+		// The console shows events live above the line being typed, so their time
+		// would only take room; a service's log needs it.
 		var w io.Writer = m.Stderr
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
-		m.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
+		m.Log = m.logs.Logger
 	}
 	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
 	if err != nil {
 		return err
 	}
 	m.Store = store
+	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
+		for _, c := range nc.NameConflicts() {
+			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
+				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
+		}
+	}
 	if !m.Config.NoSample {
 		if n, err := seedSample(ctx, store); err != nil {
 			store.Close()
@@ -218,9 +282,16 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
 	}
+	if m.Config.ProxyProtocol {
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
+	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log, server.ShopOptions{
+			// One hashing budget for the process, its dummy hash built now.
+			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
+			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+		}),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
@@ -261,7 +332,28 @@ func (m *Main) Close() error {
 	if len(errs) == 0 && m.Log != nil {
 		m.Log.Info("store closed")
 	}
+	m.closeLog()
 	return errors.Join(errs...)
+}
+
+// closeLog writes the queued log lines, waiting for a stuck log reader no longer
+// than logCloseWait. What it leaves is lost: there is nowhere left to say so.
+func (m *Main) closeLog() {
+	if m.logs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), logCloseWait)
+	defer cancel()
+	m.logs.Close(ctx)
+}
+
+// LogDropped is how many log lines were dropped because the log output did not
+// keep up (or failed), since Open.
+func (m *Main) LogDropped() uint64 {
+	if m.logs == nil {
+		return 0
+	}
+	return m.logs.Dropped()
 }
 
 func (m *Main) closeConsole() {
@@ -296,14 +388,6 @@ func redact(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
-}
-
-// dropTime leaves the time out of log lines: the console shows events as they come.
-func dropTime(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 {
-		return slog.Attr{}
-	}
-	return a
 }
 
 func isTerminal(r io.Reader) bool {
