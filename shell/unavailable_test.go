@@ -137,3 +137,17 @@ type cancelledStore struct{ storify.Store }
 func (s *cancelledStore) Products(context.Context, storify.ProductFilter) ([]storify.Product, error) {
 	return nil, errors.Join(context.Canceled, errors.New("postgres: read the catalog: conn closed"))
 }
+
+// A logged-in customer's unconfirmed checkout is settled the same way, and the cart
+// is the saved cart as the order left it: empty.
+func TestUnconfirmedCheckoutOfAnAccount(t *testing.T) {
+	store := &awayStore{Store: mustOpenStore(t), commitAnyway: true}
+	store.awayCalls.Store(1) // the first of Products, Orders, Checkout: the checkout
+	out, _ := session(t, store, shell.NewLoginThrottle(), "10.0.0.1",
+		"register", "Ada", "correct horse", "correct horse", "add 1 2", "checkout", "orders", "cart")
+	wantContains(t, out,
+		"could not confirm it",
+		"Your last checkout went through after all: order #1 is placed: 2 units, total 25.00.",
+		"Your cart is empty.",
+	)
+}
