@@ -2,9 +2,12 @@ package main
 
 import (
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/storify/storify"
 )
 
 // Start-up against a database host that accepts connections and never answers (a
@@ -51,5 +54,32 @@ func TestStartWithoutDatabaseFailsWithinBudget(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("storify serve against a database that never answers was still starting after 10 s; --db-timeout is 500ms")
+	}
+}
+
+// stuckStore is a store whose Close waits on a database that does not answer.
+type stuckStore struct {
+	storify.Store
+	release chan struct{}
+}
+
+func (s *stuckStore) Close() error { <-s.release; return nil }
+
+// Shutdown does not wait on a store whose database does not answer: closing it is
+// abandoned after a second, and the error says so.
+func TestCloseDoesNotWaitOnAStuckStore(t *testing.T) {
+	s := &stuckStore{release: make(chan struct{})}
+	defer close(s.release)
+	m := NewMain()
+	m.Store = s
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "abandoned") {
+			t.Errorf("Close with a stuck store: %v, want an error saying it was abandoned", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits on a stuck store after 10 s")
 	}
 }

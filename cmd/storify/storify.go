@@ -323,7 +323,7 @@ func (m *Main) Close() error {
 		m.Server = nil
 	}
 	if m.Store != nil {
-		if err := m.Store.Close(); err != nil {
+		if err := closeStore(m.Store, storeCloseWait); err != nil {
 			errs = append(errs, fmt.Errorf("closing the store: %w", err))
 		}
 		m.Store = nil
@@ -334,6 +334,27 @@ func (m *Main) Close() error {
 	}
 	m.closeLog()
 	return errors.Join(errs...)
+}
+
+// storeCloseWait is the longest Close waits for the store to close, after the
+// customers' commands have ended: a database that does not answer must not hold up
+// the exit (each backend bounds its own close by --db-timeout, which may be longer).
+// Every order a customer was told of is committed by then; what is abandoned is
+// connections and unanswered work.
+const storeCloseWait = time.Second
+
+// closeStore closes s, waiting at most wait.
+func closeStore(s storify.Store, wait time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("the database did not let go within %v; abandoned", wait)
+	}
 }
 
 // closeLog writes the queued log lines, waiting for a stuck log reader no longer
