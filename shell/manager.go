@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -45,12 +46,29 @@ type Manager struct {
 type ManagerConfig struct {
 	StoreName string
 	Log       *slog.Logger
+
+	// Script says the commands come from a script (a pipe, a file, storify exec)
+	// rather than from someone at a terminal: no prompts, no questions (a missing
+	// argument fails the command), and each failure is one line on Errors.
+	Script bool
+	// Errors is where a script's failures go; it must be set when Script is.
+	Errors io.Writer
+	// FailFast stops a script at its first failed command.
+	FailFast bool
+	// ScriptPrompt is written before each line of a script is read, "" for none:
+	// a program that drives the console line by line can wait for it.
+	ScriptPrompt string
 }
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
 	m := &Manager{store: store, hub: hub}
-	m.Shell = newShell(m, managerCommands, term, cfg.StoreName+" manager> ", cfg.Log)
+	prompt := cfg.StoreName + " manager> "
+	if cfg.Script {
+		prompt = cfg.ScriptPrompt
+	}
+	m.Shell = newShell(m, managerCommands, term, prompt, cfg.Log)
+	m.scripted, m.errw, m.failFast = cfg.Script, cfg.Errors, cfg.FailFast
 	return m
 }
 
@@ -84,6 +102,11 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
 	})
 }()
+
+// findProduct is findProduct for the manager, whose catalog command is products.
+func (m *Manager) findProduct(ctx context.Context, s string) (storify.Product, error) {
+	return findProductHint(ctx, m.store, s, "products")
+}
 
 func (m *Manager) products(ctx context.Context, _ Args) error {
 	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})
@@ -122,7 +145,7 @@ func (m *Manager) restock(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}
@@ -138,7 +161,7 @@ func (m *Manager) price(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}
@@ -151,7 +174,7 @@ func (m *Manager) price(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) discontinue(ctx context.Context, a Args) error {
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}

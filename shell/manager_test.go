@@ -144,3 +144,36 @@ func TestManagerCustomers(t *testing.T) {
 		t.Errorf("hub saw kicks %v, messages %q", hub.kicked, hub.said)
 	}
 }
+
+// script runs lines as a manager's script and returns what went to stdout, what
+// went to the error output, and the number of failures.
+func script(t *testing.T, store storify.Store, failFast bool, lines ...string) (string, string, int) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	term := shell.NewLineTerm(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, 1<<16)
+	m := shell.NewManager(store, nil, term, shell.ManagerConfig{StoreName: "Test", Script: true, Errors: &errs, FailFast: failFast})
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	term.Flush()
+	return out.String(), errs.String(), m.Failures()
+}
+
+// TestManagerScriptAsksNothing: in a script, a command missing an argument fails
+// at once and the next line runs as a command; no prompt is written.
+func TestManagerScriptAsksNothing(t *testing.T) {
+	store := mustOpenStore(t)
+	out, errs, failed := script(t, store, false, "addproduct Lamp", "20", "restock", "restock lamp 2", `say "unclosed`)
+	wantErrs := "line 1: addproduct Lamp: PRICE is missing; usage: addproduct NAME PRICE STOCK [DESCRIPTION]\n" +
+		"line 2: 20: Unknown command \"20\". Type help to list commands.\n" +
+		"line 3: restock: PRODUCT is missing; usage: restock PRODUCT QTY\n" +
+		"line 4: restock lamp 2: There is no product \"lamp\"; type products to see the catalog.\n" +
+		"line 5: say \"unclosed: Missing closing \" quote.\n"
+	if out != "" || errs != wantErrs || failed != 5 {
+		t.Errorf("stdout %q\nerrors:\n%s\nwant:\n%s\nfailures %d, want 5", out, errs, wantErrs, failed)
+	}
+	out, errs, failed = script(t, store, true, "products", "nosuch", "products")
+	if strings.Count(out, "Blue Mug") != 1 || strings.Count(errs, "\n") != 1 || failed != 1 {
+		t.Errorf("fail-fast: stdout %q, errors %q, failures %d; want one products, one error", out, errs, failed)
+	}
+}

@@ -104,6 +104,16 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
+
+	// A script is input nobody types at: a missing argument is an error, not a
+	// question (the next line would be taken as its answer), and errors go to
+	// errw with the line they came from.
+	scripted bool
+	errw     io.Writer
+	failFast bool   // stop at the first failed command
+	lineNo   int    // lines read so far
+	line     string // the command line being run, for error messages
+	failures int    // commands that failed
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -119,14 +129,16 @@ func newShell[T any](self T, table *Table[T], term Term, prompt string, log *slo
 // Term fails (that error). ctx is passed to every command; when it is done, Run
 // returns after the command in progress.
 func (sh *Shell[T]) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !(sh.failFast && sh.failures > 0) {
 		line, err := sh.term.ReadLine(sh.prompt)
+		sh.lineNo++
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			sh.printf("\n")
 			continue
 		case errors.Is(err, ErrLineTooLong):
-			sh.printf("That line is too long; nothing was done.\n")
+			sh.line = ""
+			sh.failf("That line is too long; nothing was done.")
 			continue
 		case errors.Is(err, io.EOF):
 			return nil
@@ -154,9 +166,10 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 }
 
 func (sh *Shell[T]) exec(ctx context.Context, line string) error {
+	sh.line = line
 	words, err := tokenize(line)
 	if err != nil {
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.failf("%s.", capitalize(err.Error()))
 		return nil
 	}
 	if len(words) == 0 {
@@ -170,7 +183,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	}
 	args, err := bind(cmd, words[1:])
 	if err != nil {
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.failf("%s.", capitalize(err.Error()))
 		return nil
 	}
 	if cmd.Check != nil {
@@ -182,6 +195,10 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	for _, a := range cmd.Args {
 		if _, ok := args[a.Name]; ok || a.Optional {
 			continue
+		}
+		if sh.scripted {
+			sh.failf("%s is missing; usage: %s", a.Name, cmd.Usage())
+			return nil
 		}
 		v, err := sh.ask(a.Prompt)
 		if errors.Is(err, ErrInterrupt) || err == nil && v == "" {
@@ -236,23 +253,41 @@ func (sh *Shell[T]) fail(err error) {
 			sh.log.Error("command failed", "err", err)
 		}
 	}
-	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
+	sh.failf("%s", sentence(storify.ErrorMessage(err)))
 }
+
+// failf writes one line saying why a command failed, and counts the failure. In a
+// script the line goes to the error output, with where it came from.
+func (sh *Shell[T]) failf(format string, args ...any) {
+	sh.failures++
+	msg := fmt.Sprintf(format, args...)
+	if sh.scripted {
+		fmt.Fprintf(sh.errw, "line %d: %s: %s\n", sh.lineNo, safe(strings.TrimSpace(sh.line), 60), msg)
+		return
+	}
+	sh.printf("%s\n", msg)
+}
+
+// Failures is the number of commands that have failed so far.
+func (sh *Shell[T]) Failures() int { return sh.failures }
 
 func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
 
 func (sh *Shell[T]) unknown(word string) {
 	word = safe(word, 30)
 	if s := sh.suggest(strings.ToLower(word)); s != "" {
-		sh.printf("Unknown command %q. Did you mean %s? Type help to list commands.\n", word, s)
+		sh.failf("Unknown command %q. Did you mean %s? Type help to list commands.", word, s)
 		return
 	}
-	sh.printf("Unknown command %q. Type help to list commands.\n", word)
+	sh.failf("Unknown command %q. Type help to list commands.", word)
 }
 
 // suggest returns the command closest to word: one it is a prefix of, or one within
 // two edits.
 func (sh *Shell[T]) suggest(word string) string {
+	if looksNumeric(word) {
+		return "" // a number is an argument typed alone, not a misspelt command
+	}
 	best, bestD := "", 3
 	for _, n := range sh.table.names {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {

@@ -10,8 +10,12 @@ import (
 
 // snapshot returns the in-memory copy of the catalog, read again from the database
 // on the first read after a write that changed products: writes call
-// s.catalog.Invalidate after they commit and before their caller hears of them.
+// s.catalog.Invalidate after they commit and before their caller hears of them, and
+// another process's commits are noticed within externalCheckEvery.
 func (s *Store) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
+	if s.others.changed(ctx) {
+		s.catalog.Invalidate()
+	}
 	return s.catalog.Get(ctx, s.loadProducts)
 }
 

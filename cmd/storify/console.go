@@ -56,13 +56,22 @@ func (c *console) logOutput() io.Writer {
 
 // run runs manager commands until exit, end of input, or ctx's end.
 func (c *console) run(ctx context.Context) error {
-	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log})
+	cfg := shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log}
+	if c.rl == nil {
+		// Nobody types at a pipe or a file: a question would take the next
+		// command as its answer, and prompts would mix with the replies.
+		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
+	}
+	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {
 	case err := <-done:
 		if lt, ok := c.term.(*shell.LineTerm); ok {
 			lt.Flush()
+		}
+		if err == nil && cfg.Script {
+			err = scriptResult(c.mgr, cfg.FailFast)
 		}
 		return err
 	case <-ctx.Done():

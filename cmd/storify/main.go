@@ -33,6 +33,8 @@ func run(args []string) int {
 		err = m.Run(ctx, rest, true)
 	case "serve":
 		err = m.Run(ctx, rest, false)
+	case "exec":
+		err = m.Exec(ctx, rest)
 	case "simulate":
 		err = runSimulate(ctx, rest, os.Stdout, os.Stderr)
 	case "help":

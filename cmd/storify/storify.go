@@ -43,6 +43,11 @@ type Config struct {
 
 	LogLevel slog.Level // the lowest level logged: Info unless --log-level says
 	LogJSON  bool       // --log-format json: JSON lines instead of key=value text
+
+	// The console's script, when stdin is not a terminal or with -c or exec.
+	FailFast bool     // --fail-fast: stop at the first failed command
+	Commands string   // -c: run these commands (one a line) instead of reading stdin
+	Command  []string // storify exec's arguments: the words of one command
 }
 
 // logCloseWait is how long Close waits for the log output to take the last lines: a
@@ -60,6 +65,10 @@ type Main struct {
 	Interactive *bool
 	// Ready, if not nil, is closed once the store is open and customers can connect.
 	Ready chan struct{}
+	// ScriptPrompt is written before each line a script console reads (stdin not a
+	// terminal), so that a program driving it line by line sees where a reply ends.
+	// Empty by default: a script's stdout holds only the replies.
+	ScriptPrompt string
 
 	Store  storify.Store
 	Server *server.Server
@@ -95,7 +104,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
 	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
-	if err := parseFlags(fs, usage, args); err != nil {
+	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
 	var err error
@@ -152,6 +161,9 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	if err := m.ParseFlags(name, args); err != nil {
 		return err
 	}
+	if console && m.Config.Commands != "" {
+		return m.runScript(ctx, strings.NewReader(m.Config.Commands+"\n"))
+	}
 	if console {
 		m.console = newConsole(m)
 	}
@@ -198,19 +210,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
 		m.Log = m.logs.Logger
 	}
-	store, err := openStore(m.Config.DB)
-	if err != nil {
+	if err := m.openStore(ctx); err != nil {
 		return err
 	}
-	m.Store = store
-	if !m.Config.NoSample {
-		if n, err := seedSample(ctx, store); err != nil {
-			store.Close()
-			return fmt.Errorf("adding the sample catalog: %w", err)
-		} else if n > 0 {
-			m.Log.Info("new store: added the sample catalog", "products", n)
-		}
-	}
+	store := m.Store
 	l, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		store.Close()
@@ -228,6 +231,25 @@ func (m *Main) Open(ctx context.Context) error {
 		close(m.Ready)
 	}
 	m.Log.Info("store open", "name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	return nil
+}
+
+// openStore opens the store that Config.DB names as m.Store, and gives a new one
+// the sample catalog unless Config.NoSample says not to.
+func (m *Main) openStore(ctx context.Context) error {
+	store, err := openStore(m.Config.DB)
+	if err != nil {
+		return err
+	}
+	if !m.Config.NoSample {
+		if n, err := seedSample(ctx, store); err != nil {
+			store.Close()
+			return fmt.Errorf("adding the sample catalog: %w", err)
+		} else if n > 0 {
+			m.Log.Info("new store: added the sample catalog", "products", n)
+		}
+	}
+	m.Store = store
 	return nil
 }
 

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runChild runs storify (the test binary standing in for it) with args and stdin,
+// and returns its stdout, its stderr and its exit status.
+func runChild(t *testing.T, stdin string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "STORIFY_TEST_CHILD=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		status = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("storify %v: %v", args, err)
+	}
+	return out.String(), errs.String(), status
+}
+
+// TestScriptedConsole: a console reading a pipe answers on stdout with no prompts,
+// says each failure in one line on stderr, never takes the next line as the answer
+// to a question, runs every line, and exits 1 because commands failed.
+func TestScriptedConsole(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	script := "addproduct Lamp 20 5\nrestock Lamp five\nrestock Lamp 3\nproducts\nrestock\nnosuch\n"
+	stdout, stderr, status := runChild(t, script, "--no-sample", "--db", db, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	wantOut := "Added #1 Lamp at 20.00, 5 in stock.\n" +
+		"#1 Lamp: 8 in stock.\n" +
+		"#  Product  Price  Stock\n" +
+		"1  Lamp     20.00      8\n"
+	wantErr := "line 2: restock Lamp five: QTY is missing; usage: restock PRODUCT QTY\n" +
+		"line 5: restock: PRODUCT is missing; usage: restock PRODUCT QTY\n" +
+		"line 6: nosuch: Unknown command \"nosuch\". Type help to list commands.\n" +
+		"storify: 3 commands failed\n"
+	if stdout != wantOut || stderr != wantErr || status != 1 {
+		t.Errorf("stdout:\n%q\nwant:\n%q\nstderr:\n%q\nwant:\n%q\nstatus %d, want 1", stdout, wantOut, stderr, wantErr, status)
+	}
+
+	// The same script with --fail-fast stops at line 2.
+	stdout, stderr, status = runChild(t, script, "--no-sample", "--db", db+"2", "--listen", "127.0.0.1:0", "--log-level", "warn", "--fail-fast")
+	if stdout != "Added #1 Lamp at 20.00, 5 in stock.\n" || !strings.HasPrefix(stderr, "line 2: ") || strings.Count(stderr, "\n") != 2 ||
+		!strings.HasSuffix(stderr, "storify: stopped at the first failed command (--fail-fast)\n") || status != 1 {
+		t.Errorf("--fail-fast: stdout %q, stderr %q, status %d", stdout, stderr, status)
+	}
+
+	// A script in which everything succeeds exits 0.
+	stdout, stderr, status = runChild(t, "restock 1 2\n", "--no-sample", "--db", db, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	if stdout != "#1 Lamp: 10 in stock.\n" || stderr != "" || status != 0 {
+		t.Errorf("a good script: stdout %q, stderr %q, status %d", stdout, stderr, status)
+	}
+}
+
+// TestExecBesideARunningStore: storify exec and storify -c change a SQLite store
+// that a running storify serves, exit with the commands' status, and the running
+// store's customers see the change.
+func TestExecBesideARunningStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	running := startChild(t, db, "--no-sample")
+	stdout, stderr, status := runChild(t, "", "exec", "--db", db, "--log-level", "warn", "--no-sample", "addproduct", "Desk Lamp", "20", "5")
+	if stdout != "Added #1 Desk Lamp at 20.00, 5 in stock.\n" || stderr != "" || status != 0 {
+		t.Errorf("exec addproduct: stdout %q, stderr %q, status %d", stdout, stderr, status)
+	}
+	stdout, stderr, status = runChild(t, "", "exec", "--db", db, "--log-level", "warn", "--no-sample", "restock", "desk lamp", "x")
+	if stdout != "" || !strings.HasPrefix(stderr, `line 1: restock "desk lamp" x: `) || status != 1 {
+		t.Errorf("exec with a bad argument: stdout %q, stderr %q, status %d", stdout, stderr, status)
+	}
+	stdout, stderr, status = runChild(t, "", "-c", "restock 1 3\nprice 1 18", "--db", db, "--log-level", "warn", "--no-sample")
+	if stdout != "#1 Desk Lamp: 8 in stock.\n#1 Desk Lamp: price 18.00 (was 20.00).\n" || stderr != "" || status != 0 {
+		t.Errorf("-c: stdout %q, stderr %q, status %d", stdout, stderr, status)
+	}
+	c := dialAddr(t, running.addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list := c.do("list")
+		if strings.Contains(list, "1  Desk Lamp  18.00  8 left") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running store's customers do not see what exec did:\n%s", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
