@@ -82,6 +82,8 @@ type Store interface {
 
 	// Close releases the store; it waits for writes in flight.
 	Close() error
+
+	Admin // the operator's methods, in admin.go
 }
 
 // Product is one line of the catalog.

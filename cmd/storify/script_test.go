@@ -67,19 +67,20 @@ func TestScriptedConsole(t *testing.T) {
 
 // TestExecBesideARunningStore: storify exec and storify -c change a SQLite store
 // that a running storify serves, exit with the commands' status, and the running
-// store's customers see the change.
+// store's customers see the change. The store was opened first with --no-sample,
+// so exec (without it) adds no sample catalog.
 func TestExecBesideARunningStore(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.db")
 	running := startChild(t, db, "--no-sample")
-	stdout, stderr, status := runChild(t, "", "exec", "--db", db, "--log-level", "warn", "--no-sample", "addproduct", "Desk Lamp", "20", "5")
+	stdout, stderr, status := runChild(t, "", "exec", "--db", db, "--log-level", "warn", "addproduct", "Desk Lamp", "20", "5")
 	if stdout != "Added #1 Desk Lamp at 20.00, 5 in stock.\n" || stderr != "" || status != 0 {
 		t.Errorf("exec addproduct: stdout %q, stderr %q, status %d", stdout, stderr, status)
 	}
-	stdout, stderr, status = runChild(t, "", "exec", "--db", db, "--log-level", "warn", "--no-sample", "restock", "desk lamp", "x")
+	stdout, stderr, status = runChild(t, "", "exec", "--db", db, "--log-level", "warn", "restock", "desk lamp", "x")
 	if stdout != "" || !strings.HasPrefix(stderr, `line 1: restock "desk lamp" x: `) || status != 1 {
 		t.Errorf("exec with a bad argument: stdout %q, stderr %q, status %d", stdout, stderr, status)
 	}
-	stdout, stderr, status = runChild(t, "", "-c", "restock 1 3\nprice 1 18", "--db", db, "--log-level", "warn", "--no-sample")
+	stdout, stderr, status = runChild(t, "", "-c", "restock 1 3\nprice 1 18", "--db", db, "--log-level", "warn")
 	if stdout != "#1 Desk Lamp: 8 in stock.\n#1 Desk Lamp: price 18.00 (was 20.00).\n" || stderr != "" || status != 0 {
 		t.Errorf("-c: stdout %q, stderr %q, status %d", stdout, stderr, status)
 	}
@@ -94,5 +95,23 @@ func TestExecBesideARunningStore(t *testing.T) {
 			t.Fatalf("the running store's customers do not see what exec did:\n%s", list)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEmptiedStoreStaysEmpty: a store created with --no-sample is not given the
+// sample catalog when it is opened again without the flag; a new store is.
+func TestEmptiedStoreStaysEmpty(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	for _, args := range [][]string{{"--no-sample"}, {}, {}} {
+		args = append(args, "--db", empty, "--listen", "127.0.0.1:0")
+		stdout, stderr, status := runChild(t, "products\n", args...)
+		if stdout != "No products yet. Type addproduct to add one.\n" || status != 0 || strings.Contains(stderr, "sample") {
+			t.Errorf("storify %v: stdout %q, stderr %q, status %d; want an empty store", args, stdout, stderr, status)
+		}
+	}
+	stdout, stderr, status := runChild(t, "", "exec", "--db", filepath.Join(dir, "new.db"), "products")
+	if !strings.Contains(stdout, "6  Sticker Pack") || !strings.Contains(stderr, `msg="new store: added the sample catalog" products=6`) || status != 0 {
+		t.Errorf("a new store: stdout %q, stderr %q, status %d; want the sample catalog", stdout, stderr, status)
 	}
 }

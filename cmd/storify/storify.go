@@ -234,20 +234,23 @@ func (m *Main) Open(ctx context.Context) error {
 	return nil
 }
 
-// openStore opens the store that Config.DB names as m.Store, and gives a new one
-// the sample catalog unless Config.NoSample says not to.
+// openStore opens the store that Config.DB names as m.Store. A store opened for the
+// first time ever gets the sample catalog, unless Config.NoSample says not to; a
+// store opened before never does, even when its catalog is empty.
 func (m *Main) openStore(ctx context.Context) error {
 	store, err := openStore(m.Config.DB)
 	if err != nil {
 		return err
 	}
+	var sample []storify.NewProduct
 	if !m.Config.NoSample {
-		if n, err := seedSample(ctx, store); err != nil {
-			store.Close()
-			return fmt.Errorf("adding the sample catalog: %w", err)
-		} else if n > 0 {
-			m.Log.Info("new store: added the sample catalog", "products", n)
-		}
+		sample = sampleCatalog
+	}
+	if first, err := store.Initialize(ctx, sample); err != nil {
+		store.Close()
+		return fmt.Errorf("initializing the store: %w", err)
+	} else if first && len(sample) > 0 {
+		m.Log.Info("new store: added the sample catalog", "products", len(sample))
 	}
 	m.Store = store
 	return nil
