@@ -68,27 +68,32 @@ func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Man
 		prompt = cfg.ScriptPrompt
 	}
 	m.Shell = newShell(m, managerCommands, term, prompt, cfg.Log)
+	m.lookup = func(ctx context.Context, name string) error {
+		_, err := m.findProduct(ctx, name)
+		return err
+	}
 	m.scripted, m.errw, m.failFast = cfg.Script, cfg.Errors, cfg.FailFast
 	return m
 }
 
 // managerCommands is the manager's command table.
 var managerCommands = func() *Table[*Manager] {
-	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
-	order := Arg{Name: "N", Prompt: "Order number: "}
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
+	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validID}
+	price := Arg{Name: "PRICE", Prompt: "Price: ", Valid: validPrice}
 	return NewTable([]*Command[*Manager]{
 		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
 		{Name: "addproduct", Args: []Arg{
-			{Name: "NAME", Prompt: "Name: "}, {Name: "PRICE", Prompt: "Price: "}, {Name: "STOCK", Prompt: "Stock: "},
+			{Name: "NAME", Prompt: "Name: ", Greedy: true}, price, {Name: "STOCK", Prompt: "Stock: ", Valid: validStock},
 			{Name: "DESCRIPTION", Optional: true, Rest: true}},
-			Help: "add a product to the catalog (quote names with spaces)", Run: (*Manager).addProduct},
-		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: "}},
+			Help: "add a product to the catalog", Run: (*Manager).addProduct},
+		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: ", Valid: validQty}},
 			Help: "add QTY received units to a product's stock", Run: (*Manager).restock},
-		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: "}},
+		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: ", Valid: validPrice}},
 			Help: "change a product's price (placed orders keep theirs)", Run: (*Manager).price},
-		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "stop selling a product", Run: (*Manager).discontinue},
-		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
+		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true, Kind: KindStatus}},
 			Help: "list the newest orders, all or placed/shipped/cancelled", Run: (*Manager).orders},
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
@@ -367,3 +372,9 @@ func (m *Manager) exit(context.Context, Args) error {
 	m.printf("Closing the store.\n")
 	return errQuit
 }
+
+// Checks of an argument's form, for Arg.Valid.
+func validQty(s string) error   { _, err := storify.ParseQty(s); return err }
+func validStock(s string) error { _, err := storify.ParseStock(s); return err }
+func validPrice(s string) error { _, err := storify.ParseCents(s); return err }
+func validID(s string) error    { _, err := storify.ParseID(s); return err }

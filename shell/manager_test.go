@@ -177,3 +177,32 @@ func TestManagerScriptAsksNothing(t *testing.T) {
 		t.Errorf("fail-fast: stdout %q, errors %q, failures %d; want one products, one error", out, errs, failed)
 	}
 }
+
+// TestManagerStrictArguments: words that could be read more than one way, or a
+// value that does not fit after a product's name, are refused with a hint to
+// quote the name; nothing is asked and nothing changes.
+func TestManagerStrictArguments(t *testing.T) {
+	store := mustOpenStore(t)
+	out := manage(t, store, nil,
+		"addproduct Model 3 10 5",
+		"restock Blue Mug abc",
+		"restock Blue Mug",
+		"3",
+		`addproduct "Model 3" 10 5`,
+		"addproduct Model X 9.50 2 Small.",
+		"restock model 3 2",
+		"price Model X ten",
+	)
+	wantContains(t, out,
+		`Test manager> Is the name "Model" or "Model 3"? Quote it to say which: addproduct "Model" 3 10 5, or addproduct "Model 3" 10 5.`+"\n",
+		`Test manager> "abc" is not a quantity: type a whole number from 1 to 10000; quote product names with spaces: restock "Blue Mug" QTY.`+"\n",
+		"Test manager> Units received: #1 Blue Mug: 8 in stock.\n",
+		"Test manager> Added #3 Model 3 at 10.00, 5 in stock.\n",
+		"Test manager> Added #4 Model X at 9.50, 2 in stock.\n",
+		"Test manager> #3 Model 3: 7 in stock.\n",
+		`Test manager> "ten" is not a price: type it like 12.50 (at most 1000000.00); quote product names with spaces: price "Blue Mug" PRICE.`+"\n",
+	)
+	if ps, _ := store.Products(context.Background(), storify.ProductFilter{All: true}); len(ps) != 4 || ps[3].Description != "Small." {
+		t.Errorf("products = %+v", ps)
+	}
+}

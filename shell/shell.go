@@ -33,8 +33,24 @@ type Arg struct {
 	Prompt   string // asked when the argument is missing, e.g. "Product: "
 	Optional bool   // never asked; the handler has a default
 	Rest     bool   // takes the rest of the line (last argument only)
-	Greedy   bool   // a product name: takes all but the trailing numeric words (first argument only)
+	Greedy   bool   // a name: may take several unquoted words (first argument only; see bind)
+	Kind     ArgKind
+	// Valid, if set, checks the form of a value (a quantity, a price) before the
+	// command asks for what is missing or runs, so that a mistake is caught first.
+	Valid func(string) error
 }
+
+// ArgKind says what an argument names, for completion and for checking it early.
+type ArgKind int
+
+// The kinds of argument.
+const (
+	KindText    ArgKind = iota // free text, or a value the handler parses
+	KindProduct                // an existing product, by number or name
+	KindCommand                // a command of the same table
+	KindStatus                 // an order status
+	KindAccount                // a customer account's name
+)
 
 // Args are a command's argument values by name.
 type Args map[string]string
@@ -104,6 +120,10 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
+
+	// lookup, if set, finds the product a KindProduct argument names, so that a
+	// command naming none fails before it asks for anything more.
+	lookup func(ctx context.Context, name string) error
 
 	// A script is input nobody types at: a missing argument is an error, not a
 	// question (the next line would be taken as its answer), and errors go to
@@ -175,10 +195,10 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	if len(words) == 0 {
 		return nil
 	}
-	name := strings.ToLower(words[0])
+	name := strings.ToLower(words[0].text)
 	cmd, ok := sh.table.byName[name]
 	if !ok {
-		sh.unknown(words[0])
+		sh.unknown(words[0].text)
 		return nil
 	}
 	args, err := bind(cmd, words[1:])
@@ -191,6 +211,10 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 			sh.fail(err)
 			return nil
 		}
+	}
+	if err := sh.checkArgs(ctx, cmd, args, words[1:]); err != nil {
+		sh.fail(err)
+		return nil
 	}
 	for _, a := range cmd.Args {
 		if _, ok := args[a.Name]; ok || a.Optional {
@@ -223,6 +247,55 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		return errQuit // input ended inside the command: nothing more to do
 	} else if err != nil {
 		sh.fail(err)
+	}
+	return nil
+}
+
+// checkArgs checks the arguments given before anything is asked: the form of each
+// value, and that a product exists. A name of several unquoted words that names no
+// product, while the command still lacks an argument, is most likely a name
+// followed by a mistyped value (restock Lamp five): that value's own error is
+// given, with a hint to quote names with spaces.
+func (sh *Shell[T]) checkArgs(ctx context.Context, cmd *Command[T], args Args, words []word) error {
+	for i, a := range cmd.Args {
+		v, ok := args[a.Name]
+		if !ok {
+			continue
+		}
+		if a.Valid != nil {
+			if err := a.Valid(v); err != nil {
+				return err
+			}
+		}
+		if a.Kind != KindProduct || sh.lookup == nil {
+			continue
+		}
+		err := sh.lookup(ctx, v)
+		if err == nil || storify.ErrorCode(err) != storify.ENOTFOUND || !a.Greedy || i != 0 || len(words) < 2 || words[0].quoted {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var next *Arg
+		for j := range cmd.Args[1:] {
+			if b := &cmd.Args[1+j]; !b.Optional {
+				if _, given := args[b.Name]; !given {
+					next = b
+				}
+				break
+			}
+		}
+		last := words[len(words)-1].text
+		shorter := strings.TrimSpace(strings.TrimSuffix(v, last))
+		if next == nil || next.Valid == nil || sh.lookup(ctx, shorter) != nil {
+			return err
+		}
+		if verr := next.Valid(last); verr != nil {
+			return storify.Errorf(storify.EINVALID, "%s; quote product names with spaces: %s \"Blue Mug\" %s",
+				strings.TrimSuffix(storify.ErrorMessage(verr), "."), cmd.Name, next.Name)
+		}
+		return err
 	}
 	return nil
 }
