@@ -72,6 +72,7 @@ func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Man
 		_, err := m.findProduct(ctx, name)
 		return err
 	}
+	m.names = m.knownNames
 	m.scripted, m.errw, m.failFast = cfg.Script, cfg.Errors, cfg.FailFast
 	return m
 }
@@ -107,6 +108,24 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
 	})
 }()
+
+// knownNames lists the products' or the accounts' names, for completion.
+func (m *Manager) knownNames(ctx context.Context, kind ArgKind) []string {
+	var names []string
+	switch kind {
+	case KindProduct:
+		ps, _ := m.store.Products(ctx, storify.ProductFilter{All: true})
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+	case KindAccount:
+		as, _ := m.store.Accounts(ctx)
+		for _, a := range as {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}
 
 // findProduct is findProduct for the manager, whose catalog command is products.
 func (m *Manager) findProduct(ctx context.Context, s string) (storify.Product, error) {

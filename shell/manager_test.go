@@ -3,6 +3,7 @@ package shell_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,53 @@ func TestManagerStrictArguments(t *testing.T) {
 	if ps, _ := store.Products(context.Background(), storify.ProductFilter{All: true}); len(ps) != 4 || ps[3].Description != "Small." {
 		t.Errorf("products = %+v", ps)
 	}
+}
+
+// TestManagerCompletion: Tab offers what each argument takes.
+func TestManagerCompletion(t *testing.T) {
+	store := mustOpenStore(t) // Blue Mug, Notebook
+	if _, err := store.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Lamp", Price: 100, Stock: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m := shell.NewManager(store, nil, shell.NewLineTerm(strings.NewReader(""), &bytes.Buffer{}, 1024), shell.ManagerConfig{StoreName: "Test"})
+	for _, tc := range []struct {
+		line, text string
+		want       []string
+	}{
+		{"res", "res", []string{"restock"}},
+		{"help ", "", nil}, // every command: checked below
+		{"help pr", "pr", []string{"price", "products"}},
+		{"orders ", "", []string{"all", "cancelled", "placed", "shipped"}},
+		{"orders sh", "sh", []string{"shipped"}},
+		{"restock ", "", []string{"Blue Mug", "Notebook", "Blue Lamp"}},
+		{"restock blue ", "blue ", []string{"Blue Mug", "Blue Lamp"}},
+		{"price blue m", "blue m", []string{"Blue Mug"}},
+		{`discontinue "no`, "no", []string{`Notebook"`}},
+		{"restock Blue Mug ", "", nil},
+		{"restock Blue Mug 3", "", nil},
+		{"order ", "", nil},
+		{"nosuch ", "", nil},
+	} {
+		text, got := m.Complete(context.Background(), tc.line)
+		if tc.line == "help " {
+			if len(got) < 15 || !slices.Contains(got, "addproduct") || slices.Contains(got, "Blue Mug") {
+				t.Errorf("Complete(%q) = %q, want every command and no product", tc.line, got)
+			}
+			continue
+		}
+		if text != tc.text || !slices.Equal(got, tc.want) {
+			t.Errorf("Complete(%q) = %q, %q; want %q, %q", tc.line, text, got, tc.text, tc.want)
+		}
+	}
+}
+
+// TestManagerHelp: help names the manager's commands, and help COMMAND explains one.
+func TestManagerHelp(t *testing.T) {
+	out := manage(t, mustOpenStore(t), nil, "help", "help restock", "help nosuch", "restock nosuch 1")
+	wantContains(t, out,
+		"  addproduct NAME PRICE STOCK [DESCRIPTION]  add a product to the catalog\n",
+		"restock PRODUCT QTY\n  add QTY received units to a product's stock\n",
+		`Unknown command "nosuch"`,
+		`There is no product "nosuch"; type products to see the catalog.`,
+	)
 }

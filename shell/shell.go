@@ -90,7 +90,7 @@ type Table[T any] struct {
 func NewTable[T any](commands []*Command[T]) *Table[T] {
 	t := &Table[T]{help: &Command[T]{
 		Name: "help", Aliases: []string{"?"},
-		Args: []Arg{{Name: "COMMAND", Optional: true}},
+		Args: []Arg{{Name: "COMMAND", Optional: true, Kind: KindCommand}},
 		Help: "list the commands, or explain one",
 	}}
 	t.commands = append(slices.Clip(commands), t.help)
@@ -124,6 +124,8 @@ type Shell[T any] struct {
 	// lookup, if set, finds the product a KindProduct argument names, so that a
 	// command naming none fails before it asks for anything more.
 	lookup func(ctx context.Context, name string) error
+	// names, if set, lists the products or accounts there are, for completion.
+	names func(ctx context.Context, kind ArgKind) []string
 
 	// A script is input nobody types at: a missing argument is an error, not a
 	// question (the next line would be taken as its answer), and errors go to

@@ -39,21 +39,11 @@ func (m *Main) parseScriptFlags(fs *flag.FlagSet, name string, args []string) er
 	if name == "storify" {
 		fs.StringVar(&c.Commands, "c", "", "run these manager commands, one a line, against the store and exit, as exec does")
 	}
-	if name != "storify exec" {
-		return parseFlags(fs, usageFor(name), args)
+	if err := parseFlags(fs, usageFor(name), args, m.Stdout, name == "storify exec"); err != nil {
+		return err
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageFor(name))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintf(fs.Output(), "storify exec: which command? For example: storify exec products\n")
+	if name == "storify exec" && fs.NArg() == 0 {
+		fmt.Fprintf(fs.Output(), "storify exec: which command? For example: storify exec products\nRun storify exec --help for usage.\n")
 		return errUsage
 	}
 	c.Command = fs.Args()
@@ -127,23 +117,3 @@ func scriptResult(mgr *shell.Manager, failFast bool) error {
 	}
 	return nil
 }
-
-// usageFor is the usage text of a subcommand.
-func usageFor(name string) string {
-	if name == "storify exec" {
-		return execUsage
-	}
-	return usage
-}
-
-const execUsage = `storify exec runs one manager command against the store and exits, without
-serving customers: for cron jobs and scripts. Its output goes to stdout; if the command
-fails, one line says why on stderr and the exit status is 1.
-
-Usage:
-  storify exec [flags] COMMAND [ARGUMENT...]
-
-For example: storify exec --db shop.db restock "Blue Mug" 24
-
-Flags:
-`

@@ -123,21 +123,23 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	return nil
 }
 
-// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h,
-// errUsage (the reason printed on fs's output) for wrong flags or stray arguments.
-func parseFlags(fs *flag.FlagSet, text string, args []string) error {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), text)
-		fs.PrintDefaults()
-	}
+// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h
+// (the help written to stdout, where --help | less finds it), errUsage (the reason
+// written on fs's output, with where to find help) for wrong flags or stray
+// arguments. With allowArgs, arguments after the flags are left in fs.Args().
+func parseFlags(fs *flag.FlagSet, text string, args []string, stdout io.Writer, allowArgs bool) error {
+	fs.Usage = func() {} // the flag package calls it on errors too; we print below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, text)
+			printFlags(stdout, fs)
 			return err
 		}
+		fmt.Fprintf(fs.Output(), "Run %s --help for usage.\n", fs.Name())
 		return errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	if fs.NArg() > 0 && !allowArgs {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\nRun %s --help for usage.\n", fs.Name(), fs.Arg(0), fs.Name())
 		return errUsage
 	}
 	return nil

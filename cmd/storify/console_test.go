@@ -1,0 +1,59 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConsoleOnATerminal: on a terminal the console completes what each argument
+// takes (commands after help, statuses after orders, product names where a
+// product goes) and keeps its history in a file, so it survives a restart.
+func TestConsoleOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	db, history := filepath.Join(dir, "s.db"), filepath.Join(dir, "history")
+	env := []string{"STORIFY_HISTORY=" + history}
+	args := []string{"--no-sample", "--db", db, "--listen", "127.0.0.1:0", "--name", "Test", "--log-level", "warn"}
+	p := startPTY(t, env, args...)
+	const prompt = "Test manager> "
+	mark := p.waitFor(0, prompt)
+	p.typeKeys("addproduct \"Desk Lamp\" 20 5\r")
+	mark = p.waitFor(mark, "Added #1 Desk Lamp at 20.00, 5 in stock.\r\n")
+	p.typeKeys("restock de\t")
+	mark = p.waitFor(mark, "sk Lamp")
+	p.typeKeys(" 3\r")
+	mark = p.waitFor(mark, "#1 Desk Lamp: 8 in stock.\r\n")
+	p.typeKeys("orders pl\t")
+	mark = p.waitFor(mark, "aced")
+	p.typeKeys("\r")
+	mark = p.waitFor(mark, "No orders.\r\n")
+	p.typeKeys("help resto\t")
+	mark = p.waitFor(mark, "ck")
+	p.typeKeys("\r")
+	mark = p.waitFor(mark, "restock PRODUCT QTY\r\n  add QTY received units to a product's stock\r\n")
+	p.typeKeys("exit\r")
+	p.waitFor(mark, "Closing the store.\r\n")
+	if status := p.exited(); status != 0 {
+		t.Errorf("exit status %d; the terminal showed:\n%q", status, p.output())
+	}
+	b, err := os.ReadFile(history)
+	if err != nil || !strings.Contains(string(b), "addproduct \"Desk Lamp\" 20 5\n") || !strings.Contains(string(b), "orders placed\n") {
+		t.Fatalf("history file: %q, %v", b, err)
+	}
+	if fi, err := os.Stat(history); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode: %v, %v; want 0600", fi.Mode(), err)
+	}
+
+	// After a restart, Up brings back the commands typed before.
+	p = startPTY(t, env, args...)
+	mark = p.waitFor(0, prompt)
+	p.typeKeys("\x1b[A\x1b[A\r") // exit, then help restock
+	p.waitFor(mark, "restock PRODUCT QTY\r\n")
+	p.typeKeys("exit\r")
+	if status := p.exited(); status != 0 {
+		t.Errorf("second run: exit status %d", status)
+	}
+}
