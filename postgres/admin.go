@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,4 +47,67 @@ func (s *Store) Initialize(ctx context.Context, catalog []storify.NewProduct) (b
 		return nil
 	})
 	return first && err == nil, err
+}
+
+// AdjustStock corrects a product's stock and records why; see storify.Admin. The
+// product's row is locked first, so that concurrent adjustments of one product
+// check the units written off one after another.
+func (s *Store) AdjustStock(ctx context.Context, id int64, delta int, reason string) (storify.Product, error) {
+	reason, err := storify.CheckAdjustment(delta, reason)
+	if err != nil {
+		return storify.Product{}, err
+	}
+	var p storify.Product
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
+		cur, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1 FOR NO KEY UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storify.ErrNoProduct(id)
+		} else if err != nil {
+			return fmt.Errorf("postgres: adjust product %d: %w", id, err)
+		}
+		if delta > 0 {
+			var written int
+			if err := tx.QueryRow(ctx, `SELECT -coalesce(sum(delta), 0) FROM stock_adjustments WHERE product_id = $1`, id).Scan(&written); err != nil {
+				return fmt.Errorf("postgres: adjust product %d: %w", id, err)
+			}
+			if delta > written {
+				return storify.ErrPutBack(cur.Name, written)
+			}
+		}
+		p, err = scanProduct(tx.QueryRow(ctx, `
+			UPDATE products SET stock = stock + $1 WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3
+			RETURNING `+productColumns, delta, id, storify.MaxStock))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storify.ErrWriteOff(cur.Name, cur.Stock)
+		} else if err != nil {
+			return fmt.Errorf("postgres: adjust product %d: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO stock_adjustments (product_id, delta, reason) VALUES ($1, $2, $3)`, id, delta, reason); err != nil {
+			return fmt.Errorf("postgres: adjust product %d: record it: %w", id, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Adjustments lists stock adjustments, oldest first; see storify.Admin.
+func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adjustment, error) {
+	var adjs []storify.Adjustment
+	err := s.read(ctx, func(q querier) error {
+		rows, _ := q.Query(ctx, `
+			SELECT id, product_id, delta, reason, made_at FROM stock_adjustments
+			WHERE $1 = 0 OR product_id = $1 ORDER BY id`, productID)
+		var err error
+		adjs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.Adjustment, error) {
+			var a storify.Adjustment
+			err := row.Scan(&a.ID, &a.ProductID, &a.Delta, &a.Reason, &a.Made)
+			a.Made = utc(a.Made)
+			return a, err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: list adjustments: %w", err)
+		}
+		return nil
+	})
+	return adjs, err
 }

@@ -80,18 +80,23 @@ func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Man
 // managerCommands is the manager's command table.
 var managerCommands = func() *Table[*Manager] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
-	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validID}
+	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validOrder}
 	price := Arg{Name: "PRICE", Prompt: "Price: ", Valid: validPrice}
 	return NewTable([]*Command[*Manager]{
 		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
+		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
+			Help: "show a product in full: stock, units received, sold and written off, revenue, adjustments", Run: (*Manager).show},
 		{Name: "addproduct", Args: []Arg{
 			{Name: "NAME", Prompt: "Name: ", Greedy: true}, price, {Name: "STOCK", Prompt: "Stock: ", Valid: validStock},
-			{Name: "DESCRIPTION", Optional: true, Rest: true}},
-			Help: "add a product to the catalog", Run: (*Manager).addProduct},
-		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: ", Valid: validQty}},
+			{Name: "DESCRIPTION", Optional: true, Rest: true}}, Flags: []string{"--free"},
+			Help: "add a product to the catalog (a price of 0.00 asks first, or takes --free)", Run: (*Manager).addProduct},
+		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: ", Valid: validUnits}},
 			Help: "add QTY received units to a product's stock", Run: (*Manager).restock},
-		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: ", Valid: validPrice}},
-			Help: "change a product's price (placed orders keep theirs)", Run: (*Manager).price},
+		{Name: "adjust", Args: []Arg{product, {Name: "N", Prompt: "Units (-N to write off, +N to put back): ", Valid: validAdjustment},
+			{Name: "REASON", Prompt: "Reason: ", Rest: true}},
+			Help: "correct a product's stock (-N writes N units off, +N puts them back), with a reason kept in the audit trail", Run: (*Manager).adjust},
+		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: ", Valid: validPrice}}, Flags: []string{"--free"},
+			Help: "change a product's price; placed orders keep theirs (0.00 asks first, or takes --free)", Run: (*Manager).price},
 		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "stop selling a product", Run: (*Manager).discontinue},
 		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true, Kind: KindStatus}},
@@ -100,7 +105,7 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
 		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: (*Manager).customers},
-		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: (*Manager).kick},
+		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: ", Valid: validID}}, Help: "disconnect a customer", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
 			Help: "send a message to every connected customer", Run: (*Manager).say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
@@ -150,6 +155,11 @@ func (m *Manager) addProduct(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
+	if price == 0 {
+		if ok, err := m.confirm(fmt.Sprintf("Give %s away, at a price of 0.00?", safe(a.Get("NAME"), 40)), "--free", a); !ok || err != nil {
+			return cancelled(err)
+		}
+	}
 	stock, err := storify.ParseStock(a.Get("STOCK"))
 	if err != nil {
 		return err
@@ -165,7 +175,7 @@ func (m *Manager) addProduct(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) restock(ctx context.Context, a Args) error {
-	qty, err := storify.ParseQty(a.Get("QTY"))
+	qty, err := storify.ParseUnits(a.Get("QTY"))
 	if err != nil {
 		return err
 	}
@@ -190,6 +200,11 @@ func (m *Manager) price(ctx context.Context, a Args) error {
 		return err
 	}
 	old := p.Price
+	if price == 0 && old != 0 {
+		if ok, err := m.confirm(fmt.Sprintf("Give %s away, at a price of 0.00?", p.Name), "--free", a); !ok || err != nil {
+			return cancelled(err)
+		}
+	}
 	if p, err = m.store.SetPrice(ctx, p.ID, price); err != nil {
 		return err
 	}
@@ -217,8 +232,10 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 	case "", "all":
 	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
 		f.Status = s
+	case "canceled":
+		f.Status = storify.StatusCancelled
 	default:
-		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(string(s), 20))
+		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(a.Get("STATUS"), 20))
 	}
 	os, err := m.store.Orders(ctx, f)
 	if err != nil {
@@ -240,7 +257,7 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) order(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -253,7 +270,7 @@ func (m *Manager) order(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) ship(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -267,7 +284,7 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) cancel(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -393,7 +410,28 @@ func (m *Manager) exit(context.Context, Args) error {
 }
 
 // Checks of an argument's form, for Arg.Valid.
-func validQty(s string) error   { _, err := storify.ParseQty(s); return err }
-func validStock(s string) error { _, err := storify.ParseStock(s); return err }
-func validPrice(s string) error { _, err := storify.ParseCents(s); return err }
-func validID(s string) error    { _, err := storify.ParseID(s); return err }
+func validUnits(s string) error      { _, err := storify.ParseUnits(s); return err }
+func validStock(s string) error      { _, err := storify.ParseStock(s); return err }
+func validPrice(s string) error      { _, err := storify.ParseCents(s); return err }
+func validID(s string) error         { _, err := storify.ParseID(s); return err }
+func validOrder(s string) error      { _, err := parseOrder(s); return err }
+func validAdjustment(s string) error { _, err := storify.ParseAdjustment(s); return err }
+
+// parseOrder reads an order number; order 0 is not a bad number but one that no
+// order has.
+func parseOrder(s string) (int64, error) {
+	id, err := storify.ParseID(s)
+	if t := strings.TrimPrefix(strings.TrimSpace(s), "#"); err != nil && t != "" && strings.Trim(t, "0") == "" {
+		return 0, storify.Errorf(storify.ENOTFOUND, "there is no order #0: order numbers start at 1; type orders to list them")
+	}
+	return id, err
+}
+
+// cancelled is what a handler returns when the manager said no to a question: err
+// if asking failed, else nothing (the command just did nothing).
+func cancelled(err error) error {
+	if err != nil {
+		return err
+	}
+	return errNotDone
+}

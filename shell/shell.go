@@ -21,6 +21,9 @@ type Command[T any] struct {
 	Aliases []string
 	Args    []Arg
 	Help    string // one line, shown by help
+	// Flags are the options the command takes, such as "--free", typed anywhere
+	// after its name (not quoted); a flag given is an argument with value "yes".
+	Flags []string
 	// Check, if set, runs before any argument is asked for, so that a command that
 	// cannot succeed says so at once (checkout with an empty cart).
 	Check func(self T, ctx context.Context) error
@@ -70,11 +73,18 @@ func (c *Command[T]) Usage() string {
 			b.WriteString(a.Name)
 		}
 	}
+	for _, f := range c.Flags {
+		b.WriteString(" [" + f + "]")
+	}
 	return b.String()
 }
 
 // errQuit is returned by a handler to end the session.
 var errQuit = errors.New("quit")
+
+// errNotDone is returned by a handler when the user answered no to its question:
+// nothing was done, and nothing failed.
+var errNotDone = errors.New("not done")
 
 // Table is a command table with its index by name and alias. It is built once and
 // shared by every session of its kind: a session's lookups touch the same few
@@ -203,7 +213,14 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		sh.unknown(words[0].text)
 		return nil
 	}
-	args, err := bind(cmd, words[1:])
+	words, flags := takeFlags(cmd, words[1:])
+	args, err := bind(cmd, words)
+	if args == nil && len(flags) > 0 {
+		args = Args{}
+	}
+	for _, f := range flags {
+		args[f] = "yes"
+	}
 	if err != nil {
 		sh.failf("%s.", capitalize(err.Error()))
 		return nil
@@ -214,7 +231,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 			return nil
 		}
 	}
-	if err := sh.checkArgs(ctx, cmd, args, words[1:]); err != nil {
+	if err := sh.checkArgs(ctx, cmd, args, words); err != nil {
 		sh.fail(err)
 		return nil
 	}
@@ -247,6 +264,8 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	}
 	if errors.Is(err, errQuit) || errors.Is(err, io.EOF) {
 		return errQuit // input ended inside the command: nothing more to do
+	} else if errors.Is(err, errNotDone) {
+		sh.printf("Cancelled; nothing was changed.\n")
 	} else if err != nil {
 		sh.fail(err)
 	}
@@ -300,6 +319,47 @@ func (sh *Shell[T]) checkArgs(ctx context.Context, cmd *Command[T], args Args, w
 		return err
 	}
 	return nil
+}
+
+// takeFlags takes the flags cmd declares out of words, and returns the other words
+// and the flags given.
+func takeFlags[T any](cmd *Command[T], words []word) ([]word, []string) {
+	if len(cmd.Flags) == 0 {
+		return words, nil
+	}
+	var rest []word
+	var flags []string
+	for _, w := range words {
+		if !w.quoted && slices.Contains(cmd.Flags, w.text) {
+			flags = append(flags, w.text)
+		} else {
+			rest = append(rest, w)
+		}
+	}
+	return rest, flags
+}
+
+// confirm asks a yes-or-no question and reports whether the answer was yes. A
+// script is never asked: unless the command was given flag, which says yes, it
+// fails with an error naming the flag.
+func (sh *Shell[T]) confirm(question, flag string, a Args) (bool, error) {
+	if a.Get(flag) != "" {
+		return true, nil
+	}
+	if sh.scripted {
+		return false, storify.Errorf(storify.EINVALID, "%s Add %s to say yes in a script", strings.TrimSuffix(question, "?")+"?", flag)
+	}
+	v, err := sh.ask(question + " (yes/no) ")
+	if errors.Is(err, ErrInterrupt) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(v) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
 }
 
 // ask prompts for one value; quotes around the whole answer are removed.

@@ -169,6 +169,8 @@ func (badStore) Products(context.Context, storify.ProductFilter) ([]storify.Prod
 	return []storify.Product{
 		{ID: 1, Name: "Blue Mug", Stock: -1, Received: 3},
 		{ID: 2, Name: "Notebook", Stock: 5, Received: 5},
+		{ID: 3, Name: "Pen", Stock: 4, Received: 5},
+		{ID: 4, Name: "Lamp", Stock: 5, Received: 5},
 	}, nil
 }
 
@@ -183,6 +185,12 @@ func (badStore) Orders(context.Context, storify.OrderFilter) ([]storify.Order, e
 	}, nil
 }
 
+// Adjustments writes off one Pen, as the stock says, and one Lamp that is still
+// counted in stock.
+func (badStore) Adjustments(context.Context, int64) ([]storify.Adjustment, error) {
+	return []storify.Adjustment{{ID: 1, ProductID: 3, Delta: -1, Reason: "broken"}, {ID: 2, ProductID: 4, Delta: -1, Reason: "lost"}}, nil
+}
+
 func TestVerifyCatchesBadStock(t *testing.T) {
 	err := simulate.Verify(context.Background(), badStore{}, &simulate.Report{})
 	if err == nil {
@@ -190,7 +198,8 @@ func TestVerifyCatchesBadStock(t *testing.T) {
 	}
 	for _, want := range []string{
 		"product #1 Blue Mug: negative stock -1",
-		"product #1 Blue Mug: -1 in stock + 2 in orders = 1, but 3 were received",
+		"product #1 Blue Mug: -1 in stock + 2 in orders = 1, but 3 were received and 0 written off",
+		"product #4 Lamp: 5 in stock + 0 in orders = 5, but 5 were received and 1 written off",
 		"order #2: total 0.90, but its lines add up to 1.00",
 		"orders hold 1 units of product #7",
 	} {
@@ -200,6 +209,9 @@ func TestVerifyCatchesBadStock(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "Notebook") {
 		t.Errorf("a cancelled order's units were counted:\n%v", err)
+	}
+	if strings.Contains(err.Error(), "Pen") {
+		t.Errorf("a write-off was not counted:\n%v", err)
 	}
 }
 

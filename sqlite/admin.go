@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,4 +55,68 @@ func cleanCatalog(catalog []storify.NewProduct) ([]storify.NewProduct, error) {
 		}
 	}
 	return clean, nil
+}
+
+// AdjustStock corrects a product's stock and records why; see storify.Admin. The
+// one writer connection serializes it with checkouts and other adjustments.
+func (s *Store) AdjustStock(ctx context.Context, id int64, delta int, reason string) (storify.Product, error) {
+	reason, err := storify.CheckAdjustment(delta, reason)
+	if err != nil {
+		return storify.Product{}, err
+	}
+	var p storify.Product
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
+		cur, err := product(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if delta > 0 {
+			var written int
+			if err := tx.QueryRowContext(ctx, `SELECT -coalesce(sum(delta), 0) FROM stock_adjustments WHERE product_id = ?`, id).Scan(&written); err != nil {
+				return fmt.Errorf("sqlite: adjust product %d: %w", id, err)
+			}
+			if delta > written {
+				return storify.ErrPutBack(cur.Name, written)
+			}
+		}
+		p, err = scanProduct(tx.QueryRowContext(ctx, `
+			UPDATE products SET stock = stock + ? WHERE id = ? AND stock + ? BETWEEN 0 AND ?
+			RETURNING `+productColumns, delta, id, delta, storify.MaxStock))
+		if errors.Is(err, sql.ErrNoRows) {
+			return storify.ErrWriteOff(cur.Name, cur.Stock)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: adjust product %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO stock_adjustments (product_id, delta, reason, made_at) VALUES (?, ?, ?, ?)`,
+			id, delta, reason, unixNano(time.Now())); err != nil {
+			return fmt.Errorf("sqlite: adjust product %d: record it: %w", id, err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Adjustments lists stock adjustments, oldest first; see storify.Admin.
+func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adjustment, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT id, product_id, delta, reason, made_at FROM stock_adjustments
+		WHERE ? = 0 OR product_id = ? ORDER BY id`, productID, productID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list adjustments: %w", err)
+	}
+	defer rows.Close()
+	var adjs []storify.Adjustment
+	for rows.Next() {
+		var a storify.Adjustment
+		var made int64
+		if err := rows.Scan(&a.ID, &a.ProductID, &a.Delta, &a.Reason, &made); err != nil {
+			return nil, fmt.Errorf("sqlite: list adjustments: %w", err)
+		}
+		a.Made = fromUnixNano(made)
+		adjs = append(adjs, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list adjustments: %w", err)
+	}
+	return adjs, nil
 }

@@ -101,8 +101,8 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 // Restock adds received units to a product; see storify.Store. It also refuses to
 // put more than storify.MaxStock units on hand.
 func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product, error) {
-	if qty <= 0 || qty > storify.MaxQty {
-		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
+	if qty <= 0 || qty > storify.MaxStock {
+		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxStock)
 	}
 	var p storify.Product
 	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {

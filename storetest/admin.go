@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/storify/storify"
 )
@@ -79,4 +81,134 @@ func testInitializeEmpty(t *testing.T, s storify.Store) {
 	if ps, _ := s.Products(ctx, storify.ProductFilter{All: true}); len(ps) != 0 {
 		t.Errorf("a store initialised empty got products: %v", ps)
 	}
+}
+
+// wantInvariant fails the test unless stock + units sold = received - written off
+// for product id, with sales counted from the orders not cancelled.
+func wantInvariant(t *testing.T, s storify.Store, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	p := getProduct(t, s, id)
+	sold := 0
+	for _, o := range listOrders(t, s, storify.OrderFilter{}) {
+		if o.Status == storify.StatusCancelled {
+			continue
+		}
+		for _, l := range o.Lines {
+			if l.ProductID == id {
+				sold += l.Qty
+			}
+		}
+	}
+	adjs, err := s.Adjustments(ctx, id)
+	if err != nil {
+		t.Fatalf("Adjustments: %v", err)
+	}
+	if off := storify.WrittenOff(adjs, id); p.Stock+sold != p.Received-off {
+		t.Errorf("%s: stock %d + sold %d != received %d - written off %d", p.Name, p.Stock, sold, p.Received, off)
+	}
+}
+
+// testAdjustStock: write-offs lower the stock and leave received as it was, undoing
+// them is bounded by what was written off, each one is in the audit trail, and
+// stock + sold = received - written off throughout.
+func testAdjustStock(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	mug := addProduct(t, s, "Mug", 1250, 10)
+	other := addProduct(t, s, "Plate", 500, 4)
+	o := checkout(t, s, "Ada", item(mug, 3))
+	start := time.Now()
+	p, err := s.AdjustStock(ctx, mug.ID, -2, "  two broke in transit ")
+	if err != nil || p.Stock != 5 || p.Received != 10 {
+		t.Fatalf("AdjustStock(-2) = %+v, %v; want stock 5, received 10", p, err)
+	}
+	wantInvariant(t, s, mug.ID)
+	wantStock(t, s, mug.ID, 5, 10)
+	wantCode(t, "writing off more than the stock", func() error { _, err := s.AdjustStock(ctx, mug.ID, -6, "x"); return err }(), storify.ECONFLICT)
+	wantCode(t, "putting back more than was written off", func() error { _, err := s.AdjustStock(ctx, mug.ID, 3, "x"); return err }(), storify.ECONFLICT)
+	wantCode(t, "putting back units of a product with no write-off", func() error { _, err := s.AdjustStock(ctx, other.ID, 1, "x"); return err }(), storify.ECONFLICT)
+	for _, bad := range []struct {
+		delta  int
+		reason string
+	}{{0, "x"}, {-1, ""}, {-1, "   "}, {-1, "bad\x1b[31m"}, {-storify.MaxStock - 1, "x"}} {
+		_, err := s.AdjustStock(ctx, mug.ID, bad.delta, bad.reason)
+		wantCode(t, "AdjustStock("+strconv.Itoa(bad.delta)+", "+strconv.Quote(bad.reason)+")", err, storify.EINVALID)
+	}
+	_, err = s.AdjustStock(ctx, other.ID+100, -1, "x")
+	wantCode(t, "AdjustStock of no product", err, storify.ENOTFOUND)
+	wantStock(t, s, mug.ID, 5, 10)
+	if p, err = s.AdjustStock(ctx, mug.ID, 1, "found one behind the shelf"); err != nil || p.Stock != 6 {
+		t.Fatalf("AdjustStock(+1) = %+v, %v; want stock 6", p, err)
+	}
+	if p, err = s.AdjustStock(ctx, other.ID, -4, "recalled"); err != nil || p.Stock != 0 {
+		t.Fatalf("AdjustStock(-4) of the whole stock = %+v, %v", p, err)
+	}
+	wantInvariant(t, s, mug.ID)
+	if _, err := s.Cancel(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStock(t, s, mug.ID, 9, 10)
+	wantInvariant(t, s, mug.ID)
+	wantInvariant(t, s, other.ID)
+
+	adjs, err := s.Adjustments(ctx, mug.ID)
+	if err != nil || len(adjs) != 2 || adjs[0].Delta != -2 || adjs[0].Reason != "two broke in transit" ||
+		adjs[1].Delta != 1 || adjs[1].Reason != "found one behind the shelf" || adjs[0].ProductID != mug.ID || adjs[0].ID >= adjs[1].ID {
+		t.Fatalf("Adjustments(mug) = %+v, %v", adjs, err)
+	}
+	if d := adjs[0].Made.Sub(start); d < -placedSlack || d > placedSlack || adjs[0].Made.Location() != time.UTC {
+		t.Errorf("adjustment made at %v, want about %v, in UTC", adjs[0].Made, start)
+	}
+	all, err := s.Adjustments(ctx, 0)
+	if err != nil || len(all) != 3 || storify.WrittenOff(all, mug.ID) != 1 || storify.WrittenOff(all, other.ID) != 4 {
+		t.Errorf("Adjustments(0) = %+v, %v; want 3, written off 1 mug and 4 plates", all, err)
+	}
+}
+
+// testAdjustStockRacesCheckouts: write-offs and checkouts of the last units at
+// once never take more units than there are.
+func testAdjustStockRacesCheckouts(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	p := addProduct(t, s, "Last Ones", 100, 20)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for i := range 40 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				_, err = s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(p, 1)}})
+			} else {
+				_, err = s.AdjustStock(ctx, p.ID, -1, "broken")
+			}
+			switch storify.ErrorCode(err) {
+			case "":
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			case storify.ECONFLICT:
+			default:
+				t.Errorf("checkout or write-off: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if taken != 20 {
+		t.Errorf("%d units were sold or written off, want all 20 and no more", taken)
+	}
+	wantStock(t, s, p.ID, 0, 20)
+	wantInvariant(t, s, p.ID)
+}
+
+// testRestockUpToMaxStock: a restock may bring as many units as a new product may
+// start with, and no more than MaxStock may be on hand.
+func testRestockUpToMaxStock(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	p := addProduct(t, s, "Stickers", 10, 0)
+	if _, err := s.Restock(ctx, p.ID, storify.MaxStock); err != nil {
+		t.Fatalf("Restock(MaxStock) of an empty product: %v", err)
+	}
+	_, err := s.Restock(ctx, p.ID, 1)
+	wantCode(t, "Restock past MaxStock", err, storify.EINVALID)
+	wantStock(t, s, p.ID, storify.MaxStock, storify.MaxStock)
 }

@@ -70,6 +70,9 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"ReadAfterWrite", testReadAfterWrite},
 		{"Initialize", testInitialize},
 		{"InitializeEmpty", testInitializeEmpty},
+		{"AdjustStock", testAdjustStock},
+		{"AdjustStockRacesCheckouts", testAdjustStockRacesCheckouts},
+		{"RestockUpToMaxStock", testRestockUpToMaxStock},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,7 @@ func TestScriptedConsole(t *testing.T) {
 		"#1 Lamp: 8 in stock.\n" +
 		"#  Product  Price  Stock\n" +
 		"1  Lamp     20.00      8\n"
-	wantErr := "line 2: restock Lamp five: \"five\" is not a quantity: type a whole number from 1 to 10000; quote product names with spaces: restock \"Blue Mug\" QTY.\n" +
+	wantErr := "line 2: restock Lamp five: \"five\" is not a quantity: type a whole number from 1 to 1000000000; quote product names with spaces: restock \"Blue Mug\" QTY.\n" +
 		"line 5: restock: PRODUCT is missing; usage: restock PRODUCT QTY\n" +
 		"line 6: nosuch: Unknown command \"nosuch\". Type help to list commands.\n" +
 		"storify: 3 commands failed\n"
