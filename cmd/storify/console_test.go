@@ -57,3 +57,43 @@ func TestConsoleOnATerminal(t *testing.T) {
 		t.Errorf("second run: exit status %d", status)
 	}
 }
+
+// TestConsoleShowsTheShopMoving: on a terminal, a customer connecting, an order
+// placed, a checkout refused for want of stock and the customer leaving appear as
+// plain sentences above the prompt; the prompt and the line being typed come back
+// under them.
+func TestConsoleShowsTheShopMoving(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	p := startPTY(t, []string{"STORIFY_HISTORY=off"}, "--db", db, "--listen", "127.0.0.1:0", "--name", "Test")
+	mark := p.waitFor(0, " a new store: the sample catalog of 6 products is added\r\n")
+	mark = p.waitFor(mark, " Test is open on "+db+"; customers connect with telnet 127.0.0.1 ")
+	port := p.output()[mark:]
+	port = port[:strings.IndexAny(port, "\r\n")]
+	mark = p.waitFor(mark, "Test manager> ")
+	p.typeKeys("prod") // half a line, typed when the events come
+	c := dialAddr(t, "127.0.0.1:"+port)
+	mark = p.waitFor(mark, " customer 1 connected from 127.0.0.1:")
+	c.do("add 1 2")
+	c.doUntil("checkout", "Your name: ")
+	c.do("Ada")
+	mark = p.waitFor(mark, " order #1 placed by Ada: 2 units, 25.00\r\n")
+	bob := dialAddr(t, "127.0.0.1:"+port)
+	bob.do("add 5 5")
+	c.do("add 5 5")
+	c.do("checkout Ada")
+	bob.do("checkout Bob")
+	mark = p.waitFor(mark, " a checkout by Bob was refused: Desk Lamp is sold out\r\n")
+	c.doUntil("quit", "Goodbye, come again.")
+	mark = p.waitFor(mark, " customer 1 (127.0.0.1:")
+	mark = p.waitFor(mark, ") left\r\n")
+	mark = p.waitFor(mark, "Test manager> \x1b[0Kprod")
+	p.typeKeys("ucts\r")
+	p.waitFor(mark, "Blue Mug")
+	if strings.Contains(p.output(), "level=INFO") {
+		t.Errorf("log syntax on the terminal:\n%q", p.output())
+	}
+	p.typeKeys("exit\r")
+	if status := p.exited(); status != 0 {
+		t.Errorf("exit status %d", status)
+	}
+}

@@ -115,3 +115,17 @@ func TestEmptiedStoreStaysEmpty(t *testing.T) {
 		t.Errorf("a new store: stdout %q, stderr %q, status %d; want the sample catalog", stdout, stderr, status)
 	}
 }
+
+// TestEventsAsLogLinesInAScript: when the console is not a terminal, an order
+// placed and a checkout refused are structured log lines on stderr.
+func TestEventsAsLogLinesInAScript(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"))
+	c, bob := dial(t, p.m.Addr()), dial(t, p.m.Addr())
+	c.do("add 5 5")
+	bob.do("add 5 1")
+	c.do("checkout Ada")
+	bob.do("checkout Bob")
+	p.waitLog(`level=INFO msg="order placed" order=1 customer=Ada units=5 total=249.95`)
+	p.waitLog(`level=INFO msg="checkout refused" customer=Bob why="Desk Lamp is sold out"`)
+	p.waitLog(`level=INFO msg="customer connected" session=1 addr=127.0.0.1:`)
+}

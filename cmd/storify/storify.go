@@ -209,7 +209,10 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
-		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
+		// A person at the console's terminal reads events as sentences; a pipe, a
+		// file or a service manager gets structured lines.
+		readable := m.console != nil && m.console.rl != nil && !m.Config.LogJSON
+		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil, Readable: readable})
 		m.Log = m.logs.Logger
 	}
 	if err := m.openStore(ctx); err != nil {
@@ -223,7 +226,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
