@@ -97,3 +97,18 @@ func TestConsoleShowsTheShopMoving(t *testing.T) {
 		t.Errorf("exit status %d", status)
 	}
 }
+
+// TestSimulateShowsProgressOnATerminal: storify simulate with its stdout on a
+// terminal rewrites a progress line every second, then prints its table.
+func TestSimulateShowsProgressOnATerminal(t *testing.T) {
+	store := startChild(t, filepath.Join(t.TempDir(), "s.db"))
+	p := startPTY(t, nil, "simulate", "--addr", store.addr, "--customers", "3", "--duration", "2500ms", "--seed", "1")
+	mark := p.waitFor(0, "\r")
+	mark = p.waitFor(mark, "s  3 connected  ")
+	mark = p.waitFor(mark, " commands/s  ")
+	mark = p.waitFor(mark, " checkouts/s  0 errors")
+	p.waitFor(mark, "Simulated 3 customers on "+store.addr)
+	if status := p.exited(); status != 0 {
+		t.Errorf("exit status %d:\n%q", status, p.output())
+	}
+}

@@ -57,8 +57,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	cfg := simulate.Config{Addr: target, Customers: *customers, Duration: *duration, Seed: *seed, Think: *think}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		cfg.Progress = stderr
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg.Progress = stdout // a live line, rewritten in place: for a person watching
 	}
 	r, err := simulate.Run(ctx, cfg)
 	if r != nil {
