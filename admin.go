@@ -31,7 +31,32 @@ type Admin interface {
 	// Adjustments lists the stock adjustments of one product, or of every product
 	// when productID is 0, oldest first.
 	Adjustments(ctx context.Context, productID int64) ([]Adjustment, error)
+
+	// SetPasswordHash replaces the password hash of the account named name,
+	// compared case-insensitively; a locked account stays locked. ENOTFOUND if
+	// there is none; EINVALID for an empty hash.
+	SetPasswordHash(ctx context.Context, name string, hash []byte) (Account, error)
+	// LockAccount locks an account (lock true) or unlocks it. A locked account's
+	// password hash is kept with LockedPrefix before it, as the Unix shadow file
+	// does, so that no password matches it until it is unlocked. ENOTFOUND if there
+	// is no such account; ECONFLICT if it is locked already (or not locked).
+	LockAccount(ctx context.Context, name string, lock bool) (Account, error)
+	// DeleteAccount deletes an account and its saved cart, in one transaction. Its
+	// orders are kept, anonymised: their customer becomes DeletedCustomer and they
+	// belong to no account. It returns how many orders were kept. ENOTFOUND if there
+	// is no such account.
+	DeleteAccount(ctx context.Context, name string) (orders int, err error)
 }
+
+// LockedPrefix marks a locked account's password hash: no bcrypt hash starts with
+// it, so no password matches.
+const LockedPrefix = "!"
+
+// DeletedCustomer is the customer name that a deleted account's orders keep.
+const DeletedCustomer = "(deleted account)"
+
+// Locked reports whether a password hash is a locked account's.
+func Locked(hash []byte) bool { return strings.HasPrefix(string(hash), LockedPrefix) }
 
 // Adjustment is one correction of a product's stock, as the audit trail keeps it.
 type Adjustment struct {

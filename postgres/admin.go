@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,4 +111,103 @@ func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adj
 		return nil
 	})
 	return adjs, err
+}
+
+// accountForUpdate reads and locks an account in tx, hash included; ENOTFOUND if
+// there is none.
+func accountForUpdate(ctx context.Context, tx pgx.Tx, name string) (storify.Account, error) {
+	name = strings.TrimSpace(name)
+	notFound := storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
+	key := storify.FoldKey(name)
+	if strings.ContainsRune(key, 0) {
+		return storify.Account{}, notFound
+	}
+	var a storify.Account
+	err := tx.QueryRow(ctx, `SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = $1 FOR UPDATE`, key).
+		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, notFound
+	} else if err != nil {
+		return a, fmt.Errorf("postgres: account named %q: %w", name, err)
+	}
+	a.Created = utc(a.Created)
+	return a, nil
+}
+
+// SetPasswordHash replaces an account's password hash; see storify.Admin.
+func (s *Store) SetPasswordHash(ctx context.Context, name string, hash []byte) (storify.Account, error) {
+	if len(hash) == 0 {
+		return storify.Account{}, storify.Errorf(storify.EINVALID, "the password hash is empty")
+	}
+	var a storify.Account
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var err error
+		if a, err = accountForUpdate(ctx, tx, name); err != nil {
+			return err
+		}
+		h := hash
+		if storify.Locked(a.PasswordHash) {
+			h = append([]byte(storify.LockedPrefix), hash...)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $1 WHERE id = $2`, h, a.ID); err != nil {
+			return fmt.Errorf("postgres: set the password of account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	a.PasswordHash = nil
+	return a, err
+}
+
+// LockAccount locks or unlocks an account; see storify.Admin.
+func (s *Store) LockAccount(ctx context.Context, name string, lock bool) (storify.Account, error) {
+	var a storify.Account
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var err error
+		if a, err = accountForUpdate(ctx, tx, name); err != nil {
+			return err
+		}
+		hash := a.PasswordHash
+		switch locked := storify.Locked(hash); {
+		case lock && locked:
+			return storify.Errorf(storify.ECONFLICT, "the account %s is locked already", a.Name)
+		case !lock && !locked:
+			return storify.Errorf(storify.ECONFLICT, "the account %s is not locked", a.Name)
+		case lock:
+			hash = append([]byte(storify.LockedPrefix), hash...)
+		default:
+			hash = hash[len(storify.LockedPrefix):]
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $1 WHERE id = $2`, hash, a.ID); err != nil {
+			return fmt.Errorf("postgres: lock account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	a.PasswordHash = nil
+	return a, err
+}
+
+// DeleteAccount deletes an account, keeping its orders anonymised; see
+// storify.Admin. The account's row is locked first, as a checkout by the account
+// locks it, so that no order of it is placed while it goes.
+func (s *Store) DeleteAccount(ctx context.Context, name string) (int, error) {
+	orders := 0
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		a, err := accountForUpdate(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE orders SET customer = $1, account_id = NULL WHERE account_id = $2`, storify.DeletedCustomer, a.ID)
+		if err != nil {
+			return fmt.Errorf("postgres: delete account %d: its orders: %w", a.ID, err)
+		}
+		orders = int(tag.RowsAffected())
+		if _, err := tx.Exec(ctx, `DELETE FROM saved_cart_items WHERE account_id = $1`, a.ID); err != nil {
+			return fmt.Errorf("postgres: delete account %d: its cart: %w", a.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, a.ID); err != nil {
+			return fmt.Errorf("postgres: delete account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	return orders, err
 }

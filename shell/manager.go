@@ -40,6 +40,7 @@ type Manager struct {
 	*Shell[*Manager]
 	store storify.Store
 	hub   Hub
+	bans  Banner
 }
 
 // ManagerConfig configures the manager's console.
@@ -58,11 +59,14 @@ type ManagerConfig struct {
 	// ScriptPrompt is written before each line of a script is read, "" for none:
 	// a program that drives the console line by line can wait for it.
 	ScriptPrompt string
+	// Bans, if set, is where ban and unban keep addresses out; nil when no
+	// customer server runs.
+	Bans Banner
 }
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
-	m := &Manager{store: store, hub: hub}
+	m := &Manager{store: store, hub: hub, bans: cfg.Bans}
 	prompt := cfg.StoreName + " manager> "
 	if cfg.Script {
 		prompt = cfg.ScriptPrompt
@@ -82,7 +86,7 @@ var managerCommands = func() *Table[*Manager] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
 	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validOrder}
 	price := Arg{Name: "PRICE", Prompt: "Price: ", Valid: validPrice}
-	return NewTable([]*Command[*Manager]{
+	return NewTable(append(append([]*Command[*Manager]{
 		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "show a product in full: stock, units received, sold and written off, revenue, adjustments", Run: (*Manager).show},
@@ -110,8 +114,7 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "send a message to every connected customer", Run: (*Manager).say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
-		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
-	})
+	}, adminCommands()...), &Command[*Manager]{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit}))
 }()
 
 // knownNames lists the products' or the accounts' names, for completion.

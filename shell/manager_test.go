@@ -214,12 +214,16 @@ func TestManagerCompletion(t *testing.T) {
 	if _, err := store.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Lamp", Price: 100, Stock: 1}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := store.CreateAccount(context.Background(), "Ada", []byte("hash")); err != nil {
+		t.Fatal(err)
+	}
 	m := shell.NewManager(store, nil, shell.NewLineTerm(strings.NewReader(""), &bytes.Buffer{}, 1024), shell.ManagerConfig{StoreName: "Test"})
 	for _, tc := range []struct {
 		line, text string
 		want       []string
 	}{
-		{"res", "res", []string{"restock"}},
+		{"rest", "rest", []string{"restock"}},
+		{"lock ", "", []string{"Ada"}},
 		{"help ", "", nil}, // every command: checked below
 		{"help pr", "pr", []string{"price", "products"}},
 		{"orders ", "", []string{"all", "cancelled", "placed", "shipped"}},

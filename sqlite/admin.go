@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/storify/storify"
@@ -119,4 +120,99 @@ func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adj
 		return nil, fmt.Errorf("sqlite: list adjustments: %w", err)
 	}
 	return adjs, nil
+}
+
+// accountByKey reads an account in tx, hash included; ENOTFOUND if there is none.
+func accountByKey(ctx context.Context, tx *sql.Tx, name string) (storify.Account, error) {
+	name = strings.TrimSpace(name)
+	var a storify.Account
+	var created int64
+	err := tx.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
+		storify.FoldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
+	} else if err != nil {
+		return a, fmt.Errorf("sqlite: account named %q: %w", name, err)
+	}
+	a.Created = fromUnixNano(created)
+	return a, nil
+}
+
+// SetPasswordHash replaces an account's password hash; see storify.Admin.
+func (s *Store) SetPasswordHash(ctx context.Context, name string, hash []byte) (storify.Account, error) {
+	if len(hash) == 0 {
+		return storify.Account{}, storify.Errorf(storify.EINVALID, "the password hash is empty")
+	}
+	var a storify.Account
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if a, err = accountByKey(ctx, tx, name); err != nil {
+			return err
+		}
+		if storify.Locked(a.PasswordHash) {
+			hash = append([]byte(storify.LockedPrefix), hash...)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, hash, a.ID); err != nil {
+			return fmt.Errorf("sqlite: set the password of account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	a.PasswordHash = nil
+	return a, err
+}
+
+// LockAccount locks or unlocks an account; see storify.Admin.
+func (s *Store) LockAccount(ctx context.Context, name string, lock bool) (storify.Account, error) {
+	var a storify.Account
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if a, err = accountByKey(ctx, tx, name); err != nil {
+			return err
+		}
+		hash := a.PasswordHash
+		switch locked := storify.Locked(hash); {
+		case lock && locked:
+			return storify.Errorf(storify.ECONFLICT, "the account %s is locked already", a.Name)
+		case !lock && !locked:
+			return storify.Errorf(storify.ECONFLICT, "the account %s is not locked", a.Name)
+		case lock:
+			hash = append([]byte(storify.LockedPrefix), hash...)
+		default:
+			hash = hash[len(storify.LockedPrefix):]
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, hash, a.ID); err != nil {
+			return fmt.Errorf("sqlite: lock account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	a.PasswordHash = nil
+	return a, err
+}
+
+// DeleteAccount deletes an account, keeping its orders anonymised; see storify.Admin.
+func (s *Store) DeleteAccount(ctx context.Context, name string) (int, error) {
+	orders := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		a, err := accountByKey(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET customer = ?, account_id = NULL WHERE account_id = ?`, storify.DeletedCustomer, a.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete account %d: its orders: %w", a.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlite: delete account %d: %w", a.ID, err)
+		}
+		orders = int(n)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, a.ID); err != nil {
+			return fmt.Errorf("sqlite: delete account %d: its cart: %w", a.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, a.ID); err != nil {
+			return fmt.Errorf("sqlite: delete account %d: %w", a.ID, err)
+		}
+		return nil
+	})
+	return orders, err
 }

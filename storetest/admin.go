@@ -212,3 +212,76 @@ func testRestockUpToMaxStock(t *testing.T, s storify.Store) {
 	wantCode(t, "Restock past MaxStock", err, storify.EINVALID)
 	wantStock(t, s, p.ID, storify.MaxStock, storify.MaxStock)
 }
+
+// testAccountAdmin: an account locks and unlocks (the hash kept behind the
+// prefix), its password is replaced (a locked account staying locked), and it is
+// deleted with its cart while its orders stay, anonymised.
+func testAccountAdmin(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	mug := addProduct(t, s, "Blue Mug", 1250, 10)
+	ada := createAccount(t, s, "Ada")
+	bob := createAccount(t, s, "Bob")
+	o := checkoutAs(t, s, ada, item(mug, 2))
+	saveCart(t, s, ada.ID, item(mug, 1))
+	hash := func(name string) string {
+		t.Helper()
+		a, err := s.AccountByName(ctx, name)
+		if err != nil {
+			t.Fatalf("AccountByName(%q): %v", name, err)
+		}
+		return string(a.PasswordHash)
+	}
+	orig := hash("Ada")
+
+	if a, err := s.LockAccount(ctx, "ada", true); err != nil || a.ID != ada.ID || a.PasswordHash != nil {
+		t.Fatalf("LockAccount(ada) = %+v, %v", a, err)
+	}
+	if h := hash("Ada"); h != storify.LockedPrefix+orig || !storify.Locked([]byte(h)) {
+		t.Errorf("a locked account's hash is %q, want %q", h, storify.LockedPrefix+orig)
+	}
+	_, err := s.LockAccount(ctx, "Ada", true)
+	wantCode(t, "LockAccount of a locked account", err, storify.ECONFLICT)
+	_, err = s.LockAccount(ctx, "Bob", false)
+	wantCode(t, "unlocking an account not locked", err, storify.ECONFLICT)
+	_, err = s.LockAccount(ctx, "Nobody", true)
+	wantCode(t, "LockAccount of no account", err, storify.ENOTFOUND)
+
+	if _, err := s.SetPasswordHash(ctx, " ADA ", []byte("new-hash")); err != nil {
+		t.Fatalf("SetPasswordHash of a locked account: %v", err)
+	}
+	if h := hash("Ada"); h != storify.LockedPrefix+"new-hash" {
+		t.Errorf("after a new password, a locked account's hash is %q, want it still locked", h)
+	}
+	if _, err := s.LockAccount(ctx, "Ada", false); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+	if h := hash("Ada"); h != "new-hash" || storify.Locked([]byte(h)) {
+		t.Errorf("an unlocked account's hash is %q, want the new one", h)
+	}
+	_, err = s.SetPasswordHash(ctx, "Bob", nil)
+	wantCode(t, "SetPasswordHash with no hash", err, storify.EINVALID)
+	_, err = s.SetPasswordHash(ctx, "Nobody", []byte("x"))
+	wantCode(t, "SetPasswordHash of no account", err, storify.ENOTFOUND)
+
+	n, err := s.DeleteAccount(ctx, "ada")
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteAccount(ada) = %d, %v; want 1 order kept", n, err)
+	}
+	_, err = s.AccountByName(ctx, "Ada")
+	wantCode(t, "AccountByName of a deleted account", err, storify.ENOTFOUND)
+	got, err := s.Order(ctx, o.ID)
+	if err != nil || got.Customer != storify.DeletedCustomer || got.AccountID != 0 || got.Units() != 2 || got.Total != o.Total {
+		t.Errorf("a deleted account's order = %+v, %v; want it kept for %q, with no account", got, err, storify.DeletedCustomer)
+	}
+	if as, err := s.Accounts(ctx); err != nil || len(as) != 1 || as[0].ID != bob.ID {
+		t.Errorf("Accounts after deleting Ada = %+v, %v; want Bob only", as, err)
+	}
+	_, err = s.DeleteAccount(ctx, "Ada")
+	wantCode(t, "DeleteAccount again", err, storify.ENOTFOUND)
+	again := createAccount(t, s, "Ada")
+	wantCart(t, s, "a new account of a deleted one's name", again.ID)
+	if os := listOrders(t, s, storify.OrderFilter{AccountID: again.ID}); len(os) != 0 {
+		t.Errorf("a new account of a deleted one's name has its orders: %+v", os)
+	}
+	wantInvariant(t, s, mug.ID)
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"AdjustStock", testAdjustStock},
 		{"AdjustStockRacesCheckouts", testAdjustStockRacesCheckouts},
 		{"RestockUpToMaxStock", testRestockUpToMaxStock},
+		{"AccountAdmin", testAccountAdmin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,4 +130,30 @@ func TestEventsAsLogLinesInAScript(t *testing.T) {
 	p.waitLog(`level=INFO msg="order placed" order=1 customer=Ada units=5 total=249.95`)
 	p.waitLog(`level=INFO msg="checkout refused" customer=Bob why="Desk Lamp is sold out"`)
 	p.waitLog(`level=INFO msg="customer connected" session=1 addr=127.0.0.1:`)
+}
+
+// TestBanKeepsAnAddressOut: ban disconnects the customers from an address and turns
+// away its new connections; unban lets them in again.
+func TestBanKeepsAnAddressOut(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"))
+	c := dial(t, p.m.Addr())
+	if r := p.manager("ban 127.0.0.1 1h"); !strings.Contains(r, "Connections from 127.0.0.1 are turned away until ") || !strings.Contains(r, "1 customer disconnected.") {
+		t.Errorf("ban: %q", r)
+	}
+	c.readUntil("Goodbye")
+	conn, err := net.Dial("tcp", p.m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(conn)
+	conn.Close()
+	if string(got) != "This store does not serve your address.\r\n" {
+		t.Errorf("a banned address was told %q", got)
+	}
+	p.waitLog(`level=WARN msg="customer refused" addr=127.0.0.1:`)
+	if r := p.manager("unban 127.0.0.1"); r != "127.0.0.1 may connect again.\n" {
+		t.Errorf("unban: %q", r)
+	}
+	dial(t, p.m.Addr()).do("list")
 }

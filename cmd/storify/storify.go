@@ -76,6 +76,7 @@ type Main struct {
 	// line) unless it is set.
 	Log      *slog.Logger
 	logs     *logging.Logs // the log path Open made for Log, if it made one
+	bans     *server.Bans  // the addresses the manager turned away
 	listener net.Listener
 	served   chan error
 	console  *console
@@ -231,7 +232,8 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.Server.Serve(l) }()
+	m.bans = &server.Bans{Log: m.Log}
+	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if m.Ready != nil {
 		close(m.Ready)
 	}
