@@ -112,3 +112,28 @@ func TestSimulateShowsProgressOnATerminal(t *testing.T) {
 		t.Errorf("exit status %d:\n%q", status, p.output())
 	}
 }
+
+// TestConsoleAsksAtATerminal: at a terminal, a price of 0.00 is asked about and
+// "no" changes nothing; a missing argument is asked for; an ambiguous name is
+// refused with the quoting it needs, before anything is asked.
+func TestConsoleAsksAtATerminal(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	p := startPTY(t, []string{"STORIFY_HISTORY=off"}, "--db", db, "--listen", "127.0.0.1:0", "--name", "Test", "--log-level", "warn")
+	mark := p.waitFor(0, "Test manager> ")
+	p.typeKeys("price 1 0\r")
+	mark = p.waitFor(mark, "Give Blue Mug away, at a price of 0.00? (yes/no) ")
+	p.typeKeys("no\r")
+	mark = p.waitFor(mark, "Cancelled; nothing was changed.\r\n")
+	p.typeKeys("addproduct Model 3 10 5\r")
+	mark = p.waitFor(mark, `Is the name "Model" or "Model 3"? Quote it to say which: addproduct "Model" 3 10 5, or addproduct "Model 3" 10 5.`+"\r\n")
+	p.typeKeys("restock Blue Mug\r")
+	mark = p.waitFor(mark, "Units received: ")
+	p.typeKeys("6\r")
+	mark = p.waitFor(mark, "#1 Blue Mug: 30 in stock.\r\n")
+	p.typeKeys("show 1\r")
+	p.waitFor(mark, "  On hand:     30\r\n  Received:    30\r\n  Sold:        0 (revenue 0.00; cancelled orders left out)\r\n  Written off: 0\r\n")
+	p.typeKeys("exit\r")
+	if status := p.exited(); status != 0 {
+		t.Errorf("exit status %d", status)
+	}
+}

@@ -56,7 +56,21 @@ func (m *Main) Exec(ctx context.Context, args []string) error {
 	if err := m.ParseFlags("storify exec", args); err != nil {
 		return err
 	}
-	return m.runScript(ctx, strings.NewReader(joinCommand(m.Config.Command)+"\n"))
+	line := joinCommand(m.Config.Command)
+	if cmd := strings.ToLower(m.Config.Command[0]); cmd == "help" || cmd == "?" {
+		// The manager's help needs no store: opening one would create it.
+		term := shell.NewLineTerm(strings.NewReader(line+"\n"), m.Stdout, 64<<10)
+		mgr := shell.NewManager(nil, nil, term, shell.ManagerConfig{StoreName: m.Config.Name, Script: true, Errors: m.Stderr})
+		err := mgr.Run(ctx)
+		if ferr := term.Flush(); err == nil {
+			err = ferr
+		}
+		if err == nil {
+			err = scriptResult(mgr, false)
+		}
+		return err
+	}
+	return m.runScript(ctx, strings.NewReader(line+"\n"))
 }
 
 // joinCommand makes one command line of words the shell has split: a word with a

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -36,6 +39,15 @@ func TestHelp(t *testing.T) {
 		if again, _, _ := runChild(t, "", sub, "--help"); again != out {
 			t.Errorf("storify %s --help differs from storify help %s", sub, sub)
 		}
+	}
+	// The manager's commands, without opening (and so creating) a store.
+	db := filepath.Join(t.TempDir(), "never.db")
+	out, stderr, status := runChild(t, "", "exec", "--db", db, "help")
+	if !strings.Contains(out, "\n  adjust PRODUCT N REASON  ") || !strings.Contains(out, "\n  ban ADDRESS [DURATION]  ") || stderr != "" || status != 0 {
+		t.Errorf("storify exec help: stdout %q, stderr %q, status %d", out, stderr, status)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("storify exec help made a store: %v", err)
 	}
 	for _, args := range [][]string{{"frobnicate"}, {"--frobnicate"}, {"help", "frobnicate"}, {"serve", "extra"}} {
 		out, stderr, status := runChild(t, "", args...)
