@@ -43,8 +43,11 @@ type Store interface {
 	// Mug left", "Blue Mug is sold out") or a discontinued product ("Blue Mug is no
 	// longer sold"); ENOTFOUND for an unknown product; EINVALID for an empty order,
 	// a bad quantity (merged lines above MaxQty too) or a bad customer name. With
-	// o.AccountID set, the order belongs to that account and the account's saved
-	// cart is emptied in the same transaction. When Checkout returns, the order is
+	// o.AccountID set, the order belongs to that account and buys the account's
+	// saved cart: o.Items (merged) must be exactly what the saved cart holds at that
+	// moment, else ErrCartChanged (ECONFLICT) and nothing is placed, so a stale copy
+	// of a cart cannot buy what another connection changed or bought already; the
+	// saved cart is emptied in the same transaction. When Checkout returns, the order is
 	// durable. Concurrent checkouts may be committed together (group commit): one
 	// checkout's refusal never undoes another, and if the shared commit itself
 	// fails, every checkout in it gets the error, so none is acknowledged. If ctx
@@ -76,6 +79,11 @@ type Store interface {
 	// merged, discontinued products kept. EINVALID for a quantity outside
 	// 1..MaxQty; ENOTFOUND for an unknown account or product.
 	SaveCart(ctx context.Context, accountID int64, items []CartItem) error
+	// ChangeCart replaces an account's saved cart with to, only if it holds
+	// exactly from (as SavedCart returns it) at that moment: ErrCartChanged
+	// (ECONFLICT) otherwise, and nothing changes. Two connections of one account
+	// thus never overwrite each other's changes. Errors as SaveCart's otherwise.
+	ChangeCart(ctx context.Context, accountID int64, from, to []CartItem) error
 
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog
 	// order; products never sold are left out.
@@ -163,6 +171,18 @@ type Account struct {
 	Name         string
 	PasswordHash []byte // a slow salted hash (bcrypt); never the password
 	Created      time.Time
+}
+
+// NameConflict is an account that cannot log in because of the account name rule
+// (see the stores' CreateAccount): its name is refused by the rule, or it is the
+// same name as an older account's (WithID). Such accounts were made before the
+// rule; they are reported when the store opens, never merged.
+type NameConflict struct {
+	ID       int64
+	Name     string
+	WithID   int64 // the older account of the same name; 0 if the name is refused
+	WithName string
+	Reason   string
 }
 
 // AccountSummary is an account as the manager's accounts list shows it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // Initialize records the store's first opening and adds catalog then; see
@@ -118,8 +119,8 @@ func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adj
 func accountForUpdate(ctx context.Context, tx pgx.Tx, name string) (storify.Account, error) {
 	name = strings.TrimSpace(name)
 	notFound := storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
-	key := storify.FoldKey(name)
-	if strings.ContainsRune(key, 0) {
+	key := username.Key(name)
+	if key == "" {
 		return storify.Account{}, notFound
 	}
 	var a storify.Account

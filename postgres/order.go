@@ -37,7 +37,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 // placeOrder is the whole of a checkout in one statement, run after the transaction
 // has locked the order's account and products (lockAccounts, lockProducts). Only if
 // every product exists, is on sale and has the stock, and the account (if any)
-// exists, it takes the stock, writes the order and its lines, empties the account's
+// exists and its saved cart holds exactly the order's lines, it takes the stock, writes the order and its lines, empties the account's
 // saved cart and sends the NOTIFY; otherwise it changes nothing. Either way it
 // returns the products as it found them, in ascending id, and with them the order's
 // id and time (NULL if it was not placed), so a refusal is explained without another
@@ -58,10 +58,17 @@ const placeOrder = `WITH want AS (
 		SELECT * FROM unnest($3::bigint[], $4::integer[]) WITH ORDINALITY AS w (product_id, qty, line)
 	), found AS MATERIALIZED (
 		SELECT id, name, price, stock, discontinued FROM products WHERE id = ANY($3::bigint[])
+	), cart AS (
+		SELECT $2::bigint IS NULL OR (
+			(SELECT count(*) FROM saved_cart_items WHERE account_id = $2::bigint) = cardinality($3::bigint[])
+			AND NOT EXISTS (
+				SELECT FROM want w LEFT JOIN saved_cart_items s ON s.account_id = $2::bigint AND s.product_id = w.product_id
+				WHERE s.qty IS DISTINCT FROM w.qty)) AS ok
 	), verdict AS (
 		SELECT count(*) = cardinality($3::bigint[])
 				AND coalesce(bool_and(p.stock >= w.qty AND NOT p.discontinued), false)
-				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint)) AS ok,
+				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint))
+				AND (SELECT ok FROM cart) AS ok,
 			coalesce(sum(p.price * w.qty), 0)::bigint AS total
 		FROM found p JOIN want w ON w.product_id = p.id
 	), taken AS (
@@ -81,7 +88,8 @@ const placeOrder = `WITH want AS (
 	), n AS (
 		SELECT pg_notify($5, $6) FROM o
 	)
-	SELECT p.id, p.name, p.price, p.stock, p.discontinued, o.id, o.placed_at, (SELECT count(*) FROM n)
+	SELECT p.id, p.name, p.price, p.stock, p.discontinued, o.id, o.placed_at, (SELECT count(*) FROM n),
+		(SELECT ok FROM cart)
 	FROM found p LEFT JOIN o ON true
 	ORDER BY p.id`
 
@@ -122,12 +130,16 @@ func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
 	var orderID *int64
 	var placed *time.Time
 	var notified int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &notified}, func() error {
+	cartOK := true
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &notified, &cartOK}, func() error {
 		found[id] = p
 		return nil
 	})
 	if err != nil {
 		return storify.Order{}, fmt.Errorf("postgres: checkout: %w", err)
+	}
+	if orderID == nil && !cartOK {
+		return storify.Order{}, storify.ErrCartChanged // an account buys its saved cart, as it is now
 	}
 	if orderID == nil {
 		return storify.Order{}, co.whyNot(found)

@@ -106,6 +106,9 @@ type Store struct {
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
+
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -136,6 +139,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{pool: pool, channel: channelName(schema), instance: newInstanceID(),
 		listenDone: make(chan struct{})}
 	s.catalog.barrier.kick = make(chan struct{}, 1)
+	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))

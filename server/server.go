@@ -171,7 +171,7 @@ func (s *Server) Serve(l net.Listener) error {
 // accept registers a connection as a session, or turns it away politely when a limit
 // is reached, and starts serving it.
 func (s *Server) accept(conn net.Conn) {
-	ip := hostOf(conn.RemoteAddr())
+	ip := clientKey(conn.RemoteAddr())
 	s.mu.Lock()
 	var refusal string
 	switch {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -78,7 +79,7 @@ func newPassword() string {
 
 func (m *Manager) resetPassword(ctx context.Context, a Args) error {
 	pw := newPassword()
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), defaultBcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (m *Manager) lock(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("The account %s is locked: no one can log in to it until you unlock it.%s\n", acct.Name, m.disconnect(func(c CustomerInfo) bool {
-		return c.Account != "" && storify.FoldKey(c.Account) == storify.FoldKey(acct.Name)
+		return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 	}))
 	return nil
 }
@@ -126,7 +127,7 @@ func (m *Manager) deleteAccount(ctx context.Context, a Args) error {
 	}
 	m.printf("The account %s is deleted; %s kept for %s.%s\n", acct.Name, count(n, "order"), storify.DeletedCustomer,
 		m.disconnect(func(c CustomerInfo) bool {
-			return c.Account != "" && storify.FoldKey(c.Account) == storify.FoldKey(acct.Name)
+			return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 		}))
 	return nil
 }

@@ -39,7 +39,11 @@ func TestManagerAccountAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := store.Checkout(ctx, storify.NewOrder{Customer: "Ada", AccountID: ada.ID, Items: []storify.CartItem{{ProductID: 1, Qty: 1}}})
+	items := []storify.CartItem{{ProductID: 1, Qty: 1}}
+	if err := store.SaveCart(ctx, ada.ID, items); err != nil { // an account checks out its saved cart
+		t.Fatal(err)
+	}
+	o, err := store.Checkout(ctx, storify.NewOrder{Customer: "Ada", AccountID: ada.ID, Items: items})
 	if err != nil {
 		t.Fatal(err)
 	}

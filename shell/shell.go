@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/storify/storify"
 )
@@ -201,7 +203,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	sh.line = line
 	words, err := tokenize(line)
 	if err != nil {
-		sh.failf("%s.", capitalize(err.Error()))
+		sh.failf("%s.", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if len(words) == 0 {
@@ -222,7 +224,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		args[f] = "yes"
 	}
 	if err != nil {
-		sh.failf("%s.", capitalize(err.Error()))
+		sh.failf("%s.", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if cmd.Check != nil {
@@ -489,16 +491,23 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// capitalize upper-cases the first letter of s, whole: a letter of several bytes
+// is never split.
 func capitalize(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	if u := unicode.ToUpper(r); u != r {
+		return string(u) + s[n:]
+	}
+	return s
 }
 
-// sentence makes a message a sentence: capitalized, ending in a full stop.
+// sentence makes a message a sentence: capitalized, ending in a full stop, and
+// valid UTF-8 whatever it quotes.
 func sentence(s string) string {
-	s = capitalize(s)
+	s = capitalize(strings.ToValidUTF8(s, "\uFFFD"))
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
 		s += "."
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // Initialize records the store's first opening and adds catalog then; see
@@ -126,9 +127,13 @@ func (s *Store) Adjustments(ctx context.Context, productID int64) ([]storify.Adj
 func accountByKey(ctx context.Context, tx *sql.Tx, name string) (storify.Account, error) {
 	name = strings.TrimSpace(name)
 	var a storify.Account
+	key := username.Key(name)
+	if key == "" {
+		return a, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
+	}
 	var created int64
 	err := tx.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at FROM accounts WHERE name_key = ?`,
-		storify.FoldKey(name)).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+		key).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, storify.Errorf(storify.ENOTFOUND, "no account is named %q", name)
 	} else if err != nil {

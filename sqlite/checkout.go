@@ -122,6 +122,9 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 		} else if err != nil {
 			return storify.Order{}, fmt.Errorf("sqlite: checkout: account %d: %w", co.AccountID, err)
 		}
+		if err := checkSavedCart(ctx, tx, co.AccountID, co.Lines); err != nil {
+			return storify.Order{}, err // an account buys its saved cart, as it is now
+		}
 	}
 	for _, i := range co.ByID {
 		it := co.Lines[i]

@@ -48,6 +48,8 @@ type Store struct {
 	stmts   *checkoutStmts                               // prepared on the writer
 	catalog catalog.Cache                                // the products, as last read
 	others  *externalWrites                              // notices other processes' commits
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -100,14 +102,18 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	others, err := openExternalWrites(path)
-	if err != nil {
+	s := &Store{writer: writer, reader: reader, stmts: stmts}
+	if s.conflicts, err = s.rekeyAccounts(context.Background()); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if s.others, err = openExternalWrites(path); err != nil {
 		stmts.close()
 		reader.Close()
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{writer: writer, reader: reader, stmts: stmts, others: others}
 	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,8 +43,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
 
-	LogLevel slog.Level // the lowest level logged: Info unless --log-level says
-	LogJSON  bool       // --log-format json: JSON lines instead of key=value text
+	LogLevel       slog.Level // the lowest level logged: Info unless --log-level says
+	LogJSON        bool       // --log-format json: JSON lines instead of key=value text
+	MaxNewAccounts int        // accounts opened per hour in the whole store
+
+	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
+	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 
 	// The console's script, when stdin is not a terminal or with -c or exec.
 	FailFast bool     // --fail-fast: stop at the first failed command
@@ -105,6 +111,12 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
 	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
+	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
+		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
+		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
@@ -115,6 +127,18 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	}
 	if c.LogJSON, err = logging.ParseFormat(*format); err != nil {
 		fmt.Fprintf(m.Stderr, "storify: --log-format (or STORIFY_LOG_FORMAT) must be text or json, not %q\n", *format)
+		return errUsage
+	}
+	if c.TrustedProxies, err = parseTrustedProxies(*trusted); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --trusted-proxies: %v\n", err)
+		return errUsage
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		fmt.Fprintf(m.Stderr, "storify: --proxy-protocol needs --trusted-proxies: the addresses of the proxies to believe\n")
+		return errUsage
+	}
+	if c.MaxNewAccounts <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
 		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
@@ -144,6 +168,14 @@ func parseFlags(fs *flag.FlagSet, text string, args []string, stdout io.Writer, 
 		return errUsage
 	}
 	return nil
+}
+
+// envInt is env for a whole number; a value that is not one is ignored.
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(env(key, "")); err == nil {
+		return n
+	}
+	return def
 }
 
 func env(key, def string) string {
@@ -220,14 +252,27 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	store := m.Store
+	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
+		for _, c := range nc.NameConflicts() {
+			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
+				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
+		}
+	}
 	l, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
 	}
+	if m.Config.ProxyProtocol {
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
+	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log, server.ShopOptions{
+			// One hashing budget for the process, its dummy hash built now.
+			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
+			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+		}),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
