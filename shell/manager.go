@@ -96,7 +96,7 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "add a product to the catalog (a price of 0.00 asks first, or takes --free)", Run: (*Manager).addProduct},
 		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: ", Valid: validUnits}},
 			Help: "add QTY received units to a product's stock", Run: (*Manager).restock},
-		{Name: "adjust", Args: []Arg{product, {Name: "N", Prompt: "Units (-N to write off, +N to put back): ", Valid: validAdjustment},
+		{Name: "adjust", Args: []Arg{product, {Name: "-N", Prompt: "Units (-N to write off, +N to put back): ", Valid: validAdjustment},
 			{Name: "REASON", Prompt: "Reason: ", Rest: true}},
 			Help: "correct a product's stock (-N writes N units off, +N puts them back), with a reason kept in the audit trail", Run: (*Manager).adjust},
 		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: ", Valid: validPrice}}, Flags: []string{"--free"},

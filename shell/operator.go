@@ -59,7 +59,7 @@ func (m *Manager) show(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) adjust(ctx context.Context, a Args) error {
-	delta, err := storify.ParseAdjustment(a.Get("N"))
+	delta, err := storify.ParseAdjustment(a.Get("-N"))
 	if err != nil {
 		return err
 	}

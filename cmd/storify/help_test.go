@@ -43,7 +43,7 @@ func TestHelp(t *testing.T) {
 	// The manager's commands, without opening (and so creating) a store.
 	db := filepath.Join(t.TempDir(), "never.db")
 	out, stderr, status := runChild(t, "", "exec", "--db", db, "help")
-	if !strings.Contains(out, "\n  adjust PRODUCT N REASON  ") || !strings.Contains(out, "\n  ban ADDRESS [DURATION]  ") || stderr != "" || status != 0 {
+	if !strings.Contains(out, "\n  adjust PRODUCT -N REASON  ") || !strings.Contains(out, "\n  ban ADDRESS [DURATION]  ") || stderr != "" || status != 0 {
 		t.Errorf("storify exec help: stdout %q, stderr %q, status %d", out, stderr, status)
 	}
 	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
