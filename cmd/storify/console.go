@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
+	"os"
+	"path/filepath"
 
 	"github.com/ergochat/readline"
-	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
 )
 
@@ -32,6 +32,7 @@ func newConsole(m *Main) *console {
 			Stdout:            m.Stdout,
 			Stderr:            m.Stderr,
 			AutoComplete:      completer{c},
+			HistoryFile:       historyFile(),
 			HistorySearchFold: true,
 			InterruptPrompt:   "^C",
 		})
@@ -56,13 +57,25 @@ func (c *console) logOutput() io.Writer {
 
 // run runs manager commands until exit, end of input, or ctx's end.
 func (c *console) run(ctx context.Context) error {
-	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log})
+	cfg := shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, Bans: c.m.bans}
+	if c.rl == nil {
+		// Nobody types at a pipe or a file: a question would take the next
+		// command as its answer, and prompts would mix with the replies.
+		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
+	}
+	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {
 	case err := <-done:
-		if lt, ok := c.term.(*shell.LineTerm); ok {
-			lt.Flush()
+		switch t := c.term.(type) {
+		case *shell.LineTerm:
+			t.Flush()
+		case *readlineTerm:
+			t.flush() // the last reply (exit's goodbye) has no prompt after it
+		}
+		if err == nil && cfg.Script {
+			err = scriptResult(c.mgr, cfg.FailFast)
 		}
 		return err
 	case <-ctx.Done():
@@ -84,11 +97,16 @@ type readlineTerm struct {
 
 func (t *readlineTerm) Write(p []byte) (int, error) { return t.buf.Write(p) }
 
-func (t *readlineTerm) ReadLine(prompt string) (string, error) {
+// flush shows what has been written since the last line was read.
+func (t *readlineTerm) flush() {
 	if t.buf.Len() > 0 {
 		t.rl.Write(t.buf.Bytes())
 		t.buf.Reset()
 	}
+}
+
+func (t *readlineTerm) ReadLine(prompt string) (string, error) {
+	t.flush()
 	t.rl.SetPrompt(prompt)
 	line, err := t.rl.ReadLine()
 	if errors.Is(err, readline.ErrInterrupt) {
@@ -97,46 +115,40 @@ func (t *readlineTerm) ReadLine(prompt string) (string, error) {
 	return line, err
 }
 
-// completer completes command names in the first word and product names after it.
+// completer completes what the manager's command table says goes where: command
+// names, statuses, product names (shell.Manager.Complete).
 type completer struct{ c *console }
 
 func (cp completer) Do(line []rune, pos int) ([][]rune, int) {
-	text := string(line[:pos])
-	if !strings.ContainsAny(text, " \t") {
-		if cp.c.mgr == nil {
-			return nil, 0
-		}
-		return suffixes(cp.c.mgr.Names(), text), len([]rune(text))
-	}
-	_, arg, _ := strings.Cut(strings.TrimLeft(text, " \t"), " ")
-	arg = strings.TrimLeft(arg, " \t")
-	quote := ""
-	if strings.HasPrefix(arg, "\"") {
-		quote, arg = "\"", arg[1:]
-	}
-	if cp.c.m.Store == nil {
+	if cp.c.mgr == nil {
 		return nil, 0
 	}
-	ps, err := cp.c.m.Store.Products(context.Background(), storify.ProductFilter{All: true})
-	if err != nil {
-		return nil, 0
+	text, candidates := cp.c.mgr.Complete(context.Background(), string(line[:pos]))
+	var out [][]rune
+	for _, c := range candidates {
+		out = append(out, []rune(c[len(text):]))
 	}
-	names := make([]string, 0, len(ps))
-	for _, p := range ps {
-		names = append(names, p.Name+quote)
-	}
-	return suffixes(names, arg), len([]rune(arg))
+	return out, len([]rune(text))
 }
 
-// suffixes returns, for each candidate that starts with prefix (case-insensitively),
-// what completes it.
-func suffixes(candidates []string, prefix string) [][]rune {
-	var out [][]rune
-	lp := strings.ToLower(prefix)
-	for _, c := range candidates {
-		if len(c) >= len(prefix) && strings.ToLower(c[:len(prefix)]) == lp {
-			out = append(out, []rune(c[len(prefix):]))
+// historyFile is where the console keeps the commands typed, across restarts:
+// $STORIFY_HISTORY, else ~/.storify_history; "" (no file) if STORIFY_HISTORY is
+// "off" or there is no home directory. The file is made readable by its owner only,
+// before the line editor opens it.
+func historyFile() string {
+	path := os.Getenv("STORIFY_HISTORY")
+	switch path {
+	case "off":
+		return ""
+	case "":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
 		}
+		path = filepath.Join(home, ".storify_history")
 	}
-	return out
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
+	return path
 }

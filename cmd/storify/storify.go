@@ -50,6 +50,11 @@ type Config struct {
 
 	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
 	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
+
+	// The console's script, when stdin is not a terminal or with -c or exec.
+	FailFast bool     // --fail-fast: stop at the first failed command
+	Commands string   // -c: run these commands (one a line) instead of reading stdin
+	Command  []string // storify exec's arguments: the words of one command
 }
 
 // logCloseWait is how long Close waits for the log output to take the last lines: a
@@ -67,6 +72,10 @@ type Main struct {
 	Interactive *bool
 	// Ready, if not nil, is closed once the store is open and customers can connect.
 	Ready chan struct{}
+	// ScriptPrompt is written before each line a script console reads (stdin not a
+	// terminal), so that a program driving it line by line sees where a reply ends.
+	// Empty by default: a script's stdout holds only the replies.
+	ScriptPrompt string
 
 	Store  storify.Store
 	Server *server.Server
@@ -74,6 +83,7 @@ type Main struct {
 	// line) unless it is set.
 	Log      *slog.Logger
 	logs     *logging.Logs // the log path Open made for Log, if it made one
+	bans     *server.Bans  // the addresses the manager turned away
 	listener net.Listener
 	served   chan error
 	console  *console
@@ -115,7 +125,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
 	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
-	if err := parseFlags(fs, usage, args); err != nil {
+	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
 	if c.DBTimeout <= 0 {
@@ -150,21 +160,23 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	return nil
 }
 
-// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h,
-// errUsage (the reason printed on fs's output) for wrong flags or stray arguments.
-func parseFlags(fs *flag.FlagSet, text string, args []string) error {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), text)
-		fs.PrintDefaults()
-	}
+// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h
+// (the help written to stdout, where --help | less finds it), errUsage (the reason
+// written on fs's output, with where to find help) for wrong flags or stray
+// arguments. With allowArgs, arguments after the flags are left in fs.Args().
+func parseFlags(fs *flag.FlagSet, text string, args []string, stdout io.Writer, allowArgs bool) error {
+	fs.Usage = func() {} // the flag package calls it on errors too; we print below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, text)
+			printFlags(stdout, fs)
 			return err
 		}
+		fmt.Fprintf(fs.Output(), "Run %s --help for usage.\n", fs.Name())
 		return errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	if fs.NArg() > 0 && !allowArgs {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\nRun %s --help for usage.\n", fs.Name(), fs.Arg(0), fs.Name())
 		return errUsage
 	}
 	return nil
@@ -212,6 +224,9 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	if err := m.ParseFlags(name, args); err != nil {
 		return err
 	}
+	if console && m.Config.Commands != "" {
+		return m.runScript(ctx, strings.NewReader(m.Config.Commands+"\n"))
+	}
 	if console {
 		m.console = newConsole(m)
 	}
@@ -255,26 +270,20 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
-		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
+		// A person at the console's terminal reads events as sentences; a pipe, a
+		// file or a service manager gets structured lines.
+		readable := m.console != nil && m.console.rl != nil && !m.Config.LogJSON
+		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil, Readable: readable})
 		m.Log = m.logs.Logger
 	}
-	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
-	if err != nil {
+	if err := m.openStore(ctx); err != nil {
 		return err
 	}
-	m.Store = store
+	store := m.Store
 	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
 		for _, c := range nc.NameConflicts() {
 			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
 				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
-		}
-	}
-	if !m.Config.NoSample {
-		if n, err := seedSample(ctx, store); err != nil {
-			store.Close()
-			return fmt.Errorf("adding the sample catalog: %w", err)
-		} else if n > 0 {
-			m.Log.Info("new store: added the sample catalog", "products", n)
 		}
 	}
 	l, err := net.Listen("tcp", m.Config.Listen)
@@ -287,7 +296,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log, server.ShopOptions{
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log, server.ShopOptions{
 			// One hashing budget for the process, its dummy hash built now.
 			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
 			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
@@ -296,11 +305,34 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.Server.Serve(l) }()
+	m.bans = &server.Bans{Log: m.Log}
+	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if m.Ready != nil {
 		close(m.Ready)
 	}
 	m.Log.Info("store open", "name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	return nil
+}
+
+// openStore opens the store that Config.DB names as m.Store. A store opened for the
+// first time ever gets the sample catalog, unless Config.NoSample says not to; a
+// store opened before never does, even when its catalog is empty.
+func (m *Main) openStore(ctx context.Context) error {
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
+	if err != nil {
+		return err
+	}
+	var sample []storify.NewProduct
+	if !m.Config.NoSample {
+		sample = sampleCatalog
+	}
+	if first, err := store.Initialize(ctx, sample); err != nil {
+		store.Close()
+		return fmt.Errorf("initializing the store: %w", err)
+	} else if first && len(sample) > 0 {
+		m.Log.Info("new store: added the sample catalog", "products", len(sample))
+	}
+	m.Store = store
 	return nil
 }
 
