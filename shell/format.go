@@ -48,13 +48,6 @@ func nameWidth(names func(yield func(string) bool), min int) int {
 	return w
 }
 
-// writeCatalog writes products as a table: number, name, price, and stock (for
-// the manager, who also sees discontinued products marked) or availability (for
-// customers).
-func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
-	w.Write(appendCatalog(nil, ps, manager))
-}
-
 // fewLeft is the stock at and below which a customer's catalog says how many units
 // are left. Above it the row says nothing more: what a customer weighs is whether
 // there are enough, as in any shop, and show N gives the exact count. The manager's

@@ -59,7 +59,7 @@ var managerCommands = func() *Table[*Manager] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
 	order := Arg{Name: "N", Prompt: "Order number: "}
 	return NewTable([]*Command[*Manager]{
-		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
+		{Name: "products", Args: []Arg{{Name: "PAGE", Optional: true}}, Help: "list every product, discontinued ones too", Run: (*Manager).products},
 		{Name: "addproduct", Args: []Arg{
 			{Name: "NAME", Prompt: "Name: "}, {Name: "PRICE", Prompt: "Price: "}, {Name: "STOCK", Prompt: "Stock: "},
 			{Name: "DESCRIPTION", Optional: true, Rest: true}},
@@ -71,7 +71,7 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
 			Help: "stop selling a product", Run: (*Manager).discontinue},
 		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
-			Help: "list the newest orders, all or placed/shipped/cancelled", Run: (*Manager).orders},
+			Help: "list the orders, newest first: all or placed/shipped/cancelled", Run: (*Manager).orders},
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
@@ -81,21 +81,22 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "send a message to every connected customer", Run: (*Manager).say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
+		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Manager).nextPage},
+		{Name: "prev", Help: "show the previous page of the last list", Run: (*Manager).prevPage},
+		{Name: "page", Args: []Arg{{Name: "N", Prompt: "Page: "}}, Help: "show page N of the last list", Run: (*Manager).page},
 		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
 	})
 }()
 
-func (m *Manager) products(ctx context.Context, _ Args) error {
-	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})
-	if err != nil {
-		return err
+func (m *Manager) products(ctx context.Context, a Args) error {
+	page := 1
+	if arg := a.Get("PAGE"); arg != "" {
+		var err error
+		if page, err = parsePage(arg); err != nil {
+			return err
+		}
 	}
-	if len(ps) == 0 {
-		m.printf("No products yet. Type addproduct to add one.\n")
-		return nil
-	}
-	writeCatalog(m.term, ps, true)
-	return nil
+	return m.showList(ctx, m.productsListing(), page)
 }
 
 func (m *Manager) addProduct(ctx context.Context, a Args) error {
@@ -162,10 +163,8 @@ func (m *Manager) discontinue(ctx context.Context, a Args) error {
 	return nil
 }
 
-const ordersShown = 50
-
 func (m *Manager) orders(ctx context.Context, a Args) error {
-	f := storify.OrderFilter{Limit: ordersShown}
+	var f storify.OrderFilter
 	switch s := storify.OrderStatus(strings.ToLower(a.Get("STATUS"))); s {
 	case "", "all":
 	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
@@ -173,23 +172,7 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 	default:
 		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(string(s), 20))
 	}
-	os, err := m.store.Orders(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(os) == 0 {
-		m.printf("No orders.\n")
-		return nil
-	}
-	m.printf("%6s  %-16s  %-9s  %5s  %10s  %s\n", "Order", "Customer", "Status", "Units", "Total", "Placed")
-	for _, o := range os {
-		m.printf("%6s  %s  %-9s  %5d  %10s  %s\n", fmt.Sprint("#", o.ID), pad(shown(o.Customer), 16), o.Status, o.Units(), o.Total,
-			o.Placed.Local().Format("2006-01-02 15:04"))
-	}
-	if len(os) == ordersShown {
-		m.printf("(the newest %d shown)\n", ordersShown)
-	}
-	return nil
+	return m.showList(ctx, m.ordersListing(f), 1)
 }
 
 func (m *Manager) order(ctx context.Context, a Args) error {
@@ -242,20 +225,7 @@ func (m *Manager) notify(o storify.Order, msg string) string {
 }
 
 func (m *Manager) accounts(ctx context.Context, _ Args) error {
-	as, err := m.store.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	if len(as) == 0 {
-		m.printf("No accounts yet.\n")
-		return nil
-	}
-	m.printf("%-20s  %-16s  %6s\n", "Account", "Opened", "Orders")
-	for _, a := range as {
-		m.printf("%s  %-16s  %6d\n", pad(shown(a.Name), 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
-	}
-	m.printf("%s.\n", count(len(as), "account"))
-	return nil
+	return m.showList(ctx, m.accountsListing(), 1)
 }
 
 func (m *Manager) customers(context.Context, Args) error {

@@ -110,6 +110,8 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
+	// pages is the last list shown, for next, prev and page N.
+	pages pager
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -165,7 +167,14 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
+	more := sh.pages.more
+	sh.pages.more = false // Enter shows the next page only right after a page
 	if len(words) == 0 {
+		if more {
+			if err := sh.turnPage(ctx, true); err != nil {
+				sh.fail(err)
+			}
+		}
 		return nil
 	}
 	name := strings.ToLower(words[0])
