@@ -35,6 +35,25 @@ type Store interface {
 	// Discontinue takes a product out of the catalog; its orders stay as they are.
 	// ECONFLICT if it is discontinued already.
 	Discontinue(ctx context.Context, id int64) (Product, error)
+	// Reinstate puts a discontinued product back in the catalog. ECONFLICT if it
+	// is on sale; ENOTFOUND if there is no such product.
+	Reinstate(ctx context.Context, id int64) (Product, error)
+	// Rename gives a product a new name; placed orders keep the name they were
+	// placed with. EINVALID for a bad name; ECONFLICT if another product has that
+	// name (case-insensitively, as AddProduct); ENOTFOUND if there is no such product.
+	Rename(ctx context.Context, id int64, name string) (Product, error)
+	// Describe replaces a product's description ("" removes it). EINVALID for a
+	// bad description; ENOTFOUND if there is no such product.
+	Describe(ctx context.Context, id int64, description string) (Product, error)
+	// SetCategory puts a product in a category ("" takes it out of any). Category
+	// names follow the rules of product names (CleanName) and compare as names do
+	// (FoldKey): the first spelling given is kept, so "mugs" joins "Mugs".
+	// EINVALID for a bad name; ENOTFOUND if there is no such product.
+	SetCategory(ctx context.Context, id int64, category string) (Product, error)
+	// Categories lists the categories of the products on sale, with how many each
+	// holds, by name compared as FoldKey compares. Products in no category are not
+	// counted.
+	Categories(ctx context.Context) ([]Category, error)
 
 	// Checkout places one order, in one transaction: every line's stock is taken at
 	// the current price, or nothing is. Duplicate products in o.Items are merged.
@@ -108,6 +127,13 @@ type Product struct {
 	Stock        int // units on hand
 	Received     int // units ever received: Stock + units in orders not cancelled
 	Discontinued bool
+	Category     string // "" for none
+}
+
+// Category is one category of the catalog with its number of products on sale.
+type Category struct {
+	Name     string
+	Products int
 }
 
 // NewProduct is what the manager gives to add a product.
@@ -122,6 +148,9 @@ type NewProduct struct {
 type ProductFilter struct {
 	All    bool   // include discontinued products
 	Search string // substring of name or description, case-insensitive; "" for all
+	// Category keeps only the products of this category, compared as FoldKey
+	// compares; "" for all.
+	Category string
 }
 
 // Sale is one product's line in the sales report.

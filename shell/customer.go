@@ -133,8 +133,9 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 var customerCommands = func() *Table[*Customer] {
 	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
 	return NewTable([]*Command[*Customer]{
-		{Name: "list", Aliases: []string{"ls", "catalog"}, Args: []Arg{{Name: "PAGE", Optional: true}},
-			Help: "show the catalog, a page at a time (says when only a few units are left)", Run: (*Customer).list},
+		{Name: "list", Aliases: []string{"ls", "catalog"}, Args: []Arg{{Name: "WHAT", Optional: true, Rest: true}},
+			Help: "show the catalog, or one CATEGORY, a page at a time: list, list PAGE, list CATEGORY [PAGE]", Run: (*Customer).list},
+		{Name: "categories", Help: "list the categories of the catalog", Run: (*Customer).categories},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
 			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
@@ -182,11 +183,17 @@ func (c *Customer) CartUnits() int { return c.published().cartUnits }
 
 func (c *Customer) list(ctx context.Context, a Args) error {
 	page := 1
-	if arg := a.Get("PAGE"); arg != "" {
+	// list [CATEGORY] [PAGE]: a last word of digits is a page.
+	what := strings.TrimSpace(a.Get("WHAT"))
+	if i := strings.LastIndexAny(what, " \t") + 1; isDigits(what[i:]) {
 		var err error
-		if page, err = parsePage(arg); err != nil {
+		if page, err = parsePage(what[i:]); err != nil {
 			return err
 		}
+		what = strings.TrimSpace(what[:i])
+	}
+	if what != "" {
+		return c.listCategory(ctx, strings.Trim(what, `"'`), page)
 	}
 	if c.catalogList == nil {
 		c.catalogList = c.catalogListing()

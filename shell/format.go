@@ -172,6 +172,9 @@ func writeProduct(w io.Writer, p storify.Product) {
 		fmt.Fprintf(w, "  %s\n", p.Description)
 	}
 	fmt.Fprintf(w, "  Price: %s\n", p.Price)
+	if p.Category != "" {
+		fmt.Fprintf(w, "  Category: %s\n", p.Category)
+	}
 	switch {
 	case p.Discontinued:
 		fmt.Fprintf(w, "  No longer sold.\n")

@@ -175,6 +175,19 @@ func parsePage(s string) (int, error) {
 	return n, nil
 }
 
+// isDigits reports whether s is a run of decimal digits, as a page number is.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // appendThousands appends n with commas between groups of three digits: 20,000.
 func appendThousands(b []byte, n int) []byte {
 	var d [24]byte
