@@ -13,9 +13,11 @@ import (
 // show a customer; any other error is internal.
 type Store interface {
 	// Products lists the catalog in catalog-number order. Discontinued products are
-	// left out unless filter.All is set; filter.Search keeps only products whose name
-	// or description contains it, case-insensitively. The slice may be shared with
-	// other callers: it must not be modified.
+	// left out unless filter.All is set. filter.Search keeps only the products
+	// whose name or description holds each of its words, as a word or part of
+	// one, case- and accent-insensitively, and ranks them: all words found in the
+	// name before any in the description, whole words before parts, then catalog
+	// order. The slice may be shared with other callers: it must not be modified.
 	Products(ctx context.Context, filter ProductFilter) ([]Product, error)
 	// Product returns the product with this catalog number, discontinued or not.
 	// ENOTFOUND if there is none.
@@ -50,6 +52,10 @@ type Store interface {
 	// (FoldKey): the first spelling given is kept, so "mugs" joins "Mugs".
 	// EINVALID for a bad name; ENOTFOUND if there is no such product.
 	SetCategory(ctx context.Context, id int64, category string) (Product, error)
+	// SuggestSearch returns text with each word that no product holds replaced
+	// by the closest word that one does (a typo: "mgu" gives "mug"), or "" when
+	// every word is found or one has nothing close.
+	SuggestSearch(ctx context.Context, text string) (string, error)
 	// Categories lists the categories of the products on sale, with how many each
 	// holds, by name compared as FoldKey compares. Products in no category are not
 	// counted.
@@ -147,7 +153,7 @@ type NewProduct struct {
 // ProductFilter narrows Products.
 type ProductFilter struct {
 	All    bool   // include discontinued products
-	Search string // substring of name or description, case-insensitive; "" for all
+	Search string // words of name or description, ranked (see Store.Products); "" for all
 	// Category keeps only the products of this category, compared as FoldKey
 	// compares; "" for all.
 	Category string

@@ -89,3 +89,13 @@ func (s *Store) Categories(ctx context.Context) ([]storify.Category, error) {
 	}
 	return snap.Categories(), nil
 }
+
+// SuggestSearch corrects the words of a search that find nothing; see
+// storify.Store. It is served from the in-memory copy of the catalog.
+func (s *Store) SuggestSearch(ctx context.Context, text string) (string, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return "", err
+	}
+	return snap.Suggest(text), nil
+}

@@ -80,3 +80,24 @@ func TestCustomerBrowsesCategories(t *testing.T) {
 		t.Errorf("list pens: rows from #%d, %d of them:\n%s", first, n, r[3])
 	}
 }
+
+func TestSearchRankedAndForgiving(t *testing.T) {
+	store := mustOpenCatalog(t, 0)
+	ctx := context.Background()
+	for _, np := range []storify.NewProduct{
+		{Name: "Coaster", Description: "Goes under mugs.", Price: 300, Stock: 9},
+		{Name: "Crème Brûlée Set", Description: "Six ramekins.", Price: 2400, Stock: 9},
+		{Name: "Blue Mug", Description: "Stoneware.", Price: 1250, Stock: 9},
+	} {
+		if _, err := store.AddProduct(ctx, np); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(t, store, false, 0, "search mug", "search mgu", "search CREME brulee", "search xqzv")
+	if i, j := strings.Index(r[0], "Blue Mug"), strings.Index(r[0], "Coaster"); i < 0 || j < 0 || i > j {
+		t.Errorf("search mug: the name match should come first:\n%s", r[0])
+	}
+	wantContains(t, r[1], `Nothing matches "mgu". Did you mean mug? Here is what that finds:`, "Blue Mug")
+	wantContains(t, r[2], "Crème Brûlée Set")
+	wantContains(t, r[3], `Nothing matches "xqzv".`)
+}

@@ -137,7 +137,7 @@ var customerCommands = func() *Table[*Customer] {
 			Help: "show the catalog, or one CATEGORY, a page at a time: list, list PAGE, list CATEGORY [PAGE]", Run: (*Customer).list},
 		{Name: "categories", Help: "list the categories of the catalog", Run: (*Customer).categories},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
-			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
+			Help: "find products by words of their name or description, best matches first", Run: (*Customer).search},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
 			Help: "show one product in full", Run: (*Customer).show},
 		{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}},
@@ -236,11 +236,35 @@ func (c *Customer) hint() string {
 
 func (c *Customer) search(ctx context.Context, a Args) error {
 	text := strings.TrimSpace(a.Get("TEXT"))
-	var ps []storify.Product
+	ps, err := c.store.Products(ctx, storify.ProductFilter{Search: text})
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		// A typo ("mgu"): search for the closest words the catalog has instead,
+		// and say so.
+		fixed, err := c.store.SuggestSearch(ctx, text)
+		if err != nil {
+			return err
+		}
+		if fixed == "" {
+			c.printf("Nothing matches %q.\n", safe(text, 40))
+			return nil
+		}
+		c.printf("Nothing matches %q. Did you mean %s? Here is what that finds:\n", safe(text, 40), fixed)
+		text = fixed
+		if ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text}); err != nil {
+			return err
+		}
+	}
+	loaded := true // the first page shows ps; a later one searches again
 	return c.showList(ctx, &listing{
 		noun: "products found", empty: fmt.Sprintf("Nothing matches %q.", safe(text, 40)), jump: "page N",
 		load: func(ctx context.Context) (n int, err error) {
-			ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text})
+			if !loaded {
+				ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text})
+			}
+			loaded = false
 			return len(ps), err
 		},
 		render: func(b []byte, from, to int) []byte { return appendCatalog(b, ps[from:to], false) },

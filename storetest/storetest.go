@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"AddProductDuplicateName", testAddProductDuplicateName},
 		{"ProductsCatalogOrder", testProductsCatalogOrder},
 		{"ProductsSearch", testProductsSearch},
+		{"ProductsSearchRanked", testProductsSearchRanked},
 		{"ProductNotFound", testProductNotFound},
 		{"ProductByName", testProductByName},
 		{"Restock", testRestock},

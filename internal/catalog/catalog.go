@@ -27,9 +27,10 @@ type Snapshot struct {
 	// of each is its products in catalog order.
 	categories []storify.Category
 	inCategory map[string][]storify.Product
+	indexHolder
 }
 
-type keys struct{ name, description, category string }
+type keys struct{ name, category string }
 
 // New makes a snapshot of products, which must be in catalog order.
 func New(products []storify.Product) *Snapshot {
@@ -37,7 +38,7 @@ func New(products []storify.Product) *Snapshot {
 		inCategory: map[string][]storify.Product{}}
 	names := map[string]string{} // category key to the name shown
 	for i, p := range products {
-		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Description), storify.FoldKey(p.Category)}
+		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Category)}
 		s.byName[s.keys[i].name] = i
 		if !p.Discontinued {
 			s.listed = append(s.listed, p)
@@ -61,11 +62,13 @@ func New(products []storify.Product) *Snapshot {
 // Categories answers storify.Store.Categories. The slice is shared.
 func (s *Snapshot) Categories() []storify.Category { return s.categories }
 
-// Products answers storify.Store.Products. The whole catalog is returned as it is,
-// shared, not copied; a search makes a new slice.
+// Products answers storify.Store.Products. The whole catalog, and a category's
+// products on sale, are returned as they are, shared, not copied; a search makes
+// a new slice, ranked (see search).
 func (s *Snapshot) Products(filter storify.ProductFilter) []storify.Product {
 	switch {
 	case filter.Search != "":
+		return s.search(filter)
 	case filter.Category != "" && !filter.All:
 		return s.inCategory[storify.FoldKey(strings.TrimSpace(filter.Category))]
 	case filter.Category != "":
@@ -75,15 +78,9 @@ func (s *Snapshot) Products(filter storify.ProductFilter) []storify.Product {
 		return s.listed
 	}
 	catKey := storify.FoldKey(strings.TrimSpace(filter.Category))
-	// The keys fold as names are compared everywhere else; a substring of either
-	// one is a match.
-	key := storify.FoldKey(filter.Search)
 	var ps []storify.Product
 	for i, p := range s.all {
-		if p.Discontinued && !filter.All || catKey != "" && s.keys[i].category != catKey {
-			continue
-		}
-		if strings.Contains(s.keys[i].name, key) || strings.Contains(s.keys[i].description, key) {
+		if s.keys[i].category == catKey {
 			ps = append(ps, p)
 		}
 	}
@@ -172,6 +169,7 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	}
 	snap := New(products)
 	snap.version = v
+	snap.inherit(c.current.Load())
 	c.current.Store(snap)
 	return snap, nil
 }
