@@ -56,6 +56,14 @@ type Store interface {
 	// by the closest word that one does (a typo: "mgu" gives "mug"), or "" when
 	// every word is found or one has nothing close.
 	SuggestSearch(ctx context.Context, text string) (string, error)
+	// ImportProducts adds the rows whose names are new and updates the products
+	// whose names they are (compared as FoldKey): price, description, category
+	// and stock, set to the row's (the difference counts as units received or
+	// taken back); a discontinued product stays discontinued. Rows are checked
+	// as CheckRow checks them, and two rows of one name are refused: EINVALID
+	// naming the line of the first bad row. All rows or none, in one
+	// transaction; with dryRun nothing changes and the result says what would.
+	ImportProducts(ctx context.Context, rows []ProductRow, dryRun bool) (ImportResult, error)
 	// Categories lists the categories of the products on sale, with how many each
 	// holds, by name compared as FoldKey compares. Products in no category are not
 	// counted.

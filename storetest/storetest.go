@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"Rename", testRename},
 		{"Describe", testDescribe},
 		{"Categories", testCategories},
+		{"ImportProducts", testImportProducts},
 		{"Checkout", testCheckout},
 		{"CheckoutLastUnits", testCheckoutLastUnits},
 		{"CheckoutInvalid", testCheckoutInvalid},
