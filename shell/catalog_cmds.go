@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/storify/storify"
@@ -125,4 +126,56 @@ func (c *Customer) listCategory(ctx context.Context, name string, page int) erro
 		}, page)
 	}
 	return storify.Errorf(storify.ENOTFOUND, "there is no category %q; type categories to see them", safe(name, 40))
+}
+
+// importFile checks a catalog file, says what importing it would change (or
+// every bad row), and imports it, all rows or none, once the manager says yes.
+func (m *Manager) importFile(ctx context.Context, a Args) error {
+	path := strings.TrimSpace(a.Get("FILE"))
+	read := func() (*os.File, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, storify.Errorf(storify.ENOTFOUND, "cannot read the file: %v", err)
+		}
+		return f, nil
+	}
+	f, err := read()
+	if err != nil {
+		return err
+	}
+	res, err := ImportCatalog(ctx, m.store, f, true, m.term)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if res.Added+res.Updated == 0 {
+		m.printf("Nothing to change.\n")
+		return nil
+	}
+	v, err := m.ask("Import it? (yes/no): ")
+	if err != nil {
+		return errCancelled(err)
+	}
+	if !strings.EqualFold(v, "yes") && !strings.EqualFold(v, "y") {
+		m.printf("Nothing was imported.\n")
+		return nil
+	}
+	// Read again: the file is checked as it is now, and imported only if it
+	// still passes.
+	if f, err = read(); err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = ImportCatalog(ctx, m.store, f, false, m.term)
+	return err
+}
+
+func (m *Manager) exportFile(ctx context.Context, a Args) error {
+	what, path := a.Get("WHAT"), strings.TrimSpace(a.Get("FILE"))
+	n, err := ExportCSV(ctx, m.store, what, path)
+	if err != nil {
+		return err
+	}
+	m.printf("Wrote %s to %s.\n", count(n, "row"), path)
+	return nil
 }
