@@ -42,6 +42,8 @@ func run(args []string) int {
 		err = m.Run(ctx, rest, false)
 	case "simulate":
 		err = runSimulate(ctx, rest, os.Stdout, os.Stderr)
+	case "import":
+		err = runImport(ctx, rest, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Fprint(os.Stdout, usage)
 		return 0
@@ -88,6 +90,8 @@ Usage:
   storify serve [flags]   open the store without a console; SIGINT or SIGTERM closes it
   storify simulate [flags]
                           run scripted customers against a running store: a load test
+  storify import [flags] FILE.csv
+                          add or update products from a CSV file, all rows or none
   storify help            show this help
 
 Customers connect with: telnet 127.0.0.1 65432
