@@ -133,63 +133,106 @@ func (ix *index) containing(w string) []string {
 	return out
 }
 
-// match returns, for the products w finds, the best kind of match.
-func (ix *index) match(w string) map[int32]uint8 {
-	hits := map[int32]uint8{}
-	add := func(l []int32, kind uint8) {
-		for _, i := range l {
-			if k, ok := hits[i]; !ok || kind < k {
-				hits[i] = kind
-			}
+// hits are the products one word finds, as posting lists (ascending) by kind of
+// match; they are merged only as far as a search needs.
+type hits [noMatch][][]int32
+
+func (ix *index) hits(w string) hits {
+	var h hits
+	add := func(kind uint8, l []int32) {
+		if len(l) > 0 {
+			h[kind] = append(h[kind], l)
 		}
 	}
-	add(ix.name[w], nameWord)
-	add(ix.desc[w], descWord)
+	add(nameWord, ix.name[w])
+	add(descWord, ix.desc[w])
 	for _, v := range ix.containing(w) {
-		add(ix.name[v], namePart)
-		add(ix.desc[v], descPart)
+		add(namePart, ix.name[v])
+		add(descPart, ix.desc[v])
 	}
-	return hits
+	return h
 }
 
-// Search returns the products text finds, best first: every word of text must be
-// in the name or the description, as a whole word or part of one; products whose
-// words are all found in the name come before those found in the description, and
-// whole words before parts; ties in catalog order. Discontinued products are left
-// out unless filter.All; filter.Category narrows as in Products.
-func (s *Snapshot) search(filter storify.ProductFilter) []storify.Product {
-	ix := s.searchIndex()
-	var rank map[int32]uint8
-	for _, w := range words(SearchKey(filter.Search)) {
-		hits := ix.match(w)
-		if rank == nil {
-			rank = hits
-			continue
+// size is the number of postings, an upper bound of the products found.
+func (h *hits) size() int {
+	n := 0
+	for _, ls := range h {
+		for _, l := range ls {
+			n += len(l)
 		}
-		for i, k := range rank {
-			if h, ok := hits[i]; !ok {
-				delete(rank, i)
-			} else if h > k {
-				rank[i] = h
+	}
+	return n
+}
+
+// kind is the best kind of match of product i, or noMatch.
+func (h *hits) kind(i int32) uint8 {
+	for k, ls := range h {
+		for _, l := range ls {
+			if _, ok := slices.BinarySearch(l, i); ok {
+				return uint8(k)
 			}
 		}
 	}
+	return noMatch
+}
+
+// search returns the products filter.Search finds, best first: every word of
+// it must be in the name or the description, as a whole word or part of one;
+// products whose words are all found in the name come before those found in the
+// description, and whole words before parts; ties in catalog order.
+// Discontinued products are left out unless filter.All; filter.Category narrows
+// as in Products.
+//
+// The rarest word's products are the candidates, each then looked up in the
+// other words' posting lists, so that "kettle 0024" costs what 0024 finds, not
+// what kettle does; a single word is merged kind by kind, in order, with no map.
+func (s *Snapshot) search(filter storify.ProductFilter) []storify.Product {
+	ix := s.searchIndex()
+	ws := words(SearchKey(filter.Search))
+	if len(ws) == 0 {
+		return nil
+	}
+	hs := make([]hits, len(ws))
+	for j, w := range ws {
+		hs[j] = ix.hits(w)
+	}
+	slices.SortFunc(hs, func(a, b hits) int { return cmp.Compare(a.size(), b.size()) })
 	catKey := storify.FoldKey(strings.TrimSpace(filter.Category))
 	type hit struct {
 		i    int32
 		kind uint8
 	}
-	found := make([]hit, 0, len(rank))
-	for i, k := range rank {
-		p := &s.all[i]
-		if p.Discontinued && !filter.All || catKey != "" && s.keys[i].category != catKey {
-			continue
+	var found []hit
+	seen := make([]uint64, (len(s.all)+63)/64)
+	for kind := range hs[0] {
+		var ids []int32
+		for _, l := range hs[0][kind] {
+			ids = append(ids, l...)
 		}
-		found = append(found, hit{i, k})
+		if len(hs[0][kind]) > 1 {
+			slices.Sort(ids)
+		}
+		for _, i := range ids {
+			if seen[i/64]&(1<<(i%64)) != 0 {
+				continue
+			}
+			seen[i/64] |= 1 << (i % 64)
+			k := uint8(kind)
+			for j := 1; j < len(hs) && k < noMatch; j++ {
+				k = max(k, hs[j].kind(i))
+			}
+			p := &s.all[i]
+			if k == noMatch || p.Discontinued && !filter.All || catKey != "" && s.keys[i].category != catKey {
+				continue
+			}
+			found = append(found, hit{i, k})
+		}
 	}
-	slices.SortFunc(found, func(a, b hit) int {
-		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.i, b.i))
-	})
+	// With one word, found is in rank order already. With more, the rarest
+	// word's kind is only a floor: another word may rank a product lower.
+	if len(hs) > 1 {
+		slices.SortFunc(found, func(a, b hit) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.i, b.i)) })
+	}
 	ps := make([]storify.Product, len(found))
 	for j, h := range found {
 		ps[j] = s.all[h.i]
@@ -206,7 +249,7 @@ func (s *Snapshot) Suggest(text string) string {
 	ws := words(SearchKey(text))
 	changed := false
 	for j, w := range ws {
-		if len(ix.name[w])+len(ix.desc[w]) > 0 || len(ix.containing(w)) > 0 {
+		if h := ix.hits(w); h.size() > 0 {
 			ws[j] = strings.ToLower(w)
 			continue
 		}
