@@ -127,6 +127,8 @@ type Store interface {
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog
 	// order; products never sold are left out.
 	Sales(ctx context.Context) ([]Sale, error)
+	// SalesFor is Sales for the orders placed in period p.
+	SalesFor(ctx context.Context, p Period) ([]Sale, error)
 
 	// Close releases the store; it waits for writes in flight.
 	Close() error
@@ -171,6 +173,7 @@ type ProductFilter struct {
 type Sale struct {
 	ProductID int64
 	Name      string
+	Category  string // the product's category now; "" for none
 	Units     int
 	Revenue   Cents
 }
@@ -256,12 +259,20 @@ type OrderLine struct {
 // Subtotal is Qty times UnitPrice.
 func (l OrderLine) Subtotal() Cents { return l.UnitPrice * Cents(l.Qty) }
 
+// Period is a span of time: from Since (inclusive) to Before (exclusive); a zero
+// end is unbounded.
+type Period struct {
+	Since, Before time.Time
+}
+
 // OrderFilter narrows Orders.
 type OrderFilter struct {
 	IDs       []int64     // only these orders, if not nil
 	AccountID int64       // only this account's orders, if not 0
 	Status    OrderStatus // only this status, if not ""
 	Limit     int         // at most this many, if positive
+	// Placed keeps only the orders placed in this period, if it is not zero.
+	Placed Period
 	// Token, if not "", keeps only the order placed by the checkout with that
 	// token. The answer is final: a commit of that checkout still in flight is
 	// waited for (within the call's deadline), so an empty answer means the

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"Ship", testShip},
 		{"Cancel", testCancel},
 		{"Sales", testSales},
+		{"ReportsByPeriod", testReportsByPeriod},
 		{"StockInvariant", testStockInvariant},
 		{"ConcurrentCheckoutLastUnits", testConcurrentCheckoutLastUnits},
 		{"ConcurrentCheckoutOutcomes", testConcurrentCheckoutOutcomes},
