@@ -82,8 +82,8 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "add or update products from a CSV file (name,price,stock,description,category): checks it, says what changes, asks", Run: (*Manager).importFile},
 		{Name: "export", Args: []Arg{{Name: "WHAT", Prompt: "Export products, orders or sales: "}, {Name: "FILE", Prompt: "CSV file: ", Rest: true}},
 			Help: "write products, orders or sales to a CSV file a spreadsheet opens", Run: (*Manager).exportFile},
-		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
-			Help: "list the orders, newest first: all or placed/shipped/cancelled", Run: (*Manager).orders},
+		{Name: "orders", Args: []Arg{{Name: "FILTER", Optional: true, Rest: true}},
+			Help: "list the orders, newest first: [placed|shipped|cancelled] [account NAME] [name NAME] [from DATE] [to DATE]", Run: (*Manager).reportOrders},
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
@@ -91,7 +91,9 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
 			Help: "send a message to every connected customer", Run: (*Manager).say},
-		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
+		{Name: "sales", Args: []Arg{{Name: "FILTER", Optional: true, Rest: true}},
+			Help: "revenue and units sold per product: [from DATE] [to DATE] [by category]", Run: (*Manager).reportSales},
+		{Name: "lowstock", Args: []Arg{{Name: "N", Optional: true}}, Help: "products on sale with N (default 10) or fewer left, fewest first", Run: (*Manager).lowStock},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
 		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Manager).nextPage},
 		{Name: "prev", Help: "show the previous page of the last list", Run: (*Manager).prevPage},
@@ -173,18 +175,6 @@ func (m *Manager) discontinue(ctx context.Context, a Args) error {
 	}
 	m.printf("#%d %s is discontinued.\n", p.ID, p.Name)
 	return nil
-}
-
-func (m *Manager) orders(ctx context.Context, a Args) error {
-	var f storify.OrderFilter
-	switch s := storify.OrderStatus(strings.ToLower(a.Get("STATUS"))); s {
-	case "", "all":
-	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
-		f.Status = s
-	default:
-		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(string(s), 20))
-	}
-	return m.showList(ctx, m.ordersListing(f), 1)
 }
 
 func (m *Manager) order(ctx context.Context, a Args) error {
@@ -294,15 +284,8 @@ func (m *Manager) say(_ context.Context, a Args) error {
 	return nil
 }
 
-func (m *Manager) sales(ctx context.Context, _ Args) error {
-	ss, err := m.store.Sales(ctx)
-	if err != nil {
-		return err
-	}
-	if len(ss) == 0 {
-		m.printf("Nothing sold yet.\n")
-		return nil
-	}
+// writeSales writes the sales report, one line per product and the total.
+func (m *Manager) writeSales(ss []storify.Sale) {
 	width := nameWidth(func(yield func(string) bool) {
 		for _, s := range ss {
 			if !yield(s.Name) {
@@ -319,7 +302,6 @@ func (m *Manager) sales(ctx context.Context, _ Args) error {
 		revenue += s.Revenue
 	}
 	m.printf("%4s  %s  %7d  %12s\n", "", pad("Total", width), units, revenue)
-	return nil
 }
 
 func (m *Manager) exit(context.Context, Args) error {

@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/storify/storify"
 )
@@ -27,13 +28,17 @@ func (m *Manager) productsListing() *listing {
 	}
 }
 
-// ordersListing is the orders f selects, newest first, one line each.
-func (m *Manager) ordersListing(f storify.OrderFilter) *listing {
+// ordersListing is the orders f selects (and keep, if not nil, keeps), newest
+// first, one line each.
+func (m *Manager) ordersListing(f storify.OrderFilter, keep func(storify.Order) bool) *listing {
 	var os []storify.Order
 	return &listing{
 		noun: "orders", empty: "No orders.", jump: "page N",
 		load: func(ctx context.Context) (n int, err error) {
 			os, err = m.store.Orders(ctx, f)
+			if keep != nil {
+				os = slices.DeleteFunc(os, func(o storify.Order) bool { return !keep(o) })
+			}
 			return len(os), err
 		},
 		render: func(b []byte, from, to int) []byte {
