@@ -44,8 +44,8 @@ type Session struct {
 	tc         Codec
 	handler    Handler
 	manager    bool
-	newLine    string // ends the greeting's line
-	exitStatus int    // set by the handler; sent by transports that carry one (SSH)
+	newLine    string                   // ends the greeting's line
+	exitStatus int                      // set by the handler; sent by transports that carry one (SSH)
 	lastActive atomic.Int64             // unix nanos
 	customer   atomic.Pointer[Customer] // whom the session serves, once known
 	stopped    atomic.Bool              // a goodbye is due: writes get goodbyeTimeout
