@@ -80,6 +80,13 @@ type Store interface {
 	// order; products never sold are left out.
 	Sales(ctx context.Context) ([]Sale, error)
 
+	// InitSetting keeps value under key unless the key has a value already, and
+	// returns the value the key holds now: of several instances starting at once
+	// on one database, every one gets the value of the first. Settings are the
+	// store's own small facts, such as its SSH host key. EINVALID for an empty key
+	// or value.
+	InitSetting(ctx context.Context, key string, value []byte) ([]byte, error)
+
 	// Close releases the store; it waits for writes in flight.
 	Close() error
 }

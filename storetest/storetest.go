@@ -68,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"CheckoutByAccount", testCheckoutByAccount},
 		{"CheckoutUnknownAccount", testCheckoutUnknownAccount},
 		{"ReadAfterWrite", testReadAfterWrite},
+		{"InitSetting", testInitSetting},
+		{"ConcurrentInitSetting", testConcurrentInitSetting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
