@@ -30,11 +30,22 @@ type Codec interface {
 	// ShowPrompt queues prompt, followed by what has been typed of the next
 	// line so far (unless input is hidden), as a line editor redraws its line.
 	ShowPrompt(prompt string)
+	// PromptShown tells the codec that prompt was shown before it existed (with
+	// the greeting), and the cursor is after it.
+	PromptShown(prompt string)
 	// BreakLine queues what moves the cursor off a prompt being typed at, to the
 	// start of a new line, so that a notice can be shown.
 	BreakLine()
 	// HideInput turns the echo of typed input off (a password) or back on.
 	HideInput(hide bool)
+}
+
+// Completer is a Codec that completes what is typed (a line editor's Tab). A
+// handler gives it the completion of its command set.
+type Completer interface {
+	// SetCompletion sets the function that returns the candidates for the
+	// text before the cursor, each the whole text with its last word completed.
+	SetCompletion(complete func(before string) []string)
 }
 
 // A WriteError is a codec's failure to send to its client, a write deadline
@@ -93,6 +104,8 @@ func (c *telnetCodec) ShowPrompt(prompt string) {
 }
 
 func (c *telnetCodec) BreakLine() { c.WriteString("\n") }
+
+func (c *telnetCodec) PromptShown(string) {}
 
 // HideInput asks the client to stop echoing (IAC WILL ECHO), or to echo again.
 func (c *telnetCodec) HideInput(hide bool) {

@@ -215,6 +215,9 @@ func (s *Session) readLine(prompt string) (string, error) {
 		// reads after it, and idle time counts from the connection.
 		start = s.Since
 		s.onScreen = s.shown == prompt && s.tc.Buffered() == 0
+		if s.onScreen {
+			s.tc.PromptShown(prompt)
+		}
 		s.shown = ""
 	}
 	idle := start.Add(s.srv.IdleTimeout)

@@ -32,6 +32,16 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog,
 	})
 	s.SetCustomer(c)
+	if comp, ok := s.Codec().(Completer); ok {
+		comp.SetCompletion(c.Complete)
+	}
+	if s.Command != "" {
+		c.Exec(ctx, s.Command)
+		if c.Failed() {
+			s.SetExitStatus(1)
+		}
+		return
+	}
 	if err := c.Run(ctx); err != nil {
 		h.log.Debug("session ended", "session", s.ID, "err", err)
 	}

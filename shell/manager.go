@@ -37,20 +37,27 @@ type CustomerInfo struct {
 // Manager is the manager's console session.
 type Manager struct {
 	*Shell[*Manager]
-	store storify.Store
-	hub   Hub
+	store   storify.Store
+	hub     Hub
+	hostKey string
 }
 
 // ManagerConfig configures the manager's console.
 type ManagerConfig struct {
 	StoreName string
 	Log       *slog.Logger
+	// HostKey is the SSH host key's fingerprint, shown by hostkey; "" when the
+	// store does not serve SSH.
+	HostKey string
 }
+
+// ManagerPrompt is the prompt the manager of the named store types commands at.
+func ManagerPrompt(storeName string) string { return storeName + " manager> " }
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
-	m := &Manager{store: store, hub: hub}
-	m.Shell = newShell(m, managerCommands, term, cfg.StoreName+" manager> ", cfg.Log)
+	m := &Manager{store: store, hub: hub, hostKey: cfg.HostKey}
+	m.Shell = newShell(m, managerCommands, term, ManagerPrompt(cfg.StoreName), cfg.Log)
 	return m
 }
 
@@ -81,6 +88,7 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "send a message to every connected customer", Run: (*Manager).say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
+		{Name: "hostkey", Help: "show the fingerprint of the store's SSH host key", Run: (*Manager).showHostKey},
 		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
 	})
 }()
@@ -343,4 +351,13 @@ func (m *Manager) sales(ctx context.Context, _ Args) error {
 func (m *Manager) exit(context.Context, Args) error {
 	m.printf("Closing the store.\n")
 	return errQuit
+}
+
+func (m *Manager) showHostKey(context.Context, Args) error {
+	if m.hostKey == "" {
+		m.printf("This store does not serve SSH (start it with --ssh-listen).\n")
+		return nil
+	}
+	m.printf("SSH host key: %s\n", m.hostKey)
+	return nil
 }

@@ -104,6 +104,9 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
+	// failed is set when the last command Exec ran failed (SSH exec reports it
+	// in its exit status).
+	failed bool
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -146,6 +149,7 @@ func (sh *Shell[T]) Run(ctx context.Context) error {
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
 func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
+	sh.failed = false
 	err := sh.exec(ctx, line)
 	if sh.published != nil {
 		sh.published()
@@ -156,6 +160,7 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	words, err := tokenize(line)
 	if err != nil {
+		sh.failed = true
 		sh.printf("%s.\n", capitalize(err.Error()))
 		return nil
 	}
@@ -170,6 +175,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	}
 	args, err := bind(cmd, words[1:])
 	if err != nil {
+		sh.failed = true
 		sh.printf("%s.\n", capitalize(err.Error()))
 		return nil
 	}
@@ -184,6 +190,9 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 			continue
 		}
 		v, err := sh.ask(a.Prompt)
+		if err != nil || v == "" {
+			sh.failed = true
+		}
 		if errors.Is(err, ErrInterrupt) || err == nil && v == "" {
 			sh.printf("Cancelled.\n")
 			return nil
@@ -229,6 +238,7 @@ func (sh *Shell[T]) ask(prompt string) (string, error) {
 // fail writes a command's error as one line. Internal errors are logged, and the
 // user sees a generic message.
 func (sh *Shell[T]) fail(err error) {
+	sh.failed = true
 	if storify.ErrorCode(err) == storify.EINTERNAL {
 		if sh.logID != 0 {
 			sh.log.Error("command failed", "session", sh.logID, "err", err)
@@ -242,6 +252,7 @@ func (sh *Shell[T]) fail(err error) {
 func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
 
 func (sh *Shell[T]) unknown(word string) {
+	sh.failed = true
 	word = safe(word, 30)
 	if s := sh.suggest(strings.ToLower(word)); s != "" {
 		sh.printf("Unknown command %q. Did you mean %s? Type help to list commands.\n", word, s)
@@ -289,6 +300,11 @@ func (sh *Shell[T]) help(a Args) error {
 	sh.printf("Type help COMMAND for one command. Quote names with spaces: \"Blue Mug\".\n")
 	return nil
 }
+
+// Failed reports whether the last command Exec ran failed: it wrote an error (an
+// unknown command, a bad argument, a refusal) instead of its reply, or was
+// cancelled.
+func (sh *Shell[T]) Failed() bool { return sh.failed }
 
 // Names returns the command names and aliases, sorted (for tab completion).
 func (sh *Shell[T]) Names() []string { return slices.Clone(sh.table.names) }

@@ -56,7 +56,7 @@ func (c *console) logOutput() io.Writer {
 
 // run runs manager commands until exit, end of input, or ctx's end.
 func (c *console) run(ctx context.Context) error {
-	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log})
+	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, HostKey: c.m.hostKey})
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {

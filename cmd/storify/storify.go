@@ -39,6 +39,10 @@ type Config struct {
 	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
+
+	SSHListen  string // "" serves no SSH
+	SSHHostKey string // a private key file; "" keeps the host key in the store
+	AdminKeys  string // authorized_keys of the managers over SSH; "" for none
 }
 
 // Main is the whole program, so that a test can run it in-process on a :0 port.
@@ -59,6 +63,10 @@ type Main struct {
 	listener net.Listener
 	served   chan error
 	console  *console
+
+	sshListener net.Listener // nil without --ssh-listen
+	sshServed   chan error
+	hostKey     string // the SSH host key's fingerprint
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -82,6 +90,12 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
+		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
+	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
+		"the SSH host key's private key file; empty: an Ed25519 key made on first start and kept in the store (env STORIFY_SSH_HOST_KEY)")
+	fs.StringVar(&c.AdminKeys, "admin-keys", env("STORIFY_ADMIN_KEYS", ""),
+		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
 	}
@@ -196,13 +210,40 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
+	var ssh *sshTransport
+	if m.Config.SSHListen != "" {
+		if ssh, err = m.openSSH(ctx); err != nil {
+			l.Close()
+			store.Close()
+			m.Store, m.Server = nil, nil
+			return err
+		}
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.Server.Serve(l) }()
+	if ssh != nil {
+		m.sshServed = make(chan error, 1)
+		go func() { m.sshServed <- ssh.Serve(m.sshListener) }()
+	}
 	if m.Ready != nil {
 		close(m.Ready)
 	}
-	m.Log.Info("store open", "name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	attrs := []any{"name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet " + strings.Replace(l.Addr().String(), ":", " ", 1)}
+	if ssh != nil {
+		host, port, _ := net.SplitHostPort(m.sshListener.Addr().String())
+		attrs = append(attrs, "ssh", "ssh -p "+port+" "+host, "ssh_host_key", m.hostKey)
+	}
+	m.Log.Info("store open", attrs...)
 	return nil
+}
+
+// SSHAddr is the address SSH clients connect to, once Open has succeeded with
+// --ssh-listen; nil without.
+func (m *Main) SSHAddr() net.Addr {
+	if m.sshListener == nil {
+		return nil
+	}
+	return m.sshListener.Addr()
 }
 
 // Addr is the address customers connect to, once Open has succeeded.
@@ -220,6 +261,12 @@ func (m *Main) Close() error {
 		cancel()
 		if err := <-m.served; err != nil && !errors.Is(err, server.ErrServerClosed) {
 			errs = append(errs, err)
+		}
+		if m.sshServed != nil {
+			if err := <-m.sshServed; err != nil && !errors.Is(err, server.ErrServerClosed) {
+				errs = append(errs, err)
+			}
+			m.sshServed, m.sshListener = nil, nil
 		}
 		m.Server = nil
 	}
