@@ -105,6 +105,7 @@ func (t *Ticket) Serve(cfg SessionConfig) {
 		if v := recover(); v != nil {
 			s.Log.Error("session panicked", "session", sess.ID, "panic", v, "stack", string(debug.Stack()))
 			sess.say("Sorry, something went wrong on our side. Goodbye.")
+			sess.SetExitStatus(1)
 		}
 	}()
 	if cfg.Command == "" {

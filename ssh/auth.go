@@ -88,8 +88,11 @@ func (t *Transport) publicKey(meta gossh.ConnMetadata, key gossh.PublicKey) (*go
 
 // keyboardInteractive lets a customer without a key in, as a guest, asking
 // nothing. The manager's user name is refused.
-func (t *Transport) keyboardInteractive(meta gossh.ConnMetadata, _ gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
+func (t *Transport) keyboardInteractive(meta gossh.ConnMetadata, challenge gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
 	if meta.User() == ManagerUser {
+		// Asked nothing, refused all the same: to the client this is the
+		// refusal of any other method.
+		challenge("", "", nil, nil)
 		return nil, errAuth
 	}
 	return &gossh.Permissions{Extensions: map[string]string{extRole: roleCustomer}}, nil
