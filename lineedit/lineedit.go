@@ -301,7 +301,7 @@ func (e *Editor) reset() {
 }
 
 func (e *Editor) insert(r rune) {
-	if len(e.line) >= e.MaxLine {
+	if n := utf8.RuneLen(r); n < 0 || e.lineBytes()+n > e.MaxLine {
 		return // a line cannot grow past the cap: it would be refused anyway
 	}
 	e.line = append(e.line, 0)
@@ -314,12 +314,20 @@ func (e *Editor) insert(r rune) {
 	// Typing at the end of a line that does not wrap: the character itself is
 	// the whole echo.
 	if e.pos == len(e.line) {
-		if start, _ := e.layout(e.pos - 1); start.col+RuneWidth(r) < e.width && (RuneWidth(r) > 0 || e.pos > 1) {
+		if start, _ := e.layout(e.pos - 1); start.row == e.row && start.col+RuneWidth(r) < e.width && (RuneWidth(r) > 0 || e.pos > 1) {
 			e.out = utf8.AppendRune(e.out, r)
 			return
 		}
 	}
 	e.render()
+}
+
+func (e *Editor) lineBytes() int {
+	n := 0
+	for _, r := range e.line {
+		n += utf8.RuneLen(r)
+	}
+	return n
 }
 
 func (e *Editor) deleteRange(from, to int) {
@@ -328,7 +336,9 @@ func (e *Editor) deleteRange(from, to int) {
 	}
 	e.line = append(e.line[:from], e.line[to:]...)
 	e.pos = from
-	e.render()
+	if !e.hidden {
+		e.render()
+	}
 }
 
 func (e *Editor) moveTo(pos int) {
@@ -455,15 +465,15 @@ type spot struct{ row, col int }
 func (e *Editor) layout(n int) (at, end spot) {
 	p := spot{e.promptW / e.width, e.promptW % e.width}
 	for i, r := range e.line {
-		if i == n {
-			at = p
-		}
 		w := RuneWidth(r)
 		if e.hidden {
 			w = 0
 		}
 		if w == 2 && p.col == e.width-1 {
 			p.row, p.col = p.row+1, 0
+		}
+		if i == n {
+			at = p
 		}
 		p.col += w
 		if p.col >= e.width {
