@@ -107,3 +107,17 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Errorf("Last Ten = %+v, %v", p, err)
 	}
 }
+
+// TestTwoInstancesOneHostKey: two instances on one PostgreSQL store present the
+// same SSH host key, made by whichever started first and kept in the store, so a
+// client behind a load balancer never sees "host key changed".
+func TestTwoInstancesOneHostKey(t *testing.T) {
+	dsn := postgresDSN(t)
+	a := startProgram(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
+	b := startChild(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
+	ka := hostKeyRe.FindStringSubmatch(a.log.String())
+	kb := hostKeyRe.FindStringSubmatch(b.log.String())
+	if ka == nil || kb == nil || ka[1] != kb[1] {
+		t.Errorf("host keys %v and %v, want one\nA:\n%s\nB:\n%s", ka, kb, a.log, b.log)
+	}
+}
