@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"ReadAfterWrite", testReadAfterWrite},
 		{"InitSetting", testInitSetting},
 		{"ConcurrentInitSetting", testConcurrentInitSetting},
+		{"AccountKeys", testAccountKeys},
+		{"ConcurrentAccountKey", testConcurrentAccountKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
