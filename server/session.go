@@ -37,6 +37,10 @@ type Session struct {
 	// Command is the one command an SSH exec request asked for; "" for an
 	// interactive session.
 	Command string
+	// Account is the account the transport authenticated, nil for a guest; Key
+	// the SSH key the client came in with, zero for none (SessionConfig).
+	Account *storify.Account
+	Key     storify.AccountKey
 
 	srv        *Server
 	conn       net.Conn
@@ -44,7 +48,8 @@ type Session struct {
 	tc         Codec
 	handler    Handler
 	manager    bool
-	newLine    string                   // ends the greeting's line
+	newLine    string // ends the greeting's line
+	greeting   string
 	exitStatus int                      // set by the handler; sent by transports that carry one (SSH)
 	lastActive atomic.Int64             // unix nanos
 	customer   atomic.Pointer[Customer] // whom the session serves, once known
@@ -82,6 +87,7 @@ type Customer interface {
 func newSession(srv *Server, id int64, cfg SessionConfig) *Session {
 	s := &Session{
 		ID: id, RemoteAddr: cfg.Conn.RemoteAddr().String(), Since: time.Now(), Command: cfg.Command,
+		Account: cfg.Account, Key: cfg.Key, greeting: cfg.Greeting,
 		srv: srv, conn: cfg.Conn, newCodec: cfg.Codec, handler: cfg.Handler, manager: cfg.Manager, newLine: cfg.NewLine,
 	}
 	if s.handler == nil {
@@ -127,8 +133,12 @@ func (s *Session) awaitInput() {
 	if p, ok := s.handler.(Prompter); ok {
 		prompt = p.Prompt()
 	}
+	greeting := s.greeting
+	if greeting == "" {
+		greeting = "Welcome to " + s.srv.Name + ". Type help or ? to list commands."
+	}
 	s.armWrite(s.Since)
-	if _, err := s.conn.Write([]byte("Welcome to " + s.srv.Name + ". Type help or ? to list commands." + s.newLine + prompt)); err != nil {
+	if _, err := s.conn.Write([]byte(greeting + s.newLine + prompt)); err != nil {
 		return // the session's first read or write fails the same way and ends it
 	}
 	if prompt == "" {

@@ -11,7 +11,13 @@ import (
 // Shop returns the Handler that runs the customer command set on a store. Its
 // sessions share one login throttle and one rendered catalog.
 func Shop(store storify.Store, name string, log *slog.Logger) Handler {
-	return &shop{store: store, name: name, log: log, throttle: shell.NewLoginThrottle(), catalog: &shell.CatalogCache{}}
+	return ShopWith(store, name, log, shell.NewLoginThrottle())
+}
+
+// ShopWith is Shop with the login throttle given, to share it with a transport
+// that checks passwords itself (SSH).
+func ShopWith(store storify.Store, name string, log *slog.Logger, throttle *shell.LoginThrottle) Handler {
+	return &shop{store: store, name: name, log: log, throttle: throttle, catalog: &shell.CatalogCache{}}
 }
 
 type shop struct {
@@ -29,8 +35,13 @@ func (h *shop) Prompt() string { return shell.CustomerPrompt(h.name) }
 func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
 		StoreName: h.name, Log: h.log, LogID: s.ID,
-		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog,
+		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog, Key: s.Key,
 	})
+	if s.Account != nil {
+		if err := c.LogIn(ctx, *s.Account, s.Command != ""); err != nil {
+			h.log.Error("logging in an authenticated account", "session", s.ID, "err", err)
+		}
+	}
 	s.SetCustomer(c)
 	if comp, ok := s.Codec().(Completer); ok {
 		comp.SetCompletion(c.Complete)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"io"
+
+	"github.com/storify/storify"
 	"net"
 	"runtime/debug"
 	"time"
@@ -43,6 +45,15 @@ type SessionConfig struct {
 	// NewLine ends the greeting's line: "\n" for a client that shows bytes as
 	// they come (SSH without a terminal); "" means "\r\n".
 	NewLine string
+	// Greeting replaces the first line shown, "Welcome to NAME. Type help or ?
+	// to list commands.", when not "".
+	Greeting string
+	// Account is the account the transport authenticated (an SSH key bound to
+	// it, or its password), nil for a guest; Key is the SSH key the client
+	// authenticated with, zero for none. The handler logs the account in, and
+	// lets the customer bind the key.
+	Account *storify.Account
+	Key     storify.AccountKey
 }
 
 // Ticket is an admitted connection's place in the server: its share of the

@@ -19,7 +19,8 @@ type Customer struct {
 	store storify.Store
 
 	catalog   *CatalogCache
-	addr      string // the customer's network address, for the login throttle
+	addr      string             // the customer's network address, for the login throttle
+	key       storify.AccountKey // the SSH key the customer came in with; zero if none
 	throttle  *LoginThrottle
 	passwords *passwords
 
@@ -85,6 +86,10 @@ type CustomerConfig struct {
 	BcryptCost int
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
+	// Key is the SSH public key the customer connected with (its Added is
+	// unused); zero for none. register binds it to the new account, keys add
+	// to the one logged in.
+	Key storify.AccountKey
 }
 
 // CustomerPrompt is the prompt customers of the named store type commands at.
@@ -92,7 +97,7 @@ func CustomerPrompt(storeName string) string { return storeName + "> " }
 
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
-	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
+	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, key: cfg.Key, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
 	if c.throttle == nil {
 		c.throttle = NewLoginThrottle()
 	}
@@ -130,6 +135,8 @@ var customerCommands = func() *Table[*Customer] {
 			Help: "log in to your account", Check: (*Customer).loggedOut, Run: (*Customer).login},
 		{Name: "logout", Help: "log out; your cart stays saved in your account", Run: (*Customer).logout},
 		{Name: "whoami", Help: "say whether you are logged in, and as whom", Run: (*Customer).whoami},
+		{Name: "keys", Args: []Arg{{Name: "ACTION", Optional: true}, {Name: "N", Optional: true}},
+			Help: "list the SSH keys that log you in; keys add binds this connection's, keys remove N unbinds one", Run: (*Customer).keys},
 		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: (*Customer).quit},
 	})
 }()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/server"
+	"github.com/storify/storify/shell"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -48,9 +49,10 @@ type Transport struct {
 	// MaxAuthTries caps authentication attempts on one connection; zero means
 	// DefaultMaxAuthTries.
 	MaxAuthTries int
-	// HostKeyFingerprint is shown by the managers' hostkey command; Serve sets
-	// it from HostKey when empty.
-	Log *slog.Logger
+	// Throttle is the login throttle passwords given to SSH go through: the
+	// telnet customers' (server.ShopWith). Nil: one of the transport's own.
+	Throttle *shell.LoginThrottle
+	Log      *slog.Logger
 
 	once     sync.Once
 	config   *gossh.ServerConfig
@@ -68,10 +70,14 @@ func (t *Transport) init() {
 		if t.MaxAuthTries <= 0 {
 			t.MaxAuthTries = DefaultMaxAuthTries
 		}
+		if t.Throttle == nil {
+			t.Throttle = shell.NewLoginThrottle()
+		}
 		t.config = &gossh.ServerConfig{
 			MaxAuthTries:                t.MaxAuthTries,
 			PublicKeyCallback:           t.publicKey,
 			KeyboardInteractiveCallback: t.keyboardInteractive,
+			PasswordCallback:            t.password,
 			ServerVersion:               "SSH-2.0-storify",
 		}
 		t.config.AddHostKey(t.HostKey)
@@ -101,8 +107,9 @@ func (t *Transport) Refuse(conn net.Conn, why string) {
 		KeyboardInteractiveCallback: func(gossh.ConnMetadata, gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
 			return nil, errAuth
 		},
-		BannerCallback: func(gossh.ConnMetadata) string { return why + "\r\n" },
-		ServerVersion:  t.config.ServerVersion,
+		PasswordCallback: func(gossh.ConnMetadata, []byte) (*gossh.Permissions, error) { return nil, errAuth },
+		BannerCallback:   func(gossh.ConnMetadata) string { return why + "\r\n" },
+		ServerVersion:    t.config.ServerVersion,
 	}
 	cfg.AddHostKey(t.HostKey)
 	if sc, _, _, err := gossh.NewServerConn(conn, cfg); err == nil {
@@ -158,7 +165,11 @@ func (t *Transport) ServeConn(conn net.Conn, tk *server.Ticket) {
 		t.Log.Info("manager logged in over ssh", "session", tk.ID(), "key", ext[extKey], "comment", ext[extComment], "mode", mode)
 		cfg.Handler = &managerHandler{t: t, key: ext[extKey], comment: ext[extComment]}
 	} else {
-		t.Log.Info("ssh customer", "session", tk.ID(), "user", sc.User(), "key", ext[extKey], "mode", mode)
+		cfg.Key = storify.AccountKey{Fingerprint: ext[extKey], PublicKey: ext[extPublicKey]}
+		if cfg.Account = loggedIn(ext); cfg.Account != nil {
+			cfg.Greeting = "Welcome back to " + t.Server.Name + ", " + cfg.Account.Name + ". Type help or ? to list commands."
+		}
+		t.Log.Info("ssh customer", "session", tk.ID(), "user", sc.User(), "key", ext[extKey], "account", ext[extAccountName], "mode", mode)
 	}
 	cfg.Conn = newChannelConn(ch, conn)
 	tk.Serve(cfg)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/server"
+	"github.com/storify/storify/shell"
 	"github.com/storify/storify/sqlite"
 	"github.com/storify/storify/ssh"
 	gossh "golang.org/x/crypto/ssh"
@@ -64,7 +65,8 @@ func startShop(t *testing.T, srv *server.Server, tr *ssh.Transport, admin bool, 
 		t.Fatal(err)
 	}
 	srv.Name = "Test"
-	srv.Handler = server.Shop(store, "Test", slog.New(slog.DiscardHandler))
+	tr.Throttle = shell.NewLoginThrottle() // shared with telnet's login command
+	srv.Handler = server.ShopWith(store, "Test", slog.New(slog.DiscardHandler), tr.Throttle)
 	for _, w := range wrap {
 		srv.Handler = w(srv.Handler)
 	}

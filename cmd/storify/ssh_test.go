@@ -177,7 +177,8 @@ func TestOpenSSHTerminal(t *testing.T) {
 	needOpenSSH(t)
 	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"), "--ssh-listen", "127.0.0.1:0")
 	o := newOpenSSH(t, p.m.SSHAddr())
-	c := o.cmd(keygen(t, t.TempDir(), "ada"), "ada", "-tt", "")
+	adaKey := keygen(t, t.TempDir(), "ada")
+	c := o.cmd(adaKey, "ada", "-tt", "")
 	in, err := c.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -254,10 +255,21 @@ func TestOpenSSHTerminal(t *testing.T) {
 	key("secret-pw\r")
 	expect("not echoed", "\r\nPassword again: ")
 	key("secret-pw\r")
-	expect("registered", "\r\nWelcome, Ada: your account is open and you are logged in.\r\nYour cart holds 1 unit; type cart to see it.\r\nTest> ")
+	expect("registered", "\r\nWelcome, Ada: your account is open and you are logged in.\r\nYour SSH key ")
+	expect("fingerprint", "SHA256:")
+	for b := range screen { // the rest of the fingerprint, to the prompt
+		if b == '>' {
+			break
+		}
+	}
+	expect("prompt", " ")
 	key("\x04")
 	expect("Ctrl-D on an empty line leaves", "")
 	if err := c.Wait(); err != nil {
 		t.Errorf("ssh -tt: %v", err)
+	}
+	// Registering bound the key: it logs Ada in from now on.
+	if out, errs, code := o.run(o.cmd(adaKey, "anyone", "whoami"), ""); code != 0 || out != "You are logged in as Ada.\n" {
+		t.Errorf("whoami with the registered key: status %d, out %q, err %q", code, out, errs)
 	}
 }

@@ -67,6 +67,7 @@ type Main struct {
 	sshListener net.Listener // nil without --ssh-listen
 	sshServed   chan error
 	hostKey     string // the SSH host key's fingerprint
+	throttle    *shell.LoginThrottle
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -205,8 +206,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listening for customers: %w", err)
 	}
 	m.listener = l
+	// One login throttle for telnet's login command and SSH's passwords.
+	m.throttle = shell.NewLoginThrottle()
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log),
+		Name: m.Config.Name, Log: m.Log, Handler: server.ShopWith(store, m.Config.Name, m.Log, m.throttle),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}

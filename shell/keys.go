@@ -1,0 +1,134 @@
+package shell
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storify/storify"
+)
+
+// The SSH keys of an account: a customer who came in over SSH with a key can
+// bind it to their account (register does it at once), and a bound key logs the
+// account in on the next visit. Customers on telnet have no key to bind.
+
+func (c *Customer) keys(ctx context.Context, a Args) error {
+	c.mu.Lock()
+	acct := c.account
+	c.mu.Unlock()
+	if acct == nil {
+		return storify.Errorf(storify.ECONFLICT, "log in first: keys belong to an account")
+	}
+	switch action := strings.ToLower(a.Get("ACTION")); action {
+	case "", "list":
+		return c.listKeys(ctx, acct.ID)
+	case "add":
+		return c.addKey(ctx, acct.ID)
+	case "remove", "rm":
+		n, err := strconv.Atoi(strings.TrimPrefix(a.Get("N"), "#"))
+		if err != nil || n < 1 {
+			return storify.Errorf(storify.EINVALID, "say which key to remove by its number: keys remove N")
+		}
+		keys, err := c.store.AccountKeys(ctx, acct.ID)
+		if err != nil {
+			return err
+		}
+		if n > len(keys) {
+			return storify.Errorf(storify.ENOTFOUND, "there is no key %d; type keys to list them", n)
+		}
+		if err := c.store.RemoveAccountKey(ctx, acct.ID, keys[n-1].Fingerprint); err != nil {
+			return err
+		}
+		c.printf("Key %d (%s) no longer logs you in.\n", n, keys[n-1].Fingerprint)
+		return nil
+	default:
+		return storify.Errorf(storify.EINVALID, "keys takes add, or remove N; %q is neither", safe(action, 20))
+	}
+}
+
+func (c *Customer) listKeys(ctx context.Context, accountID int64) error {
+	keys, err := c.store.AccountKeys(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		if c.key.Fingerprint != "" {
+			c.printf("No SSH key logs you in yet. Type keys add to bind the one you came in with.\n")
+		} else {
+			c.printf("No SSH key logs you in. Connect over SSH with a key and type keys add to bind it.\n")
+		}
+		return nil
+	}
+	for i, k := range keys {
+		kind, _, _ := strings.Cut(k.PublicKey, " ")
+		mark := ""
+		if k.Fingerprint == c.key.Fingerprint {
+			mark = "  (this connection)"
+		}
+		c.printf("%d  %s  %s  added %s%s\n", i+1, kind, k.Fingerprint, k.Added.Local().Format("2006-01-02 15:04"), mark)
+	}
+	return nil
+}
+
+func (c *Customer) addKey(ctx context.Context, accountID int64) error {
+	if c.key.Fingerprint == "" {
+		return storify.Errorf(storify.ECONFLICT, "this connection has no SSH key to bind; connect with ssh and a key")
+	}
+	if _, err := c.store.AddAccountKey(ctx, accountID, c.key); err != nil {
+		return err
+	}
+	c.printf("Your SSH key %s now logs you in.\n", c.key.Fingerprint)
+	return nil
+}
+
+// LogIn logs the session in to an account its transport authenticated (an SSH
+// key bound to it, or its password given to SSH): as login does, the cart
+// filled as a guest joins the account's saved cart. Quiet leaves out the line
+// about the saved cart (for a single command, whose output is its reply only).
+func (c *Customer) LogIn(ctx context.Context, acct storify.Account, quiet bool) error {
+	if quiet {
+		term := c.term
+		c.term = discardTerm{}
+		defer func() { c.term = term }()
+	}
+	err := c.enter(ctx, acct)
+	c.publish()
+	return err
+}
+
+// discardTerm is a Term that shows nothing.
+type discardTerm struct{}
+
+func (discardTerm) Write(p []byte) (int, error)     { return len(p), nil }
+func (discardTerm) ReadLine(string) (string, error) { return "", io.EOF }
+
+// CheckPassword checks an account's name and password, through the login throttle
+// as the login command does, for a transport that asks the password itself (SSH).
+// addr is the client's address. It returns the account, or EINVALID "wrong name or
+// password", or ECONFLICT while the throttle holds the name or the address back.
+func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, name, password, addr string) (storify.Account, error) {
+	if wait := throttle.Wait(name, addr); wait > 0 {
+		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", wait.Round(time.Second))
+	}
+	acct, err := store.AccountByName(ctx, name)
+	if err != nil && storify.ErrorCode(err) != storify.ENOTFOUND {
+		return storify.Account{}, err
+	}
+	var hash []byte
+	if err == nil {
+		hash = acct.PasswordHash
+	}
+	if !checkPasswords.check(hash, password) {
+		throttle.Fail(name, addr)
+		return storify.Account{}, storify.Errorf(storify.EINVALID, "wrong name or password")
+	}
+	throttle.Succeed(name)
+	acct.PasswordHash = nil
+	return acct, nil
+}
+
+// checkPasswords checks passwords for CheckPassword; the cost only matters for
+// the comparison made when there is no such account.
+var checkPasswords = &passwords{cost: defaultBcryptCost}
