@@ -543,3 +543,30 @@ func timed(t *testing.T, what string, limit time.Duration, f func()) time.Durati
 		return 0
 	}
 }
+
+// A terminal's size is honoured: the editor wraps at the width the client gave
+// with pty-req, and at the new one after window-change.
+func TestWindowSize(t *testing.T) {
+	sh := startShop(t, &server.Server{}, &ssh.Transport{}, false)
+	tm := openTerm(t, sh.mustDial(t, "ada", guest), true) // 40 columns
+	tm.until("Test> ")
+	tm.send("abcdefghijklmnopqrstuvwxyz0123456789")
+	// Prompt and text fill the 40 columns exactly at the 34th character: from
+	// there the line is drawn again with the cursor on the next row.
+	if got := tm.until("\r\x1b[JTest> abcdefghijklmnopqrstuvwxyz01234567\r\n"); !strings.HasPrefix(got, "abcdefghijklmnopqrstuvwxyz0123456") {
+		t.Errorf("wrapping at 40 columns: %q", got)
+	}
+	tm.until("89") // typed on the second row
+	tm.send("\x15")
+	tm.until("\x1b[1A\r\x1b[JTest> ") // up to the prompt's row, cleared
+	if err := tm.s.WindowChange(24, 12); err != nil {
+		t.Fatal(err)
+	}
+	// The resize reaches the session's goroutine through the connection's
+	// control goroutine; give it a moment before typing.
+	time.Sleep(200 * time.Millisecond)
+	tm.send("abcdef")
+	if got := tm.until("\r\x1b[JTest> abcdef\r\n"); got != "abcde\r\x1b[JTest> abcdef\r\n" {
+		t.Errorf("wrapping at 12 columns after window-change: %q", got)
+	}
+}
