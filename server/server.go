@@ -375,6 +375,24 @@ func (s *Server) NotifyOrder(o storify.Order, msg string) int {
 	return n
 }
 
+// NotifyManagers shows msg to the managers connected over SSH, above the line
+// they are typing, as the console shows events; it returns how many. Like
+// Broadcast it never waits for the network.
+func (s *Server) NotifyManagers(msg string) int {
+	s.init()
+	s.mu.Lock()
+	list := s.sessionList(true)
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range list {
+		if sess.manager {
+			sess.Notify(msg)
+			n++
+		}
+	}
+	return n
+}
+
 // Len is the number of connections admitted: customers, and SSH connections
 // still in their handshake or serving a manager.
 func (s *Server) Len() int {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"io"
 	"net"
 	"os"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // openssh is the real OpenSSH client against a storify started with --ssh-listen.
@@ -271,5 +276,74 @@ func TestOpenSSHTerminal(t *testing.T) {
 	// Registering bound the key: it logs Ada in from now on.
 	if out, errs, code := o.run(o.cmd(adaKey, "anyone", "whoami"), ""); code != 0 || out != "You are logged in as Ada.\n" {
 		t.Errorf("whoami with the registered key: status %d, out %q, err %q", code, out, errs)
+	}
+}
+
+// TestSSHManagerSeesEvents: a manager over SSH is shown the events the console
+// shows (a customer connecting), on a line of its own above the prompt, while a
+// manager waits there.
+func TestSSHManagerSeesEvents(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := filepath.Join(t.TempDir(), "admins")
+	os.WriteFile(admins, gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o600)
+	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"), "--ssh-listen", "127.0.0.1:0", "--admin-keys", admins)
+	client, err := gossh.Dial("tcp", p.m.SSHAddr().String(), &gossh.ClientConfig{
+		User: "manager", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	s, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := s.StdinPipe()
+	out, _ := s.StdoutPipe()
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	readUntil := func(marker string) string {
+		t.Helper()
+		var b strings.Builder
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for !strings.HasSuffix(b.String(), marker) {
+				c, err := r.ReadByte()
+				if err != nil {
+					return
+				}
+				b.WriteByte(c)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			client.Close()
+			<-done
+		}
+		if !strings.HasSuffix(b.String(), marker) {
+			t.Fatalf("waiting for %q, got %q", marker, b.String())
+		}
+		return b.String()
+	}
+	readUntil("Test manager> ")
+	dial(t, p.m.Addr()) // a telnet customer
+	if got := readUntil("Test manager> "); !regexp.MustCompile(`^\n\*\*\* level=INFO msg="customer connected" session=\d+ addr=127\.0\.0\.1:\d+\nTest manager> $`).MatchString(got) {
+		t.Errorf("the event shown to the SSH manager: %q", got)
+	}
+	io.WriteString(in, "say hello\n")
+	if got := readUntil("Test manager> "); !strings.HasPrefix(got, "Sent to 1 customer") {
+		t.Errorf("say: %q", got)
 	}
 }

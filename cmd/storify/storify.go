@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,7 @@ type Main struct {
 	sshServed   chan error
 	hostKey     string // the SSH host key's fingerprint
 	throttle    *shell.LoginThrottle
+	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -185,7 +187,8 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
-		m.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+		// Events go to the log, and to the managers connected over SSH.
+		m.Log = slog.New(teeHandler{slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}), newManagerEvents(&m.events)})
 	}
 	store, err := openStore(m.Config.DB)
 	if err != nil {
@@ -225,6 +228,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.Server.Serve(l) }()
 	if ssh != nil {
+		if len(ssh.AdminKeys) > 0 {
+			m.events.Store(m.Server)
+		}
 		m.sshServed = make(chan error, 1)
 		go func() { m.sshServed <- ssh.Serve(m.sshListener) }()
 	}
@@ -257,6 +263,7 @@ func (m *Main) Addr() net.Addr { return m.listener.Addr() }
 func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
+		m.events.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
 		if err := m.Server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("closing the customer server: %w", err))
