@@ -52,7 +52,7 @@ func run(args []string) int {
 	return 0
 }
 
-const usage = `storify runs a store: the manager's console here, customers over telnet.
+const usage = `storify runs a store: the manager's console here, customers over telnet (and SSH).
 
 Usage:
   storify [flags]         open the store with the manager console on this terminal
@@ -64,6 +64,7 @@ Usage:
   storify help            show this help
 
 Customers connect with: telnet 127.0.0.1 65432
+With --ssh-listen 127.0.0.1:2222 also: ssh -p 2222 127.0.0.1 (managers: manager@, see --admin-keys)
 
 Flags:
 `
