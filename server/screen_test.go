@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storify/storify/server"
 )
@@ -43,5 +44,24 @@ func TestInterruptAtAQuestion(t *testing.T) {
 	c.send("cart")
 	if got := c.until("Test> "); !strings.Contains(got, "Your cart is empty") {
 		t.Errorf("cart: %q", got)
+	}
+}
+
+// TestQuitEndsWithoutReset: input that follows quit (a line typed ahead, telnet
+// answers in flight) does not turn the end of the session into a connection
+// reset: the client reads the goodbye and then a clean end of stream.
+func TestQuitEndsWithoutReset(t *testing.T) {
+	addr := startServer(t, &server.Server{})
+	for i := range 5 {
+		c := connect(t, addr)
+		c.until("echo> ")
+		io.WriteString(c.conn, "slow\r\nquit\r\n")
+		time.Sleep(50 * time.Millisecond) // while the server works on slow
+		io.WriteString(c.conn, "typed ahead\r\n\xff\xfb\x1f")
+		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c.r)
+		if err != nil || string(b) != "you said: slow\r\necho> bye\r\n" {
+			t.Fatalf("connection %d: read %q, %v; want the goodbye and a clean end", i, b, err)
+		}
 	}
 }

@@ -255,9 +255,8 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		line, err := s.tc.ReadLine()
 		s.leavePrompt()
-		var we *WriteError
 		switch {
-		case errors.As(err, &we):
+		case err != nil && isWriteError(err):
 			return "", s.writeFailed(err)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			now = time.Now()
@@ -285,6 +284,13 @@ func (s *Session) readLine(prompt string) (string, error) {
 		}
 		return line, err
 	}
+}
+
+// isWriteError tells a failed write (the customer is not reading) from a read
+// error, a read deadline included.
+func isWriteError(err error) bool {
+	var we *WriteError
+	return errors.As(err, &we)
 }
 
 // deliverMail takes the mailbox's notices and queues them for output, on a line of
@@ -435,11 +441,33 @@ func (s *Session) say(msg string) {
 // close sends what is left and closes the connection, from the session's own
 // goroutine.
 func (s *Session) close() {
-	if s.tc != nil {
-		s.tc.Flush()
-	}
 	if es, ok := s.conn.(exitStatusSetter); ok {
 		es.SetExitStatus(s.exitStatus)
 	}
+	if s.tc != nil && s.tc.Flush() != nil {
+		s.conn.Close() // the customer is not reading: nothing more to say
+		return
+	}
+	s.linger()
 	s.conn.Close()
+}
+
+// Bounds on what linger reads and waits for.
+const (
+	lingerBytes = 16 << 10
+	lingerTime  = 250 * time.Millisecond
+)
+
+// linger ends the session's half of the connection first and reads what the
+// client still sends (negotiation answers, a line typed after quit) until it
+// closes its half, for a moment at most. Closing a socket with unread input makes
+// the kernel reset the connection, and the reset can reach the client before the
+// goodbye is shown: PuTTY then reports a fatal error instead of the goodbye.
+func (s *Session) linger() {
+	cw, ok := s.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	s.conn.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, s.conn, lingerBytes)
 }

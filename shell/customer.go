@@ -60,8 +60,9 @@ func (c *Customer) publish() {
 		old.accountID == next.accountID && old.cartUnits == next.cartUnits && slices.Equal(old.orders, next.orders) {
 		return
 	}
-	next.orders = slices.Clone(next.orders)
-	c.state.Store(&next)
+	changed := next // only a changed state escapes to the heap
+	changed.orders = slices.Clone(next.orders)
+	c.state.Store(&changed)
 }
 
 func (c *Customer) published() *customerState {

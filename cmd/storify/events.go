@@ -20,7 +20,12 @@ type managerEvents struct {
 }
 
 func newManagerEvents(srv *atomic.Pointer[server.Server]) *managerEvents {
-	return &managerEvents{srv: srv, text: slog.NewTextHandler(eventWriter{srv}, &slog.HandlerOptions{ReplaceAttr: dropTime})}
+	return &managerEvents{srv: srv, text: slog.NewTextHandler(eventWriter{srv}, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			return slog.Attr{} // shown as it happens, as on the console
+		}
+		return a
+	}})}
 }
 
 func (h *managerEvents) Enabled(ctx context.Context, l slog.Level) bool {

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -46,10 +48,25 @@ func run(args []string) int {
 	case errors.Is(err, errUsage):
 		return 2
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "storify: %v\n", err)
+		sayBounded(os.Stderr, fmt.Sprintf("storify: %v\n", err))
 		return 1
 	}
 	return 0
+}
+
+// sayBounded writes s to w, waiting at most a second: a stderr that nobody reads
+// must not keep the program from exiting. Only for the last words before exit, as
+// the write may go on in the background.
+func sayBounded(w io.Writer, s string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.WriteString(w, s)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
 }
 
 const usage = `storify runs a store: the manager's console here, customers over telnet (and SSH).

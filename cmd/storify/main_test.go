@@ -48,11 +48,21 @@ type program struct {
 // on the database file db, and waits until customers can connect.
 func startProgram(t *testing.T, db string, args ...string) *program {
 	t.Helper()
+	return startProgramLogging(t, nil, db, args...)
+}
+
+// startProgramLogging is startProgram with stderr, where the log goes, on w; p.log
+// then stays empty. A nil w means p.log.
+func startProgramLogging(t *testing.T, w io.Writer, db string, args ...string) *program {
+	t.Helper()
 	pr, pw := io.Pipe()
 	out, log := &syncBuffer{}, &syncBuffer{}
 	notTTY := false
 	m := NewMain()
 	m.Stdin, m.Stdout, m.Stderr, m.Interactive = pr, out, log, &notTTY
+	if w != nil {
+		m.Stderr = w
+	}
 	m.Ready = make(chan struct{})
 	p := &program{t: t, m: m, console: pw, out: out, log: log, errc: make(chan error, 1)}
 	args = append([]string{"--db", db, "--listen", "127.0.0.1:0", "--name", "Test"}, args...)
@@ -76,6 +86,19 @@ func (p *program) waitPrompts(n int) {
 	for strings.Count(p.out.String(), "Test manager> ") < n {
 		if time.Now().After(deadline) {
 			p.t.Fatalf("the console did not show prompt %d; output:\n%s\nlog:\n%s", n, p.out, p.log)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the log shows s: log lines are written asynchronously.
+func (p *program) waitLog(s string) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.log.String(), s) {
+		if time.Now().After(deadline) {
+			p.t.Errorf("the log does not show %s:\n%s", s, p.log)
+			return
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -293,9 +316,7 @@ func TestConsoleSeesCustomers(t *testing.T) {
 	if !strings.Contains(string(rest), "The manager has closed your session. Goodbye.") {
 		t.Errorf("kicked customer got %q", rest)
 	}
-	if !strings.Contains(p.log.String(), `msg="customer connected" session=1`) {
-		t.Errorf("console did not show the customer connecting:\n%s", p.log)
-	}
+	p.waitLog(`msg="customer connected" session=1`)
 }
 
 // TestShutdownSaysGoodbye: end of console input closes the store and tells customers.

@@ -115,9 +115,7 @@ func TestTwoInstancesOneHostKey(t *testing.T) {
 	dsn := postgresDSN(t)
 	a := startProgram(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
 	b := startChild(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
-	ka := hostKeyRe.FindStringSubmatch(a.log.String())
-	kb := hostKeyRe.FindStringSubmatch(b.log.String())
-	if ka == nil || kb == nil || ka[1] != kb[1] {
-		t.Errorf("host keys %v and %v, want one\nA:\n%s\nB:\n%s", ka, kb, a.log, b.log)
+	if ka, kb := hostKeyLogged(t, a.log), hostKeyLogged(t, b.log); ka != kb {
+		t.Errorf("host keys %s and %s, want one", ka, kb)
 	}
 }

@@ -91,6 +91,22 @@ func (o *openssh) run(c *exec.Cmd, stdin string) (string, string, int) {
 
 var hostKeyRe = regexp.MustCompile(`ssh_host_key=(SHA256:[A-Za-z0-9+/]+)`)
 
+// hostKeyLogged waits for the "store open" line of a log (written asynchronously)
+// and returns the host key fingerprint it names.
+func hostKeyLogged(t *testing.T, log *syncBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := hostKeyRe.FindStringSubmatch(log.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ssh_host_key in the log:\n%s", log)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestOpenSSH: exec exit statuses, a shop tour in line mode, the fingerprint
 // OpenSSH records being the one logged and shown by hostkey, the manager over SSH
 // shipping an order a telnet customer is told of, and refusals.
@@ -117,15 +133,12 @@ func TestOpenSSH(t *testing.T) {
 	}
 
 	// The fingerprint: logged, shown by hostkey, and the one OpenSSH recorded.
-	m := hostKeyRe.FindStringSubmatch(p.log.String())
-	if m == nil {
-		t.Fatalf("no ssh_host_key in the log:\n%s", p.log)
+	fp := hostKeyLogged(t, p.log)
+	if got := p.manager("hostkey"); got != "SSH host key: "+fp+"\n" {
+		t.Errorf("hostkey = %q, want %s", got, fp)
 	}
-	if got := p.manager("hostkey"); got != "SSH host key: "+m[1]+"\n" {
-		t.Errorf("hostkey = %q, want %s", got, m[1])
-	}
-	if lf, err := exec.Command("ssh-keygen", "-l", "-f", o.known).CombinedOutput(); err != nil || !strings.Contains(string(lf), m[1]) {
-		t.Errorf("known_hosts has %q (%v), want %s", lf, err, m[1])
+	if lf, err := exec.Command("ssh-keygen", "-l", "-f", o.known).CombinedOutput(); err != nil || !strings.Contains(string(lf), fp) {
+		t.Errorf("known_hosts has %q (%v), want %s", lf, err, fp)
 	}
 
 	// A tour without a terminal, as a script runs it, without a key.
@@ -148,8 +161,11 @@ func TestOpenSSH(t *testing.T) {
 	if r := tel.readReply(); !strings.Contains(r, "#2") || !strings.Contains(r, "shipped") {
 		t.Errorf("the telnet customer was told %q", r)
 	}
-	if !regexp.MustCompile(`msg="manager command" session=\d+ key=SHA256:\S+ comment=boss@test command="ship 2"`).MatchString(p.log.String()) {
-		t.Errorf("the manager's command is not logged with the key:\n%s", p.log)
+	logged := regexp.MustCompile(`msg="manager command" session=\d+ key=SHA256:\S+ comment=boss@test command="ship 2"`)
+	for deadline := time.Now().Add(10 * time.Second); !logged.MatchString(p.log.String()); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the manager's command is not logged with the key:\n%s", p.log)
+		}
 	}
 	// A manager's shell without a terminal: the console's commands, line by line.
 	out, _, code = o.run(o.cmd(boss, "manager", "-T", ""), "orders\n")
@@ -167,8 +183,8 @@ func TestOpenSSH(t *testing.T) {
 	// The host key is kept in the store: a restart presents the same one.
 	p.stop()
 	q := startProgram(t, db, "--ssh-listen", "127.0.0.1:0")
-	if m2 := hostKeyRe.FindStringSubmatch(q.log.String()); m2 == nil || m2[1] != m[1] {
-		t.Errorf("after a restart the host key is %v, want %s", m2, m[1])
+	if fp2 := hostKeyLogged(t, q.log); fp2 != fp {
+		t.Errorf("after a restart the host key is %s, want %s", fp2, fp)
 	}
 	o2 := newOpenSSH(t, q.m.SSHAddr())
 	if out, _, code := o2.run(o2.cmd(boss, "manager", "orders"), ""); code != 255 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/logging"
 	"github.com/storify/storify/postgres"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
@@ -41,10 +42,17 @@ type Config struct {
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
 
+	LogLevel slog.Level // the lowest level logged: Info unless --log-level says
+	LogJSON  bool       // --log-format json: JSON lines instead of key=value text
+
 	SSHListen  string // "" serves no SSH
 	SSHHostKey string // a private key file; "" keeps the host key in the store
 	AdminKeys  string // authorized_keys of the managers over SSH; "" for none
 }
+
+// logCloseWait is how long Close waits for the log output to take the last lines: a
+// log reader that stopped reading must not hold up exit.
+const logCloseWait = 500 * time.Millisecond
 
 // Main is the whole program, so that a test can run it in-process on a :0 port.
 type Main struct {
@@ -58,9 +66,12 @@ type Main struct {
 	// Ready, if not nil, is closed once the store is open and customers can connect.
 	Ready chan struct{}
 
-	Store    storify.Store
-	Server   *server.Server
+	Store  storify.Store
+	Server *server.Server
+	// Log is the program's logger; Open makes one on Stderr (or above the console's
+	// line) unless it is set.
 	Log      *slog.Logger
+	logs     *logging.Logs // the log path Open made for Log, if it made one
 	listener net.Listener
 	served   chan error
 	console  *console
@@ -93,6 +104,8 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
+	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
 	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
 		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
 	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
@@ -101,6 +114,15 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
+	}
+	var err error
+	if c.LogLevel, err = logging.ParseLevel(*level); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --log-level (or STORIFY_LOG_LEVEL) must be debug, info, warn or error, not %q\n", *level)
+		return errUsage
+	}
+	if c.LogJSON, err = logging.ParseFormat(*format); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --log-format (or STORIFY_LOG_FORMAT) must be text or json, not %q\n", *format)
+		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
 		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
@@ -152,6 +174,7 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	}
 	if err := m.Open(ctx); err != nil {
 		m.closeConsole()
+		m.closeLog()
 		return err
 	}
 	var err error
@@ -169,7 +192,7 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	defer signal.Stop(sig)
 	go func() {
 		if _, ok := <-sig; ok {
-			fmt.Fprintln(m.Stderr, "storify: second signal; exiting at once")
+			sayBounded(m.Stderr, "storify: second signal; exiting at once\n")
 			os.Exit(1)
 		}
 	}()
@@ -183,12 +206,15 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 // serving customers on Config.Listen.
 func (m *Main) Open(ctx context.Context) error {
 	if m.Log == nil {
+		// The console shows events live above the line being typed, so their time
+		// would only take room; a service's log needs it.
 		var w io.Writer = m.Stderr
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
+		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
 		// Events go to the log, and to the managers connected over SSH.
-		m.Log = slog.New(teeHandler{slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: dropTime}), newManagerEvents(&m.events)})
+		m.Log = slog.New(teeHandler{m.logs.Logger.Handler(), newManagerEvents(&m.events)})
 	}
 	store, err := openStore(m.Config.DB)
 	if err != nil {
@@ -290,7 +316,28 @@ func (m *Main) Close() error {
 	if len(errs) == 0 && m.Log != nil {
 		m.Log.Info("store closed")
 	}
+	m.closeLog()
 	return errors.Join(errs...)
+}
+
+// closeLog writes the queued log lines, waiting for a stuck log reader no longer
+// than logCloseWait. What it leaves is lost: there is nowhere left to say so.
+func (m *Main) closeLog() {
+	if m.logs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), logCloseWait)
+	defer cancel()
+	m.logs.Close(ctx)
+}
+
+// LogDropped is how many log lines were dropped because the log output did not
+// keep up (or failed), since Open.
+func (m *Main) LogDropped() uint64 {
+	if m.logs == nil {
+		return 0
+	}
+	return m.logs.Dropped()
 }
 
 func (m *Main) closeConsole() {
@@ -316,14 +363,6 @@ func redact(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
-}
-
-// dropTime leaves the time out of log lines: the console shows events as they come.
-func dropTime(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 {
-		return slog.Attr{}
-	}
-	return a
 }
 
 func isTerminal(r io.Reader) bool {
