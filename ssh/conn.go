@@ -17,7 +17,10 @@ import (
 //
 // Reads: one goroutine reads the channel and hands each chunk over; Read waits for
 // a chunk, the read deadline or Close, so that moving the deadline wakes the
-// session for a notice, as it does on a TCP connection.
+// session for a notice, as it does on a TCP connection. Chunk buffers come from
+// a pool and go back once read, so the reading goroutine goes straight back to
+// the channel after a hand-over: one wake-up per chunk each side, and an idle
+// session holds one small buffer.
 //
 // Writes: the session's goroutine writes to the channel itself. A write blocks
 // while the client's window is full (or its TCP buffer); when the write deadline
@@ -30,36 +33,39 @@ type channelConn struct {
 	local  net.Addr
 	remote net.Addr
 
-	chunks chan chunk    // from the reading goroutine
-	taken  chan struct{} // back to it: the chunk's buffer may be reused
-	cur    chunk         // being consumed by Read
-	rerr   error         // the read error met, returned from now on
+	chunks chan chunk // from the reading goroutine
+	cur    chunk      // being consumed by Read
+	rerr   error      // the read error met, returned from now on
 	rdl    deadline
 
-	wmu     sync.Mutex // guards wdl and wtimer
-	wdl     time.Time
-	wtimer  *time.Timer
-	writing atomic.Bool // a Write is in progress
-	expired atomic.Bool // the write deadline passed during a write
-	exit    atomic.Int32
-	exitSet atomic.Bool // send exit-status on Close
-	closed  chan struct{}
-	close1  sync.Once
+	wmu      sync.Mutex // guards wdl and wtimer
+	wdl      time.Time
+	wdlNanos atomic.Int64 // wdl for Write to read without the lock; 0 for none
+	wtimer   *time.Timer
+	writing  atomic.Bool // a Write is in progress
+	expired  atomic.Bool // the write deadline passed during a write
+	exit     atomic.Int32
+	exitSet  atomic.Bool // send exit-status on Close
+	closed   chan struct{}
+	close1   sync.Once
 }
 
 type chunk struct {
-	b   []byte
+	buf *[]byte // from chunkPool
+	b   []byte  // what is left to read of *buf
 	err error
 }
 
-// readChunk is the reading goroutine's buffer: small, since most of what a
-// customer sends is one typed line, and 10,000 idle sessions each hold one.
+// readChunk is the size of a chunk buffer: small, since most of what a customer
+// sends is one typed line, and 10,000 idle sessions each hold one.
 const readChunk = 512
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 
 func newChannelConn(ch gossh.Channel, tcp net.Conn) *channelConn {
 	c := &channelConn{
 		ch: ch, tcp: tcp, local: tcp.LocalAddr(), remote: tcp.RemoteAddr(),
-		chunks: make(chan chunk), taken: make(chan struct{}, 1), closed: make(chan struct{}),
+		chunks: make(chan chunk), closed: make(chan struct{}),
 	}
 	c.rdl.init()
 	go c.readLoop()
@@ -67,27 +73,23 @@ func newChannelConn(ch gossh.Channel, tcp net.Conn) *channelConn {
 }
 
 func (c *channelConn) readLoop() {
-	buf := make([]byte, readChunk)
 	for {
-		n, err := c.ch.Read(buf)
+		buf := chunkPool.Get().(*[]byte)
+		n, err := c.ch.Read(*buf)
 		select {
-		case c.chunks <- chunk{buf[:n], err}:
+		case c.chunks <- chunk{buf: buf, b: (*buf)[:n], err: err}:
 		case <-c.closed:
+			chunkPool.Put(buf)
 			return
 		}
 		if err != nil {
-			return
-		}
-		select {
-		case <-c.taken:
-		case <-c.closed:
 			return
 		}
 	}
 }
 
 func (c *channelConn) Read(p []byte) (int, error) {
-	if len(c.cur.b) == 0 && c.cur.err == nil {
+	if c.cur.buf == nil {
 		if c.rerr != nil {
 			return 0, c.rerr
 		}
@@ -107,14 +109,13 @@ func (c *channelConn) Read(p []byte) (int, error) {
 	n := copy(p, c.cur.b)
 	c.cur.b = c.cur.b[n:]
 	if len(c.cur.b) == 0 {
+		chunkPool.Put(c.cur.buf)
 		if c.cur.err != nil {
 			c.rerr = c.cur.err
-			c.cur.err = nil
-			if n == 0 {
-				return 0, c.rerr
-			}
-		} else {
-			c.taken <- struct{}{}
+		}
+		c.cur = chunk{}
+		if n == 0 && c.rerr != nil {
+			return 0, c.rerr
 		}
 	}
 	return n, nil
@@ -125,10 +126,7 @@ func (c *channelConn) Write(p []byte) (int, error) {
 	// the write in progress, or the write sees the deadline passed.
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	c.wmu.Lock()
-	dl := c.wdl
-	c.wmu.Unlock()
-	if !dl.IsZero() && !time.Now().Before(dl) || c.expired.Load() {
+	if dl := c.wdlNanos.Load(); dl != 0 && time.Now().UnixNano() >= dl || c.expired.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	n, err := c.ch.Write(p)
@@ -143,11 +141,13 @@ func (c *channelConn) SetWriteDeadline(t time.Time) error {
 	defer c.wmu.Unlock()
 	c.wdl = t
 	if t.IsZero() {
+		c.wdlNanos.Store(0)
 		if c.wtimer != nil {
 			c.wtimer.Stop()
 		}
 		return nil
 	}
+	c.wdlNanos.Store(t.UnixNano())
 	d := time.Until(t)
 	if c.wtimer == nil {
 		c.wtimer = time.AfterFunc(d, c.writeDeadlinePassed)

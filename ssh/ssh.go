@@ -22,7 +22,7 @@ import (
 
 // Defaults for the Transport's limits.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultHandshakeTimeout = 30 * time.Second
 	DefaultMaxAuthTries     = 6
 )
 

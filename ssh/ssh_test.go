@@ -50,7 +50,7 @@ func newKey(t testing.TB) gossh.Signer {
 
 // startShop starts srv (its Handler set to the shop) on telnet and tr on SSH,
 // with an admin key when admin is set; both stop when the test ends.
-func startShop(t *testing.T, srv *server.Server, tr *ssh.Transport, admin bool, wrap ...func(server.Handler) server.Handler) *shop {
+func startShop(t testing.TB, srv *server.Server, tr *ssh.Transport, admin bool, wrap ...func(server.Handler) server.Handler) *shop {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "shop.db"))
 	if err != nil {
