@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/ergochat/readline"
-	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
 )
 
@@ -97,46 +96,43 @@ func (t *readlineTerm) ReadLine(prompt string) (string, error) {
 	return line, err
 }
 
-// completer completes command names in the first word and product names after it.
+// completer completes command names in the first word and product names after
+// it, with the manager's own completion (shell.Manager.Complete), the one an SSH
+// manager's line editor uses too.
 type completer struct{ c *console }
 
 func (cp completer) Do(line []rune, pos int) ([][]rune, int) {
+	if cp.c.mgr == nil {
+		return nil, 0
+	}
 	text := string(line[:pos])
-	if !strings.ContainsAny(text, " \t") {
-		if cp.c.mgr == nil {
-			return nil, 0
-		}
-		return suffixes(cp.c.mgr.Names(), text), len([]rune(text))
-	}
-	_, arg, _ := strings.Cut(strings.TrimLeft(text, " \t"), " ")
-	arg = strings.TrimLeft(arg, " \t")
-	quote := ""
-	if strings.HasPrefix(arg, "\"") {
-		quote, arg = "\"", arg[1:]
-	}
-	if cp.c.m.Store == nil {
+	cands := cp.c.mgr.Complete(text)
+	if len(cands) == 0 {
 		return nil, 0
 	}
-	ps, err := cp.c.m.Store.Products(context.Background(), storify.ProductFilter{All: true})
-	if err != nil {
-		return nil, 0
+	// Each candidate is the whole text completed; readline wants what replaces
+	// the end of the text that differs from it (the word, perhaps with a quote
+	// put in front of it).
+	keep := len(text)
+	for _, c := range cands {
+		keep = min(keep, sharedPrefix(text, c))
 	}
-	names := make([]string, 0, len(ps))
-	for _, p := range ps {
-		names = append(names, p.Name+quote)
+	out := make([][]rune, len(cands))
+	for i, c := range cands {
+		out[i] = []rune(c[keep:])
 	}
-	return suffixes(names, arg), len([]rune(arg))
+	return out, len([]rune(text[keep:]))
 }
 
-// suffixes returns, for each candidate that starts with prefix (case-insensitively),
-// what completes it.
-func suffixes(candidates []string, prefix string) [][]rune {
-	var out [][]rune
-	lp := strings.ToLower(prefix)
-	for _, c := range candidates {
-		if len(c) >= len(prefix) && strings.ToLower(c[:len(prefix)]) == lp {
-			out = append(out, []rune(c[len(prefix):]))
-		}
+// sharedPrefix is the length in bytes of the longest common prefix of a and b
+// that ends on a rune boundary.
+func sharedPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
 	}
-	return out
+	for n > 0 && n < len(a) && !utf8.RuneStart(a[n]) {
+		n--
+	}
+	return n
 }
