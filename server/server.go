@@ -71,6 +71,8 @@ type Server struct {
 	admitted  int // len(tickets): counted against MaxCustomers
 	perIP     map[string]int
 	nextID    int64
+	welcome   []byte // the greeting, and the first prompt if the Handler is a Prompter
+	prompt    string
 	shutting  atomic.Bool
 	wg        sync.WaitGroup
 	baseCtx   context.Context
@@ -106,6 +108,10 @@ func (s *Server) init() {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = DefaultIdleTimeout
 	}
+	if p, ok := s.Handler.(Prompter); ok {
+		s.prompt = p.Prompt()
+	}
+	s.welcome = []byte(defaultGreeting(s.Name) + "\r\n" + s.prompt)
 	if s.IdleWarning <= 0 || s.IdleWarning >= s.IdleTimeout {
 		s.IdleWarning = min(s.IdleTimeout/5, time.Minute)
 	}
@@ -202,11 +208,23 @@ func (s *Server) accept(conn net.Conn, tr Transport) {
 	s.perIP[ip]++
 	s.tickets[t] = struct{}{}
 	s.wg.Add(1)
+	// A telnet session starts here, not in its goroutine: allocating takes stack,
+	// which an idle session would then keep for good.
+	var sess *Session
+	if _, ok := tr.(telnetTransport); ok {
+		sess = newSession(s, t.id, &SessionConfig{Conn: conn, Codec: NewTelnetCodec})
+		s.sessions[sess.ID] = sess
+		t.sess = sess
+	}
 	s.mu.Unlock()
-	// Logged here, not in the connection's goroutine: formatting a log line takes
-	// several KiB of stack, which an idle session would then keep for good.
+	// Logged here, not in the connection's goroutine, for the same reason:
+	// formatting a log line takes several KiB of stack.
 	s.Log.Info("customer connected", "session", t.id, "addr", conn.RemoteAddr().String())
-	go t.run(tr)
+	if sess != nil {
+		go t.serveTelnet(sess)
+	} else {
+		go t.run(tr)
+	}
 }
 
 // recoverConn logs a panic in a transport's own code; the connection is closed by

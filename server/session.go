@@ -48,8 +48,8 @@ type Session struct {
 	tc         Codec
 	handler    Handler
 	manager    bool
-	newLine    string // ends the greeting's line
-	greeting   string
+	welcome    []byte                   // the greeting and the first prompt, written by awaitInput
+	prompt     string                   // the handler's prompt, "" if it is not a Prompter
 	exitStatus int                      // set by the handler; sent by transports that carry one (SSH)
 	lastActive atomic.Int64             // unix nanos
 	customer   atomic.Pointer[Customer] // whom the session serves, once known
@@ -84,20 +84,37 @@ type Customer interface {
 	Owns(o storify.Order) bool
 }
 
-func newSession(srv *Server, id int64, cfg SessionConfig) *Session {
+func newSession(srv *Server, id int64, cfg *SessionConfig) *Session {
 	s := &Session{
 		ID: id, RemoteAddr: cfg.Conn.RemoteAddr().String(), Since: time.Now(), Command: cfg.Command,
-		Account: cfg.Account, Key: cfg.Key, greeting: cfg.Greeting,
-		srv: srv, conn: cfg.Conn, newCodec: cfg.Codec, handler: cfg.Handler, manager: cfg.Manager, newLine: cfg.NewLine,
+		Account: cfg.Account, Key: cfg.Key,
+		srv: srv, conn: cfg.Conn, newCodec: cfg.Codec, handler: cfg.Handler, manager: cfg.Manager,
 	}
-	if s.handler == nil {
-		s.handler = srv.Handler
-	}
-	if s.newLine == "" {
-		s.newLine = "\r\n"
+	if s.handler == nil && cfg.Greeting == "" && cfg.NewLine == "" {
+		// The server's own greeting, made once.
+		s.handler, s.welcome, s.prompt = srv.Handler, srv.welcome, srv.prompt
+	} else {
+		if s.handler == nil {
+			s.handler = srv.Handler
+		}
+		if p, ok := s.handler.(Prompter); ok {
+			s.prompt = p.Prompt()
+		}
+		greeting, newLine := cfg.Greeting, cfg.NewLine
+		if greeting == "" {
+			greeting = defaultGreeting(srv.Name)
+		}
+		if newLine == "" {
+			newLine = "\r\n"
+		}
+		s.welcome = []byte(greeting + newLine + s.prompt)
 	}
 	s.lastActive.Store(s.Since.UnixNano())
 	return s
+}
+
+func defaultGreeting(name string) string {
+	return "Welcome to " + name + ". Type help or ? to list commands."
 }
 
 // SetExitStatus sets the status the session ends with, for a transport that
@@ -129,22 +146,14 @@ func (w wire) Write(p []byte) (int, error) {
 // customers connect and then sit at the first prompt: holding 10,000 of them must
 // cost little more than their sockets.
 func (s *Session) awaitInput() {
-	prompt := ""
-	if p, ok := s.handler.(Prompter); ok {
-		prompt = p.Prompt()
-	}
-	greeting := s.greeting
-	if greeting == "" {
-		greeting = "Welcome to " + s.srv.Name + ". Type help or ? to list commands."
-	}
 	s.armWrite(s.Since)
-	if _, err := s.conn.Write([]byte(greeting + s.newLine + prompt)); err != nil {
+	if _, err := s.conn.Write(s.welcome); err != nil {
 		return // the session's first read or write fails the same way and ends it
 	}
-	if prompt == "" {
+	if s.prompt == "" {
 		return // the handler shows its own prompt: nothing to wait at here
 	}
-	s.shown = prompt
+	s.shown = s.prompt
 	if !s.enterPrompt(s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)) {
 		return
 	}

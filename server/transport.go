@@ -70,43 +70,76 @@ type Ticket struct {
 func (t *Ticket) ID() int64 { return t.id }
 
 func (t *Ticket) run(tr Transport) {
-	s := t.srv
-	defer func() {
-		s.mu.Lock()
-		delete(s.tickets, t)
-		s.admitted--
-		if s.perIP[t.ip]--; s.perIP[t.ip] <= 0 {
-			delete(s.perIP, t.ip)
-		}
-		s.mu.Unlock()
-		t.conn.Close()
-		s.wg.Done()
-	}()
-	defer s.recoverConn(t.conn)
+	defer t.release()
+	defer t.srv.recoverConn(t.conn)
 	tr.ServeConn(t.conn, t)
+}
+
+// release gives the ticket's share of the limits back and closes its connection.
+func (t *Ticket) release() {
+	s := t.srv
+	s.mu.Lock()
+	delete(s.tickets, t)
+	s.admitted--
+	if s.perIP[t.ip]--; s.perIP[t.ip] <= 0 {
+		delete(s.perIP, t.ip)
+	}
+	s.mu.Unlock()
+	t.conn.Close()
+	s.wg.Done()
+}
+
+// serveTelnet runs a telnet connection's session, registered by accept. It waits
+// for the customer's first input on the goroutine's first frames, before any
+// allocation, deferred call or interface hop: held idle at the first prompt, a
+// session then fits the smallest stack a goroutine has (see Session.awaitInput).
+func (t *Ticket) serveTelnet(sess *Session) {
+	sess.awaitInput()
+	t.finish(sess)
+	t.release()
 }
 
 // Serve runs a session on the ticket's connection, in the caller's goroutine, and
 // returns when it is over: the customer left, was dropped or kicked, or the server
 // shut down. It says goodbye and closes cfg.Conn. A ticket serves one session.
 func (t *Ticket) Serve(cfg SessionConfig) {
+	sess := t.start(&cfg)
+	if sess == nil {
+		return
+	}
+	if cfg.Command == "" {
+		sess.awaitInput()
+	}
+	t.finish(sess)
+}
+
+// start registers the session, or closes cfg.Conn and returns nil when the
+// server is shutting down or the ticket served one already.
+func (t *Ticket) start(cfg *SessionConfig) *Session {
 	s := t.srv
 	sess := newSession(s, t.id, cfg)
 	s.mu.Lock()
 	if s.shutting.Load() || t.sess != nil {
 		s.mu.Unlock()
 		cfg.Conn.Close()
-		return
+		return nil
 	}
 	s.sessions[sess.ID] = sess
 	t.sess = sess
 	s.mu.Unlock()
+	return sess
+}
+
+// finish runs the session's handler, then ends the session: a panic ends only
+// this session, with an apology.
+func (t *Ticket) finish(sess *Session) {
+	s := t.srv
 	defer func() {
 		s.mu.Lock()
 		delete(s.sessions, sess.ID)
 		s.mu.Unlock()
 		sess.close()
-		if cfg.Manager {
+		if sess.manager {
 			s.Log.Info("manager left", "session", sess.ID, "addr", sess.RemoteAddr)
 		} else {
 			s.Log.Info("customer left", "session", sess.ID, "addr", sess.RemoteAddr)
@@ -119,9 +152,6 @@ func (t *Ticket) Serve(cfg SessionConfig) {
 			sess.SetExitStatus(1)
 		}
 	}()
-	if cfg.Command == "" {
-		sess.awaitInput()
-	}
 	sess.startCodec()
 	sess.handler.ServeSession(s.baseCtx, sess)
 }
@@ -135,6 +165,8 @@ func (telnetTransport) Refuse(conn net.Conn, why string) {
 	conn.Write([]byte(why + "\r\n"))
 }
 
+// ServeConn runs the session; the server itself starts telnet sessions with
+// Ticket.serveTelnet instead, on a smaller stack.
 func (telnetTransport) ServeConn(conn net.Conn, t *Ticket) {
 	t.Serve(SessionConfig{Conn: conn, Codec: NewTelnetCodec})
 }

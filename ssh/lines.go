@@ -168,6 +168,20 @@ func (c *lineCodec) finish() (string, error) {
 	return line, nil
 }
 
+// cleanCommand decodes an exec request's command as a typed line is decoded,
+// line ends taken as spaces: no escape sequence or control character is left.
+func cleanCommand(cmd string) string {
+	c := &lineCodec{maxLine: len(cmd)}
+	for i := 0; i < len(cmd); i++ {
+		b := cmd[i]
+		if b == '\r' || b == '\n' {
+			b = ' '
+		}
+		c.step(b)
+	}
+	return cleanLine(c.line)
+}
+
 // cleanLine makes typed bytes a line fit to show anyone: valid UTF-8 with no C1
 // control characters (U+0080 to U+009F, which some terminals take as escapes).
 func cleanLine(b []byte) string {

@@ -228,7 +228,7 @@ func (t *Transport) sessionRequest(chans <-chan gossh.NewChannel, reqs <-chan *g
 						r.Reply(false, nil)
 						continue
 					}
-					req.command = e.Command
+					req.command = cleanCommand(e.Command)
 					if req.command == "" {
 						req.command = " " // an empty command runs nothing, and succeeds
 					}

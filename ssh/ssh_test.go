@@ -570,3 +570,13 @@ func TestWindowSize(t *testing.T) {
 		t.Errorf("wrapping at 12 columns after window-change: %q", got)
 	}
 }
+
+// An exec command is cleaned as a typed line is: control characters and escape
+// sequences never reach the shell, nor the error line echoing it.
+func TestExecCommandIsCleaned(t *testing.T) {
+	sh := startShop(t, &server.Server{}, &ssh.Transport{}, false)
+	out, code := exec(t, sh.mustDial(t, "ada", guest), "show \x1b[2J\x07M\x1b[31mug\r\n")
+	if code != 0 || !strings.HasPrefix(out, "#1 Mug\n") {
+		t.Errorf("exec with escapes: %q, status %d", out, code)
+	}
+}
