@@ -71,8 +71,7 @@ type Server struct {
 	admitted  int // len(tickets): counted against MaxCustomers
 	perIP     map[string]int
 	nextID    int64
-	welcome   []byte // the greeting, and the first prompt if the Handler is a Prompter
-	prompt    string
+	telnet    *sessionSpec // what every telnet session is started with
 	shutting  atomic.Bool
 	wg        sync.WaitGroup
 	baseCtx   context.Context
@@ -108,10 +107,7 @@ func (s *Server) init() {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = DefaultIdleTimeout
 	}
-	if p, ok := s.Handler.(Prompter); ok {
-		s.prompt = p.Prompt()
-	}
-	s.welcome = []byte(defaultGreeting(s.Name) + "\r\n" + s.prompt)
+	s.telnet = newSpec(s, &SessionConfig{Codec: NewTelnetCodec})
 	if s.IdleWarning <= 0 || s.IdleWarning >= s.IdleTimeout {
 		s.IdleWarning = min(s.IdleTimeout/5, time.Minute)
 	}
@@ -212,7 +208,7 @@ func (s *Server) accept(conn net.Conn, tr Transport) {
 	// which an idle session would then keep for good.
 	var sess *Session
 	if _, ok := tr.(telnetTransport); ok {
-		sess = newSession(s, t.id, &SessionConfig{Conn: conn, Codec: NewTelnetCodec})
+		sess = newSession(s, t.id, conn, s.telnet)
 		s.sessions[sess.ID] = sess
 		t.sess = sess
 	}
@@ -330,7 +326,7 @@ func (s *Server) deadlineSlack(d time.Duration) time.Duration {
 func (s *Server) sessionList(managers bool) []*Session {
 	list := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {
-		if managers || !sess.manager {
+		if managers || !sess.spec.manager {
 			list = append(list, sess)
 		}
 	}
@@ -357,7 +353,7 @@ func (s *Server) Kick(id int64) bool {
 	s.mu.Lock()
 	sess := s.sessions[id]
 	s.mu.Unlock()
-	if sess == nil || sess.manager {
+	if sess == nil || sess.spec.manager {
 		return false
 	}
 	sess.stop("The manager has closed your session. Goodbye.")
@@ -403,7 +399,7 @@ func (s *Server) NotifyManagers(msg string) int {
 	s.mu.Unlock()
 	n := 0
 	for _, sess := range list {
-		if sess.manager {
+		if sess.spec.manager {
 			sess.Notify(msg)
 			n++
 		}

@@ -34,22 +34,11 @@ type Session struct {
 	ID         int64
 	RemoteAddr string
 	Since      time.Time
-	// Command is the one command an SSH exec request asked for; "" for an
-	// interactive session.
-	Command string
-	// Account is the account the transport authenticated, nil for a guest; Key
-	// the SSH key the client came in with, zero for none (SessionConfig).
-	Account *storify.Account
-	Key     storify.AccountKey
 
 	srv        *Server
 	conn       net.Conn
-	newCodec   func(rw io.ReadWriter, first []byte, maxLine int) Codec
+	spec       *sessionSpec // shared by every telnet session
 	tc         Codec
-	handler    Handler
-	manager    bool
-	welcome    []byte                   // the greeting and the first prompt, written by awaitInput
-	prompt     string                   // the handler's prompt, "" if it is not a Prompter
 	exitStatus int                      // set by the handler; sent by transports that carry one (SSH)
 	lastActive atomic.Int64             // unix nanos
 	customer   atomic.Pointer[Customer] // whom the session serves, once known
@@ -84,31 +73,41 @@ type Customer interface {
 	Owns(o storify.Order) bool
 }
 
-func newSession(srv *Server, id int64, cfg *SessionConfig) *Session {
-	s := &Session{
-		ID: id, RemoteAddr: cfg.Conn.RemoteAddr().String(), Since: time.Now(), Command: cfg.Command,
-		Account: cfg.Account, Key: cfg.Key,
-		srv: srv, conn: cfg.Conn, newCodec: cfg.Codec, handler: cfg.Handler, manager: cfg.Manager,
+// sessionSpec is what a session was started with (see SessionConfig). Every
+// telnet session shares the server's, so that an idle one costs one pointer.
+type sessionSpec struct {
+	handler  Handler
+	newCodec func(rw io.ReadWriter, first []byte, maxLine int) Codec
+	welcome  []byte // the greeting and the first prompt, written by awaitInput
+	prompt   string // the handler's prompt, "" if it is not a Prompter
+	manager  bool
+	command  string
+	account  *storify.Account
+	key      storify.AccountKey
+}
+
+// newSpec makes the spec of a session started with cfg.
+func newSpec(srv *Server, cfg *SessionConfig) *sessionSpec {
+	sp := &sessionSpec{handler: cfg.Handler, newCodec: cfg.Codec, manager: cfg.Manager, command: cfg.Command, account: cfg.Account, key: cfg.Key}
+	if sp.handler == nil {
+		sp.handler = srv.Handler
 	}
-	if s.handler == nil && cfg.Greeting == "" && cfg.NewLine == "" {
-		// The server's own greeting, made once.
-		s.handler, s.welcome, s.prompt = srv.Handler, srv.welcome, srv.prompt
-	} else {
-		if s.handler == nil {
-			s.handler = srv.Handler
-		}
-		if p, ok := s.handler.(Prompter); ok {
-			s.prompt = p.Prompt()
-		}
-		greeting, newLine := cfg.Greeting, cfg.NewLine
-		if greeting == "" {
-			greeting = defaultGreeting(srv.Name)
-		}
-		if newLine == "" {
-			newLine = "\r\n"
-		}
-		s.welcome = []byte(greeting + newLine + s.prompt)
+	if p, ok := sp.handler.(Prompter); ok {
+		sp.prompt = p.Prompt()
 	}
+	greeting, newLine := cfg.Greeting, cfg.NewLine
+	if greeting == "" {
+		greeting = defaultGreeting(srv.Name)
+	}
+	if newLine == "" {
+		newLine = "\r\n"
+	}
+	sp.welcome = []byte(greeting + newLine + sp.prompt)
+	return sp
+}
+
+func newSession(srv *Server, id int64, conn net.Conn, spec *sessionSpec) *Session {
+	s := &Session{ID: id, RemoteAddr: conn.RemoteAddr().String(), Since: time.Now(), srv: srv, conn: conn, spec: spec}
 	s.lastActive.Store(s.Since.UnixNano())
 	return s
 }
@@ -116,6 +115,17 @@ func newSession(srv *Server, id int64, cfg *SessionConfig) *Session {
 func defaultGreeting(name string) string {
 	return "Welcome to " + name + ". Type help or ? to list commands."
 }
+
+// Command is the one command an SSH exec request asked for; "" for an
+// interactive session.
+func (s *Session) Command() string { return s.spec.command }
+
+// Account is the account the transport authenticated (SessionConfig.Account),
+// nil for a guest.
+func (s *Session) Account() *storify.Account { return s.spec.account }
+
+// Key is the SSH key the client came in with, zero for none.
+func (s *Session) Key() storify.AccountKey { return s.spec.key }
 
 // SetExitStatus sets the status the session ends with, for a transport that
 // reports one (an SSH exec request): 0 for success, 1 when the command failed.
@@ -147,13 +157,13 @@ func (w wire) Write(p []byte) (int, error) {
 // cost little more than their sockets.
 func (s *Session) awaitInput() {
 	s.armWrite(s.Since)
-	if _, err := s.conn.Write(s.welcome); err != nil {
+	if _, err := s.conn.Write(s.spec.welcome); err != nil {
 		return // the session's first read or write fails the same way and ends it
 	}
-	if s.prompt == "" {
+	if s.spec.prompt == "" {
 		return // the handler shows its own prompt: nothing to wait at here
 	}
-	s.shown = s.prompt
+	s.shown = s.spec.prompt
 	if !s.enterPrompt(s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)) {
 		return
 	}
@@ -168,7 +178,7 @@ func (s *Session) awaitInput() {
 // startCodec puts the codec on the connection, fed first with what awaitInput
 // read.
 func (s *Session) startCodec() {
-	s.tc = s.newCodec(wire{s}, s.first, s.srv.MaxLine)
+	s.tc = s.spec.newCodec(wire{s}, s.first, s.srv.MaxLine)
 	s.first = nil
 }
 

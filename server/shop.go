@@ -35,10 +35,10 @@ func (h *shop) Prompt() string { return shell.CustomerPrompt(h.name) }
 func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
 		StoreName: h.name, Log: h.log, LogID: s.ID,
-		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog, Key: s.Key,
+		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog, Key: s.Key(),
 	})
-	if s.Account != nil {
-		if err := c.LogIn(ctx, *s.Account, s.Command != ""); err != nil {
+	if acct := s.Account(); acct != nil {
+		if err := c.LogIn(ctx, *acct, s.Command() != ""); err != nil {
 			h.log.Error("logging in an authenticated account", "session", s.ID, "err", err)
 		}
 	}
@@ -46,8 +46,8 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	if comp, ok := s.Codec().(Completer); ok {
 		comp.SetCompletion(c.Complete)
 	}
-	if s.Command != "" {
-		c.Exec(ctx, s.Command)
+	if s.Command() != "" {
+		c.Exec(ctx, s.Command())
 		if c.Failed() {
 			s.SetExitStatus(1)
 		}

@@ -117,7 +117,7 @@ func (t *Ticket) Serve(cfg SessionConfig) {
 // server is shutting down or the ticket served one already.
 func (t *Ticket) start(cfg *SessionConfig) *Session {
 	s := t.srv
-	sess := newSession(s, t.id, cfg)
+	sess := newSession(s, t.id, cfg.Conn, newSpec(s, cfg))
 	s.mu.Lock()
 	if s.shutting.Load() || t.sess != nil {
 		s.mu.Unlock()
@@ -139,7 +139,7 @@ func (t *Ticket) finish(sess *Session) {
 		delete(s.sessions, sess.ID)
 		s.mu.Unlock()
 		sess.close()
-		if sess.manager {
+		if sess.spec.manager {
 			s.Log.Info("manager left", "session", sess.ID, "addr", sess.RemoteAddr)
 		} else {
 			s.Log.Info("customer left", "session", sess.ID, "addr", sess.RemoteAddr)
@@ -153,7 +153,7 @@ func (t *Ticket) finish(sess *Session) {
 		}
 	}()
 	sess.startCodec()
-	sess.handler.ServeSession(s.baseCtx, sess)
+	sess.spec.handler.ServeSession(s.baseCtx, sess)
 }
 
 // telnetTransport runs a session on the connection at once: telnet has no

@@ -26,9 +26,9 @@ func (h *managerHandler) ServeSession(ctx context.Context, s *server.Session) {
 	if c, ok := s.Codec().(server.Completer); ok {
 		c.SetCompletion(m.Complete)
 	}
-	if s.Command != "" {
-		h.logCommand(s.ID, s.Command)
-		m.Exec(ctx, s.Command)
+	if cmd := s.Command(); cmd != "" {
+		h.logCommand(s.ID, cmd)
+		m.Exec(ctx, cmd)
 		if m.Failed() {
 			s.SetExitStatus(1)
 		}

@@ -450,7 +450,7 @@ type panicky struct{ server.Handler }
 func (p panicky) Prompt() string { return p.Handler.(server.Prompter).Prompt() }
 
 func (p panicky) ServeSession(ctx context.Context, s *server.Session) {
-	if s.Command == "panic" {
+	if s.Command() == "panic" {
 		panic("boom")
 	}
 	p.Handler.ServeSession(ctx, s)
