@@ -68,6 +68,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	tickets   map[*Ticket]struct{} // every admitted connection
 	sessions  map[int64]*Session
+	managers  map[int64]*Session // the manager sessions among them, told every event
 	admitted  int // len(tickets): counted against MaxCustomers
 	perIP     map[string]int
 	nextID    int64
@@ -90,6 +91,7 @@ func (s *Server) init() {
 	s.listeners = map[net.Listener]struct{}{}
 	s.sessions = map[int64]*Session{}
 	s.tickets = map[*Ticket]struct{}{}
+	s.managers = map[int64]*Session{}
 	s.perIP = map[string]int{}
 	s.baseCtx, s.cancelCtx = context.WithCancel(context.Background())
 	if s.Log == nil {
@@ -395,16 +397,15 @@ func (s *Server) NotifyOrder(o storify.Order, msg string) int {
 func (s *Server) NotifyManagers(msg string) int {
 	s.init()
 	s.mu.Lock()
-	list := s.sessionList(true)
-	s.mu.Unlock()
-	n := 0
-	for _, sess := range list {
-		if sess.spec.manager {
-			sess.Notify(msg)
-			n++
-		}
+	list := make([]*Session, 0, len(s.managers))
+	for _, sess := range s.managers {
+		list = append(list, sess)
 	}
-	return n
+	s.mu.Unlock()
+	for _, sess := range list {
+		sess.Notify(msg)
+	}
+	return len(list)
 }
 
 // Len is the number of connections admitted: customers, and SSH connections

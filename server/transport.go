@@ -125,6 +125,9 @@ func (t *Ticket) start(cfg *SessionConfig) *Session {
 		return nil
 	}
 	s.sessions[sess.ID] = sess
+	if sess.spec.manager {
+		s.managers[sess.ID] = sess
+	}
 	t.sess = sess
 	s.mu.Unlock()
 	return sess
@@ -137,6 +140,7 @@ func (t *Ticket) finish(sess *Session) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.sessions, sess.ID)
+		delete(s.managers, sess.ID)
 		s.mu.Unlock()
 		sess.close()
 		if sess.spec.manager {
