@@ -69,7 +69,7 @@ type Server struct {
 	tickets   map[*Ticket]struct{} // every admitted connection
 	sessions  map[int64]*Session
 	managers  map[int64]*Session // the manager sessions among them, told every event
-	admitted  int // len(tickets): counted against MaxCustomers
+	admitted  int                // len(tickets): counted against MaxCustomers
 	perIP     map[string]int
 	nextID    int64
 	telnet    *sessionSpec // what every telnet session is started with
