@@ -7,7 +7,6 @@
 package ssh
 
 import (
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -38,7 +37,7 @@ const (
 // calling Serve.
 type Transport struct {
 	Server  *server.Server // the registry and limits, shared with telnet
-	Store   storify.Store  // what an SSH manager's console runs on
+	Store   storify.Store  // accounts and keys at login, and the SSH managers' console
 	HostKey gossh.Signer
 	// AdminKeys are the managers' keys: user "manager" with one of them gets
 	// the manager's console. None: nobody is the manager over SSH.
@@ -294,4 +293,10 @@ func (t *Transport) control(chans <-chan gossh.NewChannel, reqs, chReqs <-chan *
 	}
 }
 
-var _ io.Closer = (*channelConn)(nil)
+var (
+	_ server.Transport = (*Transport)(nil)
+	_ server.Codec     = (*lineCodec)(nil)
+	_ server.Codec     = (*editor)(nil)
+	_ server.Completer = (*editor)(nil)
+	_ net.Conn         = (*channelConn)(nil)
+)
