@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/storify/storify/lineedit"
 	"github.com/storify/storify/server"
@@ -25,10 +26,15 @@ type editor struct {
 
 	out  []byte
 	werr *server.WriteError
+	// Where reply text is on the screen, for wrapping (see Write).
+	col       int  // the column the next character goes to
+	indent    int  // the leading spaces of the line being written
+	inIndent  bool // still in them
+	lastSpace int  // the index in out of the row's last space after the indent; -1 if none
 }
 
 func newEditor(width, height int) *editor {
-	e := &editor{ed: lineedit.New(width)}
+	e := &editor{ed: lineedit.New(width), inIndent: true, lastSpace: -1}
 	e.width.Store(int32(e.ed.Width()))
 	return e
 }
@@ -65,6 +71,7 @@ func (e *editor) ReadLine() (string, error) {
 				continue
 			}
 			e.echo()
+			e.atLineStart() // the editor ended its line
 			switch ev {
 			case lineedit.Line:
 				return e.ed.Line(), e.Flush()
@@ -100,21 +107,38 @@ func (e *editor) echo() {
 	}
 }
 
-// Write queues reply text, with LF turned into CR LF.
+// Write queues reply text, with LF turned into CR LF, and lines longer than the
+// window wrapped at a space, the continuation indented as the line is: a
+// description or a help line stays readable in a narrow window, and follows
+// window-change.
 func (e *editor) Write(p []byte) (int, error) {
 	if e.werr != nil {
 		return 0, e.werr
 	}
 	n := len(p)
+	width := int(e.width.Load())
 	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			e.out = append(e.out, p...)
-			break
+		r, size := utf8.DecodeRune(p)
+		p = p[size:]
+		if r == '\n' {
+			e.out = append(e.out, '\r', '\n')
+			e.atLineStart()
+			continue
 		}
-		e.out = append(e.out, p[:i]...)
-		e.out = append(e.out, '\r', '\n')
-		p = p[i+1:]
+		w := lineedit.RuneWidth(r)
+		if e.inIndent && r == ' ' {
+			e.indent++
+		} else {
+			e.inIndent = false
+		}
+		if e.col+w > width && e.col > 0 {
+			e.wrap(width)
+		}
+		if r == ' ' && !e.inIndent {
+			e.lastSpace = len(e.out)
+		}
+		e.out = utf8.AppendRune(e.out, r)
+		e.col += w
 	}
 	if len(e.out) >= maxOutput {
 		if err := e.Flush(); err != nil {
@@ -123,6 +147,26 @@ func (e *editor) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// wrap ends the row being written: at its last space if it has one (the rest of
+// the row moves to the next, indented), else where it is.
+func (e *editor) wrap(width int) {
+	indent := min(e.indent, width/2)
+	if e.lastSpace < 0 {
+		e.out = append(e.out, '\r', '\n')
+		e.out = append(e.out, spaces[:indent]...)
+		e.col = indent
+		return
+	}
+	tail := append([]byte(nil), e.out[e.lastSpace+1:]...)
+	e.out = append(e.out[:e.lastSpace], '\r', '\n')
+	e.out = append(e.out, spaces[:indent]...)
+	e.out = append(e.out, tail...)
+	e.col = indent + lineedit.StringWidth(string(tail))
+	e.lastSpace = -1
+}
+
+var spaces = bytes.Repeat([]byte{' '}, 512)
 
 func (e *editor) WriteString(s string) (int, error) {
 	n, err := e.Write([]byte(s))
@@ -142,6 +186,7 @@ func (e *editor) Flush() error {
 	}
 	_, err := e.rw.Write(e.out)
 	e.out = e.out[:0]
+	e.lastSpace = -1 // in what was sent
 	if cap(e.out) > maxOutput {
 		e.out = nil
 	}
@@ -166,6 +211,11 @@ func (e *editor) PromptShown(prompt string) { e.ed.Shown(prompt) }
 func (e *editor) BreakLine() {
 	e.ed.BreakLine()
 	e.echo()
+	e.atLineStart()
 }
+
+// atLineStart notes that the cursor is at the start of a line: the editor put it
+// there.
+func (e *editor) atLineStart() { e.col, e.indent, e.inIndent, e.lastSpace = 0, 0, true, -1 }
 
 func (e *editor) HideInput(hide bool) { e.ed.SetHidden(hide) }

@@ -81,3 +81,28 @@ type failWriter struct{}
 
 func (failWriter) Read([]byte) (int, error)  { return 0, io.EOF }
 func (failWriter) Write([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+// Reply text on a terminal wraps at the window's width, at a space, indented as
+// its line is.
+func TestEditorWrapsReplies(t *testing.T) {
+	rw := &script{err: io.EOF}
+	e := newEditor(20, 24)
+	c := e.codec(rw, nil, 100)
+	c.WriteString("#3 Fountain Pen\n  Steel nib, medium, takes standard cartridges.\n  Price: 34.00\n")
+	c.WriteString("Averyveryverylongwordwithoutspaces\n")
+	c.Flush()
+	want := "#3 Fountain Pen\r\n" +
+		"  Steel nib,\r\n  medium, takes\r\n  standard\r\n  cartridges.\r\n" +
+		"  Price: 34.00\r\n" +
+		"Averyveryverylongwor\r\ndwithoutspaces\r\n"
+	if got := rw.out.String(); got != want {
+		t.Errorf("wrapped at 20:\n%q\nwant\n%q", got, want)
+	}
+	rw.out.Reset()
+	e.resize(40, 24) // window-change: the next reply is laid out to it
+	c.WriteString("  Steel nib, medium, takes standard cartridges.\n")
+	c.Flush()
+	if got := rw.out.String(); got != "  Steel nib, medium, takes standard\r\n  cartridges.\r\n" {
+		t.Errorf("wrapped at 40: %q", got)
+	}
+}

@@ -433,7 +433,8 @@ func TestNoticesKickAndIdle(t *testing.T) {
 		t.Errorf("notice on a terminal: %q", got)
 	}
 	sh.srv.Kick(sh.srv.Customers()[1].ID)
-	if got := b.rest(); got != "\r\nThe manager has closed your session. Goodbye.\r\n" {
+	// (wrapped at the terminal's 40 columns)
+	if got := b.rest(); got != "\r\nThe manager has closed your session.\r\nGoodbye.\r\n" {
 		t.Errorf("kicked: %q", got)
 	}
 	if got := a.until("Test> "); !strings.Contains(got, "You have been idle a while") {
