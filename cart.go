@@ -100,3 +100,39 @@ func (c *Cart) Remove(productID int64, qty int) (int, error) {
 
 // Clear empties the cart.
 func (c *Cart) Clear() { c.items = nil }
+
+// ErrCartChanged is ChangeCart's and an account's Checkout's refusal when the saved
+// cart is not what the caller last read: another connection of the account changed
+// it, or bought it.
+var ErrCartChanged = Errorf(ECONFLICT, "your cart was changed on another connection")
+
+// SameItems reports whether a and b hold the same lines in the same order.
+func SameItems(a, b []CartItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// SameContents reports whether a and b, each merged, hold the same quantity of
+// every product, in whatever order.
+func SameContents(a, b []CartItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	qty := make(map[int64]int, len(a))
+	for _, it := range a {
+		qty[it.ProductID] = it.Qty
+	}
+	for _, it := range b {
+		if q, ok := qty[it.ProductID]; !ok || q != it.Qty {
+			return false
+		}
+	}
+	return true
+}

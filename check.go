@@ -12,6 +12,7 @@ import "sort"
 type CheckedOrder struct {
 	Customer  string
 	AccountID int64
+	Token     string     // never "": NewOrder.Token, or a new one
 	Lines     []CartItem // merged, in the order first added
 	ByID      []int
 }
@@ -26,6 +27,13 @@ func (o NewOrder) Check() (CheckedOrder, error) {
 	if len(o.Items) == 0 {
 		return CheckedOrder{}, Errorf(EINVALID, "the order is empty")
 	}
+	if err := checkToken(o.Token); err != nil {
+		return CheckedOrder{}, err
+	}
+	token := o.Token
+	if token == "" {
+		token = NewToken()
+	}
 	lines, err := MergeItems(o.Items, "an order")
 	if err != nil {
 		return CheckedOrder{}, err
@@ -35,7 +43,7 @@ func (o NewOrder) Check() (CheckedOrder, error) {
 		byID[i] = i
 	}
 	sort.Slice(byID, func(a, b int) bool { return lines[byID[a]].ProductID < lines[byID[b]].ProductID })
-	return CheckedOrder{Customer: customer, AccountID: o.AccountID, Lines: lines, ByID: byID}, nil
+	return CheckedOrder{Customer: customer, AccountID: o.AccountID, Token: token, Lines: lines, ByID: byID}, nil
 }
 
 // MergeItems checks quantities and adds up those of a product listed more than once,

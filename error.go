@@ -10,8 +10,25 @@ const (
 	EINVALID  = "invalid"  // the input is wrong: a bad quantity, price or name
 	ENOTFOUND = "notfound" // no such product or order
 	ECONFLICT = "conflict" // the store's state forbids it: out of stock, already shipped
-	EINTERNAL = "internal" // anything else; the message is not shown to customers
+	// EUNAVAILABLE: the store could not reach its database within its time budget
+	// (--db-timeout), or lost it; nothing was changed, unless the error is
+	// ErrUnconfirmed. Trying again later may succeed.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal" // anything else; the message is not shown to customers
 )
+
+// ErrUnavailable is what a Store returns when it cannot reach its database in time:
+// nothing was done, so nothing was charged. Backends wrap it with the cause
+// (Unavailable(err)), which is logged, never shown.
+var ErrUnavailable = &Error{Code: EUNAVAILABLE,
+	Message: "the store cannot reach its database just now, so nothing was done and nothing was charged; please try again in a moment"}
+
+// ErrUnconfirmed is what Checkout returns when the store lost its database while
+// committing the order and could not find out, within its time budget, whether the
+// commit took effect: the order may or may not be placed. Looking the order up by its
+// token later (OrderFilter.Token) settles it.
+var ErrUnconfirmed = &Error{Code: EUNAVAILABLE,
+	Message: "the store lost its database while placing your order and could not confirm it; your cart is kept. Type orders in a moment to check"}
 
 // Error is an application error: Message is fit to show the user as it is.
 type Error struct {
@@ -49,3 +66,27 @@ func ErrorMessage(err error) string {
 	}
 	return "something went wrong on our side; please try again"
 }
+
+// Unavailable wraps cause, a failure to reach the database in time, as
+// ErrUnavailable: callers see ErrUnavailable (errors.Is, ErrorCode, ErrorMessage),
+// and the cause's text is what Error returns, for the log.
+func Unavailable(cause error) error { return &causedError{ErrUnavailable, cause} }
+
+// Unconfirmed wraps cause, the failure that left a checkout's commit unconfirmed, as
+// ErrUnconfirmed, as Unavailable does for ErrUnavailable.
+func Unconfirmed(cause error) error { return &causedError{ErrUnconfirmed, cause} }
+
+// causedError is an application error with the failure behind it.
+type causedError struct {
+	app   *Error
+	cause error
+}
+
+func (e *causedError) Error() string {
+	cause := e.cause
+	if inner, ok := cause.(*causedError); ok {
+		cause = inner.cause // unconfirmed: unavailable: … says no more than unconfirmed: …
+	}
+	return e.app.Code + ": " + cause.Error()
+}
+func (e *causedError) Unwrap() []error { return []error{e.app, e.cause} }

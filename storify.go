@@ -42,12 +42,22 @@ type Store interface {
 	// Mug left", "Blue Mug is sold out") or a discontinued product ("Blue Mug is no
 	// longer sold"); ENOTFOUND for an unknown product; EINVALID for an empty order,
 	// a bad quantity (merged lines above MaxQty too) or a bad customer name. With
-	// o.AccountID set, the order belongs to that account and the account's saved
-	// cart is emptied in the same transaction. When Checkout returns, the order is
+	// o.AccountID set, the order belongs to that account and buys the account's
+	// saved cart: o.Items (merged) must be exactly what the saved cart holds at that
+	// moment, else ErrCartChanged (ECONFLICT) and nothing is placed, so a stale copy
+	// of a cart cannot buy what another connection changed or bought already; the
+	// saved cart is emptied in the same transaction. When Checkout returns, the order is
 	// durable. Concurrent checkouts may be committed together (group commit): one
 	// checkout's refusal never undoes another, and if the shared commit itself
 	// fails, every checkout in it gets the error, so none is acknowledged. If ctx
 	// ends before the checkout starts, ctx.Err() is returned and nothing is placed.
+	//
+	// o.Token names the checkout: a checkout with the token of an order already
+	// placed places nothing and returns that order, so a checkout can be sent again
+	// safely. A backend fills in a token when o.Token is empty. When the outcome of
+	// the commit cannot be learnt in time (the database was lost during COMMIT and
+	// stayed away), the error is ErrUnconfirmed, and Orders with OrderFilter.Token
+	// settles it later. EUNAVAILABLE (ErrUnavailable) means nothing was placed.
 	Checkout(ctx context.Context, o NewOrder) (Order, error)
 	// Orders lists orders, newest first, filtered as filter says.
 	Orders(ctx context.Context, filter OrderFilter) ([]Order, error)
@@ -75,6 +85,11 @@ type Store interface {
 	// merged, discontinued products kept. EINVALID for a quantity outside
 	// 1..MaxQty; ENOTFOUND for an unknown account or product.
 	SaveCart(ctx context.Context, accountID int64, items []CartItem) error
+	// ChangeCart replaces an account's saved cart with to, only if it holds
+	// exactly from (as SavedCart returns it) at that moment: ErrCartChanged
+	// (ECONFLICT) otherwise, and nothing changes. Two connections of one account
+	// thus never overwrite each other's changes. Errors as SaveCart's otherwise.
+	ChangeCart(ctx context.Context, accountID int64, from, to []CartItem) error
 
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog
 	// order; products never sold are left out.
@@ -175,6 +190,11 @@ type NewOrder struct {
 	Customer  string // the name the order is for
 	AccountID int64  // the account placing it; 0 for a guest
 	Items     []CartItem
+	// Token is the checkout's identity, fixed before it is sent (NewToken): it is
+	// stored with the order, under a unique constraint, so that the order can be
+	// found, and is placed at most once, whatever becomes of the connection that
+	// carried it. "" lets the backend choose one.
+	Token string
 }
 
 // Account is a returning customer's account.
@@ -194,6 +214,18 @@ type AccountKey struct {
 
 // MaxAccountKeys is the most SSH keys one account may hold.
 const MaxAccountKeys = 20
+
+// NameConflict is an account that cannot log in because of the account name rule
+// (see the stores' CreateAccount): its name is refused by the rule, or it is the
+// same name as an older account's (WithID). Such accounts were made before the
+// rule; they are reported when the store opens, never merged.
+type NameConflict struct {
+	ID       int64
+	Name     string
+	WithID   int64 // the older account of the same name; 0 if the name is refused
+	WithName string
+	Reason   string
+}
 
 // AccountSummary is an account as the manager's accounts list shows it.
 type AccountSummary struct {
@@ -220,4 +252,9 @@ type OrderFilter struct {
 	AccountID int64       // only this account's orders, if not 0
 	Status    OrderStatus // only this status, if not ""
 	Limit     int         // at most this many, if positive
+	// Token, if not "", keeps only the order placed by the checkout with that
+	// token. The answer is final: a commit of that checkout still in flight is
+	// waited for (within the call's deadline), so an empty answer means the
+	// checkout was not, and will not be, placed.
+	Token string
 }

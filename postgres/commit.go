@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -40,34 +41,67 @@ import (
 // on the last.
 const maxBatch = 64
 
-// checkoutTimeout bounds one batch's transaction. The callers' contexts cannot: one
-// caller giving up must not interrupt the connection under the others' orders.
-const checkoutTimeout = 30 * time.Second
-
 // Checkout places an order; see storify.Store. It checks what it can alone, then
-// queues the order to the committer and waits for its answer: if ctx ends while it
-// waits in the queue, it is dropped and ctx.Err() is returned; once started it runs
-// to the end, since the order may be placed already.
+// queues the order to the committer and waits for its answer, all within the call's
+// budget: if the budget or ctx ends while it waits in the queue, it is dropped and
+// nothing is placed; once started it runs to the end, since the order may be placed
+// already, and the batch it is in ends by the latest deadline of its checkouts.
 func (s *Store) Checkout(ctx context.Context, no storify.NewOrder) (storify.Order, error) {
 	co, err := newCheckout(no)
 	if err != nil {
 		return storify.Order{}, err
 	}
-	return s.commit.Do(ctx, co)
+	parent := ctx
+	ctx, cancel := s.budget(ctx)
+	defer cancel()
+	co.deadline, _ = ctx.Deadline()
+	o, err := s.commit.Do(ctx, co)
+	return o, unreachable(parent, err)
 }
 
 // placeAll places cos in one transaction and returns their results in order. If a
 // statement fails for a reason of its own (the server refused it, not a lost
 // connection or a deadlock, which are retried), the whole transaction is rolled back
 // with it, and each checkout is then placed in a transaction of its own, so that only
-// the one at fault gets the error. If the commit itself fails, every checkout gets
-// the error, since none of the orders is known to be on disk.
+// the one at fault gets the error.
+//
+// The batch runs until the latest deadline of its checkouts, not under any caller's
+// context: one caller giving up must not interrupt the connection under the others'
+// orders. If the database cannot be reached, the batch is tried again until then.
+// That is safe even after a COMMIT whose outcome is unknown, because every checkout
+// carries its token: the next attempt first waits for the earlier transaction to end
+// (the token's advisory lock, see lockTokens), then finds each order placed by it and
+// returns that order instead of placing another. If the deadline comes first, every
+// checkout gets storify.ErrUnavailable if no commit was sent, else
+// storify.ErrUnconfirmed, and looking its token up later settles it.
 func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
-	ctx, cancel := context.WithTimeout(context.Background(), checkoutTimeout)
+	deadline := cos[0].deadline
+	for _, co := range cos[1:] {
+		if co.deadline.After(deadline) {
+			deadline = co.deadline
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	results, err := s.placeTogether(ctx, cos)
+	var unknown *unknownCommitError
+	sent := errors.As(err, &unknown)
+	for n := 0; err != nil && isUnreachable(err) && ctx.Err() == nil; n++ {
+		d := min(backoffBase<<min(n, 10), backoffMax)
+		t := time.NewTimer(d/2 + rand.N(d/2))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		results, err = s.placeTogether(ctx, cos)
+		sent = sent || errors.As(err, &unknown)
+	}
 	if err == nil {
 		return results
+	}
+	if sent && isUnreachable(err) {
+		err = storify.Unconfirmed(err)
 	}
 	if len(cos) > 1 && isRefusedStatement(err) {
 		for i := range cos {
@@ -120,7 +154,9 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []g
 	}()
 
 	var accounts, products []int64
-	for _, co := range cos {
+	tokens := make([]string, len(cos))
+	for i, co := range cos {
+		tokens[i] = co.Token
 		if co.AccountID != 0 {
 			accounts = append(accounts, co.AccountID)
 		}
@@ -132,6 +168,7 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []g
 	products = slices.Compact(products)
 
 	queue := func(b *pgx.Batch) {
+		b.Queue(lockTokens, tokenLockClass, tokens)
 		if len(accounts) > 0 {
 			b.Queue(lockAccounts, accounts)
 		}
@@ -141,6 +178,9 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout) (results []g
 		}
 	}
 	read := func(_ pgx.Tx, br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("postgres: checkout: lock tokens: %w", err)
+		}
 		exists := make(map[int64]bool, len(accounts))
 		if len(accounts) > 0 {
 			rows, _ := br.Query()

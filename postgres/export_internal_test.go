@@ -28,3 +28,7 @@ func Batches(s *Store) int64 { return s.commit.Batches() }
 func Queued(s *Store) int {
 	return s.commit.Len()
 }
+
+// UnknownCommits returns how many COMMITs of s lost their connection before their
+// outcome was known.
+func UnknownCommits(s *Store) int64 { return s.unknownCommits.Load() }

@@ -28,8 +28,13 @@ const listenIdle = time.Second
 
 // pingTimeout bounds one ping of the listener: if the connection hangs, the reads
 // that wait for the ping go to the database after this long, and the listener
-// connects again.
+// connects again. A Store whose budget is shorter than twice this pings within half
+// its budget instead (Store.pingTimeout), so that a read still has time for the
+// database after a ping that failed.
 const pingTimeout = 2 * time.Second
+
+// pingTimeout is how long the listener waits for one ping.
+func (s *Store) pingTimeout() time.Duration { return min(pingTimeout, s.timeout/2) }
 
 // listenerSuffix is appended to the pool's application_name for the listener's
 // connection, so that it can be told apart in pg_stat_activity.
@@ -167,7 +172,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 // reported: the only thing to do about them is to try again, and meanwhile reads go
 // to the database.
 func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened bool) {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg) // bounded by cfg.ConnectTimeout
 	if err != nil {
 		return false
 	}
@@ -176,7 +181,10 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		defer cancel()
 		conn.Close(ctx)
 	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+	lctx, cancel := context.WithTimeout(ctx, s.timeout)
+	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize())
+	cancel()
+	if err != nil {
 		return false
 	}
 	// Listening first, then invalidating: a change committed before LISTEN took
@@ -199,7 +207,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		case <-idle.C:
 		}
 		r := b.start()
-		err := ping(ctx, conn)
+		err := ping(ctx, conn, s.pingTimeout())
 		if r != nil {
 			r.finish(err == nil)
 		}
@@ -212,8 +220,8 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 
 // ping makes a round trip on the listener's connection. The notifications received
 // before its answer are handled (by OnNotification) before it returns.
-func ping(ctx context.Context, conn *pgx.Conn) error {
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+func ping(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return conn.Ping(ctx)
 }

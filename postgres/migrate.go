@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // migrations holds the schema changes, one file each, named NNNN_what.sql. A file,
@@ -79,12 +78,11 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // it holds until it ends, so that of several instances starting at once one
 // migrates and the others, once it commits, find nothing left to do. It refuses a
 // schema that a newer program has migrated further than it knows.
-func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
+func migrate(ctx context.Context, s *Store, fsys fs.FS) error {
 	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
 	return s.write(ctx, func(tx pgx.Tx) error { return migrateTx(ctx, tx, ms) })
 }
 

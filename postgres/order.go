@@ -16,8 +16,9 @@ import (
 // checkout is a checked NewOrder, ready to be placed.
 type checkout struct {
 	storify.CheckedOrder
-	ids  []int64 // product id of each line, in cart order
-	qtys []int32 // quantity of each line, in cart order
+	ids      []int64   // product id of each line, in cart order
+	qtys     []int32   // quantity of each line, in cart order
+	deadline time.Time // when its caller's budget ends
 }
 
 // newCheckout checks what can be checked without the database, so that a bad order
@@ -37,7 +38,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 // placeOrder is the whole of a checkout in one statement, run after the transaction
 // has locked the order's account and products (lockAccounts, lockProducts). Only if
 // every product exists, is on sale and has the stock, and the account (if any)
-// exists, it takes the stock, writes the order and its lines, empties the account's
+// exists and its saved cart holds exactly the order's lines, it takes the stock, writes the order and its lines, empties the account's
 // saved cart and sends the NOTIFY; otherwise it changes nothing. Either way it
 // returns the products as it found them, in ascending id, and with them the order's
 // id and time (NULL if it was not placed), so a refusal is explained without another
@@ -54,14 +55,31 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 // Data-modifying CTEs always run to completion, whether read or not; the SELECT ones
 // run only as far as they are read, which is why the NOTIFY is read in the last
 // column. The placed time is the database's clock, which every instance shares.
+//
+// The checkout's token ($7) may name an order placed already (prior), by an earlier
+// attempt whose COMMIT went through unbeknown to us, or by the same checkout sent
+// again. Then nothing is placed, and the prior order is returned as it was placed:
+// its number, time and status, and each line's name and unit price. The token's
+// advisory lock, taken before (lockTokens), makes sure that this statement sees such
+// an order if it exists, committed.
 const placeOrder = `WITH want AS (
 		SELECT * FROM unnest($3::bigint[], $4::integer[]) WITH ORDINALITY AS w (product_id, qty, line)
+	), prior AS (
+		SELECT id, placed_at, status FROM orders WHERE token = $7
 	), found AS MATERIALIZED (
 		SELECT id, name, price, stock, discontinued FROM products WHERE id = ANY($3::bigint[])
+	), cart AS (
+		SELECT $2::bigint IS NULL OR (
+			(SELECT count(*) FROM saved_cart_items WHERE account_id = $2::bigint) = cardinality($3::bigint[])
+			AND NOT EXISTS (
+				SELECT FROM want w LEFT JOIN saved_cart_items s ON s.account_id = $2::bigint AND s.product_id = w.product_id
+				WHERE s.qty IS DISTINCT FROM w.qty)) AS ok
 	), verdict AS (
 		SELECT count(*) = cardinality($3::bigint[])
 				AND coalesce(bool_and(p.stock >= w.qty AND NOT p.discontinued), false)
-				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint)) AS ok,
+				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint))
+				AND (SELECT ok FROM cart)
+				AND NOT EXISTS (SELECT FROM prior) AS ok,
 			coalesce(sum(p.price * w.qty), 0)::bigint AS total
 		FROM found p JOIN want w ON w.product_id = p.id
 	), taken AS (
@@ -69,8 +87,8 @@ const placeOrder = `WITH want AS (
 		FROM want w
 		WHERE p.id = w.product_id AND (SELECT ok FROM verdict)
 	), o AS (
-		INSERT INTO orders (customer, account_id, total, status, placed_at)
-		SELECT $1, $2::bigint, total, 'placed', clock_timestamp() FROM verdict WHERE ok
+		INSERT INTO orders (customer, account_id, total, status, placed_at, token)
+		SELECT $1, $2::bigint, total, 'placed', clock_timestamp(), $7 FROM verdict WHERE ok
 		RETURNING id, placed_at
 	), l AS (
 		INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
@@ -81,9 +99,24 @@ const placeOrder = `WITH want AS (
 	), n AS (
 		SELECT pg_notify($5, $6) FROM o
 	)
-	SELECT p.id, p.name, p.price, p.stock, p.discontinued, o.id, o.placed_at, (SELECT count(*) FROM n)
-	FROM found p LEFT JOIN o ON true
+	SELECT p.id, coalesce(pl.name, p.name), coalesce(pl.unit_price, p.price), p.stock, p.discontinued,
+		coalesce(o.id, pr.id), coalesce(o.placed_at, pr.placed_at), coalesce(pr.status, 'placed'),
+		(SELECT count(*) FROM n), (SELECT ok FROM cart)
+	FROM found p LEFT JOIN o ON true LEFT JOIN prior pr ON true
+	LEFT JOIN order_lines pl ON pl.order_id = pr.id AND pl.product_id = p.id
 	ORDER BY p.id`
+
+// tokenLockClass is the first key of a checkout token's advisory lock ("TOKN"); the
+// second is a hash of the token. (Another token of the same hash only makes one
+// checkout wait for another.)
+const tokenLockClass int32 = 0x544f4b4e
+
+// lockTokens takes the advisory lock of each token of a batch ($2), in ascending key
+// so that batches cannot deadlock on them, held until the transaction ends. A lookup
+// of a token (Orders with OrderFilter.Token) and a later attempt with the same token
+// wait for it, so they never miss an order whose commit is in flight.
+const lockTokens = `SELECT pg_advisory_xact_lock($1, k)
+	FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys`
 
 // lockProducts locks products in ascending id, as every transaction here does:
 // FOR NO KEY UPDATE under ORDER BY locks the rows one by one in that order, so two
@@ -100,7 +133,7 @@ func (co *checkout) queue(b *pgx.Batch, s *Store) {
 	if co.AccountID != 0 {
 		account = &co.AccountID
 	}
-	b.Queue(placeOrder, co.Customer, account, co.ids, co.qtys, s.channel, s.instance)
+	b.Queue(placeOrder, co.Customer, account, co.ids, co.qtys, s.channel, s.instance, co.Token)
 }
 
 // foundProduct is a product as placeOrder found it, before it took any stock.
@@ -121,13 +154,18 @@ func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
 	var p foundProduct
 	var orderID *int64
 	var placed *time.Time
+	var status storify.OrderStatus
 	var notified int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &notified}, func() error {
+	cartOK := true
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &status, &notified, &cartOK}, func() error {
 		found[id] = p
 		return nil
 	})
 	if err != nil {
 		return storify.Order{}, fmt.Errorf("postgres: checkout: %w", err)
+	}
+	if orderID == nil && !cartOK {
+		return storify.Order{}, storify.ErrCartChanged // an account buys its saved cart, as it is now
 	}
 	if orderID == nil {
 		return storify.Order{}, co.whyNot(found)
@@ -138,7 +176,7 @@ func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
 		Customer:  co.Customer,
 		AccountID: co.AccountID,
 		Lines:     make([]storify.OrderLine, len(co.Lines)),
-		Status:    storify.StatusPlaced,
+		Status:    status,
 		Placed:    utc(*placed),
 	}
 	for i, it := range co.Lines {
@@ -174,7 +212,9 @@ func (co *checkout) whyNot(found map[int64]foundProduct) error {
 var errUnexplained = errors.New("postgres: checkout: no order was placed, yet every line could be sold")
 
 // Orders lists orders newest first; see storify.Store.
-func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error) {
+func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -192,25 +232,43 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 	if filter.Status != "" {
 		where = append(where, `status = `+arg(string(filter.Status)))
 	}
+	if filter.Token != "" {
+		where = append(where, `token = `+arg(filter.Token))
+	}
 	limit := ""
 	if filter.Limit > 0 {
 		limit = `LIMIT ` + arg(filter.Limit)
 	}
 	var os []storify.Order
-	err := s.read(ctx, func(c querier) error {
+	list := func(c querier) error {
 		var err error
 		if os, err = queryOrders(ctx, c, strings.Join(where, ` AND `), limit, args...); err != nil {
 			return fmt.Errorf("postgres: list orders: %w", err)
 		}
 		return nil
+	}
+	if filter.Token == "" {
+		return os, s.read(ctx, list)
+	}
+	// A checkout with this token may be committing as we look (its client lost
+	// the connection during COMMIT, and its backend has not finished): wait for
+	// its transaction to end, holding the token's lock shared, and only then read,
+	// in a statement whose snapshot is taken after the wait.
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, tokenLockClass, filter.Token); err != nil {
+			return fmt.Errorf("postgres: wait for checkout %q: %w", filter.Token, err)
+		}
+		return list(tx)
 	})
 	return os, err
 }
 
 // Order returns one order with its lines; see storify.Store.
-func (s *Store) Order(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Order(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		var err error
 		o, err = order(ctx, c, id)
 		return err
@@ -269,9 +327,11 @@ func queryOrders(ctx context.Context, q querier, where, limit string, args ...an
 
 // Ship marks a placed order shipped; see storify.Store. ENOTFOUND if there is no
 // such order.
-func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Ship(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusShipped); err != nil {
 			return err
 		}
@@ -290,9 +350,11 @@ func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
 // The order row is locked first (by its status change), then the products in
 // ascending id, the order Checkout locks them in, so a cancel and a checkout cannot
 // deadlock.
-func (s *Store) Cancel(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}
@@ -353,9 +415,11 @@ func setStatus(ctx context.Context, tx pgx.Tx, id int64, status storify.OrderSta
 // Sales sums units and revenue of orders not cancelled, per product; see
 // storify.Store. The sums are cast back to bigint: sum(bigint) is numeric in
 // PostgreSQL.
-func (s *Store) Sales(ctx context.Context) ([]storify.Sale, error) {
+func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var sales []storify.Sale
-	err := s.read(ctx, func(c querier) error {
+	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
 			SELECT p.id, p.name, sum(l.qty)::bigint, sum(l.qty * l.unit_price)::bigint
 			FROM order_lines l

@@ -51,8 +51,18 @@
 // transaction is still retried a few times, with jittered backoff, on
 // serialization_failure and deadlock_detected, and when its connection was lost
 // before COMMIT was sent: the server rolls such a transaction back, so running it
-// again cannot apply it twice. A connection lost during COMMIT is reported, not
-// retried, since the transaction may have committed.
+// again cannot apply it twice. A connection lost during COMMIT leaves the outcome
+// unknown. For a checkout batch that is no longer a problem: every checkout carries a
+// token stored with its order, so the batch is run again, waits for the first
+// attempt's transaction to end (the token's advisory lock) and finds the orders it
+// placed (see commit.go). Any other write so cut off is reported, not retried.
+//
+// Every call runs within the Store's budget (Options.Timeout, storify's
+// --db-timeout): acquiring and connecting, the statements, every retry, the wait for
+// the listener and for a group commit. The sessions' statement_timeout, lock_timeout
+// and idle_in_transaction_session_timeout are the budget too, so that the server also
+// gives up on a client that went away. A call that runs out, or cannot connect, gets
+// storify.ErrUnavailable.
 //
 // The tables live in the first schema of the connection's search_path (public by
 // default; set search_path in the DSN to use another), and Open migrates that schema
@@ -64,8 +74,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,12 +106,30 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03"
+	codeQueryCanceled        = "57014"
 )
+
+// DefaultTimeout is the budget of one Store call when Options.Timeout is not set.
+const DefaultTimeout = 5 * time.Second
+
+// Options tune a Store.
+type Options struct {
+	// Timeout is the budget of one Store call: pool acquisition, connecting, every
+	// retry, the wait for a group commit and the catalog's reload all come out of
+	// it. When it runs out the call fails with storify.ErrUnavailable (or, for a
+	// checkout whose commit could not be confirmed, storify.ErrUnconfirmed). It also
+	// sets the sessions' connect_timeout, statement_timeout, lock_timeout and
+	// idle_in_transaction_session_timeout, and the pool's health-check ping
+	// timeout, unless the DSN sets them. 0 means DefaultTimeout.
+	Timeout time.Duration
+}
 
 // Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	timeout time.Duration // the budget of one call (Options.Timeout)
 
 	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
 	catalog  catalogCopy
@@ -106,6 +138,10 @@ type Store struct {
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
+
+	unknownCommits atomic.Int64 // COMMITs whose outcome was unknown, for the tests
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -113,29 +149,50 @@ var _ storify.Store = (*Store)(nil)
 // Open connects to the PostgreSQL database that dsn names (a postgres:// URL or
 // keyword=value pairs, as pgx takes them; pool_max_conns and the other pgxpool
 // settings may be given in it) and brings its schema up to date. The tables go in
-// the first schema of search_path, which may be set in the DSN.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// the first schema of search_path, which may be set in the DSN. At most one Options
+// is used. If the database cannot be reached, the error wraps storify.ErrUnavailable.
+func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx leaves the password out of its parse errors.
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	bound(cfg, o.Timeout)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := migrate(ctx, pool, migrations); err != nil {
+	s := &Store{pool: pool, timeout: o.Timeout, listenDone: make(chan struct{})}
+	// Each step gets the budget, as a call does: their statements use ctx.
+	mctx, cancel := s.budget(ctx)
+	err = migrate(mctx, s, migrations)
+	cancel()
+	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, unreachable(ctx, err)
 	}
-	var schema string
-	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	sctx, cancel := s.budget(ctx)
+	err = s.read(sctx, func(q querier) error {
+		return q.QueryRow(sctx, `SELECT current_schema()`).Scan(&s.channel)
+	})
+	cancel()
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, channel: channelName(schema), instance: newInstanceID(),
-		listenDone: make(chan struct{})}
+	s.channel, s.instance = channelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
+	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))
@@ -143,15 +200,67 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
+// bound gives every connection of cfg the time budget d, where the DSN did not set
+// one: connecting, the pool's health-check ping, and on the server each statement,
+// each lock wait, and the time a transaction may sit idle. The last lets the server
+// end a transaction whose client vanished mid-way (a network partition), so that its
+// locks, and the question whether it committed, are settled soon after.
+func bound(cfg *pgxpool.Config, d time.Duration) {
+	if cfg.ConnConfig.ConnectTimeout <= 0 {
+		cfg.ConnConfig.ConnectTimeout = d
+	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = d
+	}
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	ms := strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+	for _, p := range []string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"} {
+		if _, ok := cfg.ConnConfig.RuntimeParams[p]; !ok {
+			cfg.ConnConfig.RuntimeParams[p] = ms
+		}
+	}
+}
+
 // Close answers the checkouts queued, stops the listener and closes the pool. It
 // waits until every connection in use has been returned, so calls in flight finish
-// first; a Checkout after Close returns an error.
+// first (each within its budget); a Checkout after Close returns an error. Closing the
+// pool's connections is bounded by the budget too: a connection to a host that no
+// longer answers is abandoned, not waited for, and Close says so.
 func (s *Store) Close() error {
 	s.commit.Close()
 	s.stopListening()
 	<-s.listenDone
-	s.pool.Close()
-	return nil
+	closed := make(chan struct{})
+	go func() {
+		s.pool.Close()
+		close(closed)
+	}()
+	t := time.NewTimer(s.timeout)
+	defer t.Stop()
+	select {
+	case <-closed:
+		return nil
+	case <-t.C:
+		return storify.Unavailable(fmt.Errorf("postgres: close: connections still busy after %v were abandoned", s.timeout))
+	}
+}
+
+// call bounds one Store call by the Store's budget: it returns ctx with that
+// deadline, which every statement of the call must use, and a func to defer that
+// releases it and turns *err into what the caller gets (see unreachable).
+func (s *Store) call(ctx context.Context, err *error) (context.Context, func()) {
+	bounded, cancel := s.budget(ctx)
+	return bounded, func() {
+		*err = unreachable(ctx, *err)
+		cancel()
+	}
+}
+
+// budget is ctx bounded by the Store's budget for one call.
+func (s *Store) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // querier is what statements run on: a pooled connection or a transaction, so that a
@@ -163,21 +272,27 @@ type querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// read runs fn on a pooled connection. fn must only read, so running it again after
-// its connection was lost is harmless; that is what lets a call right after the
-// database dropped our connections still succeed.
+// read runs fn on a pooled connection, within the call's budget. fn must only read,
+// so running it again after its connection was lost is harmless; that is what lets a
+// call right after the database dropped our connections still succeed.
 func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
-	return retry(ctx, func() (bool, error) {
+	parent := ctx
+	ctx, cancel := s.budget(ctx)
+	defer cancel()
+	return unreachable(parent, retry(ctx, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
-			return canReconnect(ctx, err), fmt.Errorf("postgres: connect: %w", err)
+			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
 		}
 		defer c.Release()
 		if err := fn(c); err != nil {
-			return lost(ctx, c, err), err
+			if lost(ctx, c, err) {
+				return true, &lostError{err}
+			}
+			return false, err
 		}
 		return false, nil
-	})
+	}))
 }
 
 // write runs fn in one READ COMMITTED transaction and commits it unless fn fails.
@@ -207,16 +322,21 @@ func closeThen(fn func(tx pgx.Tx) error) func(tx pgx.Tx, br pgx.BatchResults) er
 	}
 }
 
-// transact runs one READ COMMITTED transaction, retried as the package comment says.
-// queue, if not nil, adds statements to the batch that begins the transaction, so
-// that they reach the server with BEGIN in one round trip; fn then reads their results
-// from br, in order, and must Close br before it runs anything else in tx. The
-// transaction is committed unless fn (or closing br) fails.
+// transact runs one READ COMMITTED transaction, retried as the package comment says,
+// within the call's budget. queue, if not nil, adds statements to the batch that
+// begins the transaction, so that they reach the server with BEGIN in one round trip;
+// fn then reads their results from br, in order, and must Close br before it runs
+// anything else in tx. The transaction is committed unless fn (or closing br) fails.
+// A COMMIT whose outcome is unknown (the connection was lost while it was sent or
+// answered) is not retried: its error is an *unknownCommitError.
 func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
-	return retry(ctx, func() (bool, error) {
+	parent := ctx
+	ctx, cancel := s.budget(ctx)
+	defer cancel()
+	return unreachable(parent, retry(ctx, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
-			return canReconnect(ctx, err), fmt.Errorf("postgres: connect: %w", err)
+			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
 		}
 		defer c.Release()
 		b := &pgx.Batch{}
@@ -229,7 +349,10 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			rollback(ctx, tx)
-			return lost(ctx, c, err), fmt.Errorf("postgres: begin: %w", err)
+			if lost(ctx, c, err) {
+				return true, &lostError{fmt.Errorf("postgres: begin: %w", err)}
+			}
+			return false, fmt.Errorf("postgres: begin: %w", err)
 		}
 		err = fn(tx, br)
 		if cerr := br.Close(); err == nil && cerr != nil {
@@ -237,15 +360,77 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 		}
 		if err != nil {
 			rollback(ctx, tx)
-			return isTransient(err) || lost(ctx, c, err), err
+			if lost(ctx, c, err) {
+				return true, &lostError{err}
+			}
+			return isTransient(err), err
 		}
 		if err := tx.Commit(ctx); err != nil {
 			// Only the server saying it refused the commit proves that nothing
 			// was committed; a connection lost here leaves it unknown.
-			return isTransient(err), fmt.Errorf("postgres: commit: %w", err)
+			if pgCode(err) != "" && !c.Conn().IsClosed() {
+				return isTransient(err), fmt.Errorf("postgres: commit: %w", err)
+			}
+			s.unknownCommits.Add(1)
+			return false, &unknownCommitError{fmt.Errorf("postgres: commit: %w", err)}
 		}
 		return false, nil
-	})
+	}))
+}
+
+// lostError is a failure to reach the database: connecting failed, or the
+// connection was lost before COMMIT was sent, so nothing was committed.
+type lostError struct{ err error }
+
+func (e *lostError) Error() string { return e.err.Error() }
+func (e *lostError) Unwrap() error { return e.err }
+
+// unknownCommitError is a COMMIT whose outcome is unknown: the connection was lost
+// after it was sent, and the transaction may or may not have committed.
+type unknownCommitError struct{ err error }
+
+func (e *unknownCommitError) Error() string { return e.err.Error() + " (outcome unknown)" }
+func (e *unknownCommitError) Unwrap() error { return e.err }
+
+// unreachable turns err, from a call whose caller's context is parent, into what the
+// caller gets: a failure to reach the database in time becomes
+// storify.ErrUnavailable, wrapped with its cause; a call whose caller cancelled it
+// (the store is shutting down) gets the caller's context error, wrapped with the
+// cause; everything else (application errors, bugs) is returned as it is.
+func unreachable(parent context.Context, err error) error {
+	var appErr *storify.Error
+	switch {
+	case err == nil || errors.As(err, &appErr):
+		return err
+	case errors.Is(parent.Err(), context.Canceled):
+		return fmt.Errorf("%w: %w", parent.Err(), err)
+	case isUnreachable(err):
+		return storify.Unavailable(err)
+	}
+	return err
+}
+
+// isUnreachable reports whether err is the database not answering in time or the
+// connection to it failing, rather than the database refusing a statement.
+func isUnreachable(err error) bool {
+	var lostErr *lostError
+	var unknown *unknownCommitError
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &lostErr), errors.As(err, &unknown), errors.As(err, &connErr), errors.As(err, &netErr),
+		errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return true
+	}
+	code := pgCode(err)
+	switch {
+	case code == codeLockNotAvailable, code == codeQueryCanceled:
+		return true // lock_timeout, statement_timeout
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"):
+		return true // connection exception, insufficient resources, operator intervention
+	}
+	return false
 }
 
 // retry calls attempt until it succeeds, fails for good, or maxAttempts is reached,

@@ -64,7 +64,9 @@ func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product
 // before the INSERT because a refused INSERT still uses up an identity value, and a
 // duplicate name would leave a gap in the catalog numbers; the unique constraint
 // still decides when two managers add the same name at once.
-func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.Product, error) {
+func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	name, err := storify.CleanName(np.Name, "product name")
 	if err != nil {
 		return storify.Product{}, err
@@ -107,12 +109,14 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 
 // Restock adds received units to a product; see storify.Store. It also refuses to
 // put more than storify.MaxStock units on hand.
-func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product, error) {
+func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	if qty <= 0 || qty > storify.MaxQty {
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
 	}
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx, `
 			UPDATE products SET stock = stock + $1, received = received + $1
@@ -136,12 +140,14 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 // SetPrice changes a product's price; see storify.Store. Order lines carry their own
 // unit price, so placed orders keep theirs. EINVALID for a bad price, ENOTFOUND if
 // there is no such product.
-func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (storify.Product, error) {
+func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	if err := storify.CheckPrice(price); err != nil {
 		return storify.Product{}, err
 	}
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx,
 			`UPDATE products SET price = $1 WHERE id = $2 RETURNING `+productColumns, price, id))
@@ -157,9 +163,11 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 
 // Discontinue takes a product out of the catalog; see storify.Store. ENOTFOUND if
 // there is no such product.
-func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, error) {
+func (s *Store) Discontinue(ctx context.Context, id int64) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx,
 			`UPDATE products SET discontinued = true WHERE id = $1 AND NOT discontinued RETURNING `+productColumns, id))

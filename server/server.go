@@ -177,7 +177,7 @@ func (s *Server) ServeTransport(l net.Listener, tr Transport) error {
 // accept counts a connection against the limits and hands it to its transport,
 // or turns it away politely when a limit is reached.
 func (s *Server) accept(conn net.Conn, tr Transport) {
-	ip := hostOf(conn.RemoteAddr())
+	ip := clientKey(conn.RemoteAddr())
 	s.mu.Lock()
 	var refusal string
 	switch {

@@ -8,34 +8,55 @@ import (
 	"github.com/storify/storify/shell"
 )
 
-// Shop returns the Handler that runs the customer command set on a store. Its
-// sessions share one login throttle and one rendered catalog.
-func Shop(store storify.Store, name string, log *slog.Logger) Handler {
-	return ShopWith(store, name, log, shell.NewLoginThrottle())
+// ShopOptions are what the customer sessions of a Shop share beyond the store.
+// Zero fields get defaults.
+type ShopOptions struct {
+	// Passwords hashes within the process's CPU budget; share one per process.
+	Passwords *shell.Passwords
+	// Registrations limits sign-ups per address and for the whole store.
+	Registrations *shell.RegisterThrottle
+	// Throttle is the login throttle.
+	Throttle *shell.LoginThrottle
 }
 
-// ShopWith is Shop with the login throttle given, to share it with a transport
-// that checks passwords itself (SSH).
-func ShopWith(store storify.Store, name string, log *slog.Logger, throttle *shell.LoginThrottle) Handler {
-	return &shop{store: store, name: name, log: log, throttle: throttle, catalog: &shell.CatalogCache{}}
+// Shop returns the Handler that runs the customer command set on a store. Its
+// sessions share one login throttle, one sign-up throttle, one password hashing
+// budget and one rendered catalog; opts (at most one) sets them.
+func Shop(store storify.Store, name string, log *slog.Logger, opts ...ShopOptions) Handler {
+	var o ShopOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Passwords == nil {
+		o.Passwords = shell.NewPasswords(shell.PasswordBudget{})
+	}
+	if o.Registrations == nil {
+		o.Registrations = shell.NewRegisterThrottle(0)
+	}
+	if o.Throttle == nil {
+		o.Throttle = shell.NewLoginThrottle()
+	}
+	return &shop{store: store, name: name, log: log, opts: o, catalog: &shell.CatalogCache{}}
 }
 
 type shop struct {
-	store    storify.Store
-	name     string
-	log      *slog.Logger
-	throttle *shell.LoginThrottle
-	catalog  *shell.CatalogCache
+	store   storify.Store
+	name    string
+	log     *slog.Logger
+	opts    ShopOptions
+	catalog *shell.CatalogCache
 }
 
 // Prompt is the customer prompt (Prompter).
 func (h *shop) Prompt() string { return shell.CustomerPrompt(h.name) }
 
-// ServeSession runs the customer commands on s.
+// ServeSession runs the customer commands on s. The throttles count the
+// customer's address as every per-address limit does (IPv6 by /64).
 func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
 		StoreName: h.name, Log: h.log, LogID: s.ID,
-		Addr: hostOf(s.conn.RemoteAddr()), Throttle: h.throttle, Catalog: h.catalog, Key: s.Key(),
+		Addr: clientKey(s.conn.RemoteAddr()), Throttle: h.opts.Throttle, Catalog: h.catalog,
+		Passwords: h.opts.Passwords, Registrations: h.opts.Registrations, Key: s.Key(),
 	})
 	if acct := s.Account(); acct != nil {
 		if err := c.LogIn(ctx, *acct, s.Command() != ""); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,20 +229,29 @@ func TestNegotiationFloodIsBounded(t *testing.T) {
 	}
 }
 
-// stuckCarts is a store whose SaveCart, once armed, waits until released: a
+// stuckCarts is a store whose next cart call, once armed, waits until released: a
 // database that has stopped answering in the middle of a customer's command.
 type stuckCarts struct {
 	storify.Store
-	armed   chan struct{} // receives when SaveCart is blocked
+	arm     atomic.Bool
+	blocked chan struct{} // receives when a cart call is held
 	release chan struct{}
 }
 
-func (s *stuckCarts) SaveCart(ctx context.Context, id int64, items []storify.CartItem) error {
-	select {
-	case s.armed <- struct{}{}:
+func (s *stuckCarts) stall() {
+	if s.arm.CompareAndSwap(true, false) {
+		s.blocked <- struct{}{}
 		<-s.release
-	default:
 	}
+}
+
+func (s *stuckCarts) SavedCart(ctx context.Context, id int64) ([]storify.CartItem, error) {
+	s.stall()
+	return s.Store.SavedCart(ctx, id)
+}
+
+func (s *stuckCarts) SaveCart(ctx context.Context, id int64, items []storify.CartItem) error {
+	s.stall()
 	return s.Store.SaveCart(ctx, id, items)
 }
 
@@ -261,7 +271,7 @@ func TestSlowDatabaseStallsNotTheConsole(t *testing.T) {
 	if _, err := base.CreateAccount(ctx, "bob", hash); err != nil {
 		t.Fatal(err)
 	}
-	store := &stuckCarts{Store: base, armed: make(chan struct{}), release: make(chan struct{})}
+	store := &stuckCarts{Store: base, blocked: make(chan struct{}, 1), release: make(chan struct{})}
 	srv := &server.Server{Handler: server.Shop(store, "Test", slog.New(slog.DiscardHandler))}
 	addr := startServer(t, srv)
 	bob := connect(t, addr)
@@ -272,8 +282,13 @@ func TestSlowDatabaseStallsNotTheConsole(t *testing.T) {
 	if got := bob.until("Test> "); !strings.Contains(got, "Welcome back, bob") {
 		t.Fatalf("login: %q", got)
 	}
+	store.arm.Store(true)
 	bob.send("add Mug")
-	<-store.armed
+	select {
+	case <-store.blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("add never reached the cart in the store")
+	}
 	var reply string
 	timed(t, "customers", time.Second, func() { reply = managerExec(store, srv, "customers") })
 	if !strings.Contains(reply, "bob") {

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/storify/storify"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/storify/storify/internal/username"
 )
-
-const defaultBcryptCost = bcrypt.DefaultCost
 
 // errCancelled is what a prompt answered with nothing (or Ctrl-C) gives: a quiet
 // cancel. Other read errors pass through.
@@ -37,13 +35,25 @@ func (c *Customer) readPassword(prompt string) (string, error) {
 }
 
 func (c *Customer) register(ctx context.Context, a Args) error {
-	name, err := storify.CleanName(a.Get("NAME"), "account name")
+	name, key, err := username.Clean(a.Get("NAME"))
 	if err != nil {
 		return err
 	}
-	if _, err := c.store.AccountByName(ctx, name); err == nil {
-		return storify.Errorf(storify.ECONFLICT, "the name %s is taken; choose another", name)
+	// Whether a name is taken is the one thing register must tell; the checks are
+	// counted per address, so that names cannot be probed in bulk.
+	if wait := c.registrations.Check(c.addr); wait > 0 {
+		return storify.Errorf(storify.ECONFLICT, "too many sign-ups from your address; try again in %s", roundWait(wait))
 	}
+	if _, err := c.store.AccountByName(ctx, key); err == nil {
+		return storify.Errorf(storify.ECONFLICT, "the name %s is taken; choose another", name)
+	} else if storify.ErrorCode(err) != storify.ENOTFOUND {
+		return err
+	}
+	reg, wait := c.registrations.Reserve(c.addr)
+	if reg == nil {
+		return storify.Errorf(storify.ECONFLICT, "too many new accounts right now; try again in %s", roundWait(wait))
+	}
+	defer reg.Release() // unless Done
 	pw, err := c.readPassword("Password: ")
 	if err != nil || pw == "" {
 		return errCancelled(err)
@@ -58,7 +68,7 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	if again != pw {
 		return storify.Errorf(storify.EINVALID, "the passwords differ; nothing was registered")
 	}
-	hash, err := c.passwords.hash(pw)
+	hash, err := c.passwords.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
@@ -66,6 +76,7 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
+	reg.Done()
 	c.printf("Welcome, %s: your account is open and you are logged in.\n", acct.Name)
 	if c.key.Fingerprint != "" {
 		// Over SSH with a key: the key logs the new account in from now on.
@@ -81,16 +92,36 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	return c.enter(ctx, acct)
 }
 
+// roundWait rounds a wait up to whole seconds for a message.
+func roundWait(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// login logs in to an account. The attempt is reserved in the throttle before the
+// password is asked for, and known and unknown names take the same path: one
+// bcrypt comparison, against the dummy hash when there is no such account.
 func (c *Customer) login(ctx context.Context, a Args) error {
-	name := a.Get("NAME")
-	if wait := c.throttle.Wait(name, c.addr); wait > 0 {
-		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", wait.Round(time.Second))
+	key := username.Key(a.Get("NAME"))
+	if key == "" {
+		return storify.Errorf(storify.EINVALID, "no account can have that name")
 	}
+	attempt, wait := c.throttle.Reserve(key, c.addr)
+	if attempt == nil {
+		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
+	}
+	defer attempt.Release() // unless decided
 	pw, err := c.readPassword("Password: ")
 	if err != nil || pw == "" {
 		return errCancelled(err)
 	}
-	acct, err := c.store.AccountByName(ctx, name)
+	if len(pw) > MaxPasswordLen {
+		// bcrypt would compare only the first 72 bytes; no password is longer.
+		return tooLong()
+	}
+	if wait, ok := attempt.Check(); !ok {
+		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
+	}
+	acct, err := c.store.AccountByName(ctx, key)
 	if err != nil && storify.ErrorCode(err) != storify.ENOTFOUND {
 		return err
 	}
@@ -98,11 +129,15 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 	if err == nil {
 		hash = acct.PasswordHash
 	}
-	if !c.passwords.check(hash, pw) {
-		c.throttle.Fail(name, c.addr)
+	ok, err := c.passwords.Check(ctx, hash, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		attempt.Fail()
 		return storify.Errorf(storify.EINVALID, "wrong name or password")
 	}
-	c.throttle.Succeed(name)
+	attempt.Succeed()
 	c.printf("Welcome back, %s.\n", acct.Name)
 	return c.enter(ctx, acct)
 }
@@ -110,27 +145,36 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 // enter logs the session in to acct: the cart filled as a guest joins the account's
 // saved cart, and the result is saved.
 func (c *Customer) enter(ctx context.Context, acct storify.Account) error {
-	saved, err := c.store.SavedCart(ctx, acct.ID)
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	merged := storify.NewCart(saved)
 	guest := c.cart.Items()
-	for _, it := range guest {
-		room := storify.MaxQty - merged.Qty(it.ProductID)
-		if n := min(it.Qty, room); n > 0 {
-			merged.Add(it.ProductID, n)
+	c.mu.Unlock()
+	var merged *storify.Cart
+	for try := 0; ; try++ {
+		saved, err := c.store.SavedCart(ctx, acct.ID)
+		if err != nil {
+			return err
 		}
-	}
-	if len(guest) > 0 {
-		if err := c.store.SaveCart(ctx, acct.ID, merged.Items()); err != nil {
+		merged = storify.NewCart(saved)
+		for _, it := range guest {
+			room := storify.MaxQty - merged.Qty(it.ProductID)
+			if n := min(it.Qty, room); n > 0 {
+				merged.Add(it.ProductID, n)
+			}
+		}
+		if len(guest) == 0 {
+			break
+		}
+		err = c.store.ChangeCart(ctx, acct.ID, saved, merged.Items())
+		if err == nil {
+			break
+		} else if !errors.Is(err, storify.ErrCartChanged) || try >= maxCartRetries {
 			return err
 		}
 	}
 	acct.PasswordHash = nil
+	c.mu.Lock()
 	c.account, c.name, c.cart = &acct, acct.Name, *merged
+	c.mu.Unlock()
 	if n := merged.Units(); n > 0 {
 		fmt.Fprintf(c.term, "Your cart holds %s; type cart to see it.\n", count(n, "unit"))
 	}

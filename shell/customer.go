@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // Customer is one shopper's session: a Term, a cart, the orders placed in it. The
@@ -18,11 +20,12 @@ type Customer struct {
 	*Shell[*Customer]
 	store storify.Store
 
-	catalog   *CatalogCache
-	addr      string             // the customer's network address, for the login throttle
-	key       storify.AccountKey // the SSH key the customer came in with; zero if none
-	throttle  *LoginThrottle
-	passwords *passwords
+	catalog       *CatalogCache
+	addr          string             // the customer's network address, for the login throttle
+	key           storify.AccountKey // the SSH key the customer came in with; zero if none
+	throttle      *LoginThrottle
+	passwords     *Passwords
+	registrations *RegisterThrottle
 
 	mu      sync.Mutex // guards what follows
 	name    string     // given at checkout, or the account's name
@@ -30,6 +33,9 @@ type Customer struct {
 	cart    storify.Cart
 	orders  []int64 // placed in this session, oldest first
 	hinted  bool    // the hint under the catalog was shown once
+	// unconfirmed is the token of the last checkout, if the store could not
+	// confirm it (storify.ErrUnconfirmed); orders and checkout settle it first.
+	unconfirmed string
 
 	// state is what the manager and order notices read: a copy published after
 	// every command, so that reading it never waits for a command in progress
@@ -83,8 +89,15 @@ type CustomerConfig struct {
 	// all sessions; a nil Throttle gets one of the session's own.
 	Addr     string
 	Throttle *LoginThrottle
-	// BcryptCost is the password hashing cost; 0 means bcrypt.DefaultCost.
+	// Passwords hashes and checks passwords within the process's CPU budget; nil
+	// gets the process's shared Passwords of cost BcryptCost.
+	Passwords *Passwords
+	// BcryptCost is the password hashing cost without Passwords; 0 means
+	// bcrypt.DefaultCost.
 	BcryptCost int
+	// Registrations limits sign-ups, shared by all sessions; nil gets one of the
+	// session's own.
+	Registrations *RegisterThrottle
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
 	// Key is the SSH public key the customer connected with (its Added is
@@ -98,12 +111,18 @@ func CustomerPrompt(storeName string) string { return storeName + "> " }
 
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
-	c := &Customer{store: store, catalog: cfg.Catalog, addr: cfg.Addr, key: cfg.Key, throttle: cfg.Throttle, passwords: &passwords{cost: cfg.BcryptCost}}
+	c := &Customer{
+		store: store, catalog: cfg.Catalog, addr: cfg.Addr, key: cfg.Key,
+		throttle: cfg.Throttle, passwords: cfg.Passwords, registrations: cfg.Registrations,
+	}
 	if c.throttle == nil {
 		c.throttle = NewLoginThrottle()
 	}
-	if c.passwords.cost == 0 {
-		c.passwords.cost = defaultBcryptCost
+	if c.passwords == nil {
+		c.passwords = sharedPasswords(cfg.BcryptCost)
+	}
+	if c.registrations == nil {
+		c.registrations = NewRegisterThrottle(0)
 	}
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID
@@ -200,16 +219,18 @@ func (c *Customer) show(ctx context.Context, a Args) error {
 		return err
 	}
 	writeProduct(c.term, p)
-	if n := c.cartQty(p.ID); n > 0 {
+	if n := c.cartQty(ctx, p.ID); n > 0 {
 		c.printf("In your cart: %d\n", n)
 	}
 	return nil
 }
 
-func (c *Customer) cartQty(id int64) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cart.Qty(id)
+func (c *Customer) cartQty(ctx context.Context, id int64) int {
+	items, _, err := c.currentCart(ctx)
+	if err != nil {
+		return 0
+	}
+	return storify.NewCart(items).Qty(id)
 }
 
 // optionalQty reads an optional quantity argument; def when it was not given.
@@ -247,22 +268,60 @@ func (c *Customer) add(ctx context.Context, a Args) error {
 	return nil
 }
 
-// updateCart changes the cart through change. A logged-in customer's cart is saved
-// in the store first: if that fails, the cart stays as it was.
-func (c *Customer) updateCart(ctx context.Context, change func(*storify.Cart) error) error {
+// currentCart returns the customer's cart and account (0 for a guest). A logged-in
+// customer's cart is the account's saved cart, read now: every connection of the
+// account shows the same cart, and a change made on another one shows at the next
+// command. The session keeps what it read (CartUnits).
+func (c *Customer) currentCart(ctx context.Context) ([]storify.CartItem, int64, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	next := storify.NewCart(c.cart.Items())
-	if err := change(next); err != nil {
-		return err
+	acct, items := c.account, c.cart.Items()
+	c.mu.Unlock()
+	if acct == nil {
+		return items, 0, nil
 	}
-	if c.account != nil {
-		if err := c.store.SaveCart(ctx, c.account.ID, next.Items()); err != nil {
+	saved, err := c.store.SavedCart(ctx, acct.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.mu.Lock()
+	if c.account == acct {
+		c.cart = *storify.NewCart(saved)
+	}
+	c.mu.Unlock()
+	return saved, acct.ID, nil
+}
+
+// maxCartRetries bounds how often a change is redone because another connection
+// of the account changed the cart in between.
+const maxCartRetries = 5
+
+// updateCart changes the cart through change. A logged-in customer's change is
+// made to the saved cart as it is now, and saved only if no other connection
+// changed it meanwhile (else it is redone on the new cart); if saving fails, the
+// cart stays as it was.
+func (c *Customer) updateCart(ctx context.Context, change func(*storify.Cart) error) error {
+	for try := 0; ; try++ {
+		items, accountID, err := c.currentCart(ctx)
+		if err != nil {
 			return err
 		}
+		next := storify.NewCart(items)
+		if err := change(next); err != nil {
+			return err
+		}
+		if accountID != 0 {
+			err := c.store.ChangeCart(ctx, accountID, items, next.Items())
+			if errors.Is(err, storify.ErrCartChanged) && try < maxCartRetries {
+				continue
+			} else if err != nil {
+				return err
+			}
+		}
+		c.mu.Lock()
+		c.cart = *next
+		c.mu.Unlock()
+		return nil
 	}
-	c.cart = *next
-	return nil
 }
 
 func shortError(p storify.Product) error {
@@ -300,9 +359,10 @@ func (c *Customer) remove(ctx context.Context, a Args) error {
 }
 
 func (c *Customer) showCart(ctx context.Context, _ Args) error {
-	c.mu.Lock()
-	items := c.cart.Items()
-	c.mu.Unlock()
+	items, _, err := c.currentCart(ctx)
+	if err != nil {
+		return err
+	}
 	if len(items) == 0 {
 		c.printf("Your cart is empty. Type add PRODUCT to fill it.\n")
 		return nil
@@ -333,22 +393,30 @@ func (c *Customer) showCart(ctx context.Context, _ Args) error {
 	return nil
 }
 
-func (c *Customer) cartNotEmpty(context.Context) error {
-	if c.CartUnits() == 0 {
+func (c *Customer) cartNotEmpty(ctx context.Context) error {
+	if items, _, err := c.currentCart(ctx); err != nil {
+		return err
+	} else if len(items) == 0 {
 		return storify.Errorf(storify.EINVALID, "your cart is empty; add something first")
 	}
 	return nil
 }
 
 func (c *Customer) checkout(ctx context.Context, a Args) error {
+	items, _, err := c.currentCart(ctx) // an account buys its saved cart as it is now
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	items := c.cart.Items()
 	order := storify.NewOrder{Customer: a.Get("NAME"), Items: items}
 	if c.account != nil {
-		order.AccountID = c.account.ID
-		if order.Customer == "" {
-			order.Customer = c.account.Name
+		// A logged-in customer's order is theirs, in the account's name.
+		if order.Customer != "" && username.Key(order.Customer) != username.Key(c.account.Name) {
+			name := c.account.Name
+			c.mu.Unlock()
+			return storify.Errorf(storify.EINVALID, "you are logged in as %s, so orders are placed in that name; type checkout alone (or log out to order as a guest)", name)
 		}
+		order.AccountID, order.Customer = c.account.ID, c.account.Name
 	}
 	c.mu.Unlock()
 	if len(items) == 0 {
@@ -361,12 +429,34 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 		}
 		order.Customer = v
 	}
-	name, err := storify.CleanName(order.Customer, "customer name")
-	if err != nil {
-		return err
+	name := order.Customer
+	if order.AccountID == 0 {
+		var err error
+		if name, err = username.Nickname(name); err != nil {
+			return err
+		}
 	}
 	order.Customer = name
+	// An earlier checkout that may have been placed is settled first, so that
+	// trying again never buys twice.
+	if placed, err := c.settle(ctx); err != nil || placed {
+		return err
+	}
+	order.Token = storify.NewToken()
 	o, err := c.store.Checkout(ctx, order)
+	if errors.Is(err, storify.ErrUnconfirmed) {
+		c.mu.Lock()
+		c.unconfirmed = order.Token
+		if c.account == nil {
+			c.name = name
+		}
+		c.mu.Unlock()
+		return err
+	}
+	if errors.Is(err, storify.ErrCartChanged) {
+		c.currentCart(ctx) //nolint:errcheck // the next command reads it again anyway
+		return storify.Errorf(storify.ECONFLICT, "no order was placed: your cart was changed or bought on another connection. Type cart to see it")
+	}
 	if err != nil {
 		if code := storify.ErrorCode(err); code == storify.ECONFLICT || code == storify.ENOTFOUND {
 			return storify.Errorf(code, "no order was placed: %s. Your cart is unchanged", storify.ErrorMessage(err))
@@ -384,7 +474,51 @@ func (c *Customer) checkout(ctx context.Context, a Args) error {
 	return nil
 }
 
+// settle finds out what became of the checkout the store could not confirm, if any,
+// and tells the customer: placed (its units leave the cart) or not. It reports
+// whether it was placed.
+func (c *Customer) settle(ctx context.Context) (placed bool, err error) {
+	c.mu.Lock()
+	token := c.unconfirmed
+	c.mu.Unlock()
+	if token == "" {
+		return false, nil
+	}
+	os, err := c.store.Orders(ctx, storify.OrderFilter{Token: token})
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	c.unconfirmed = ""
+	if len(os) > 0 {
+		c.orders = append(c.orders, os[0].ID)
+	}
+	c.mu.Unlock()
+	if len(os) == 0 {
+		c.printf("Your last checkout was not placed; nothing was charged, and your cart is unchanged.\n")
+		return false, nil
+	}
+	o := os[0]
+	c.printf("Your last checkout went through after all: order #%d is placed: %s, total %s.\n", o.ID, count(o.Units(), "unit"), o.Total)
+	c.mu.Lock()
+	guest := c.account == nil
+	if guest {
+		for _, l := range o.Lines {
+			c.cart.Remove(l.ProductID, l.Qty) //nolint:errcheck // a line no longer in the cart is fine
+		}
+	}
+	c.mu.Unlock()
+	if !guest {
+		// The order emptied the saved cart with it: read the cart as it is now.
+		_, _, err = c.currentCart(ctx)
+	}
+	return true, err
+}
+
 func (c *Customer) listOrders(ctx context.Context, _ Args) error {
+	if _, err := c.settle(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	f := storify.OrderFilter{IDs: append([]int64{}, c.orders...)}
 	if c.account != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/storify/storify"
@@ -204,7 +205,7 @@ func writeLines(w io.Writer, lines []storify.OrderLine, total storify.Cents) {
 }
 
 func writeOrder(w io.Writer, o storify.Order) {
-	fmt.Fprintf(w, "Order #%d for %s, %s, %s\n", o.ID, o.Customer, o.Status, o.Placed.Local().Format("2006-01-02 15:04"))
+	fmt.Fprintf(w, "Order #%d for %s, %s, %s\n", o.ID, shown(o.Customer), o.Status, o.Placed.Local().Format("2006-01-02 15:04"))
 	writeLines(w, o.Lines, o.Total)
 }
 
@@ -214,4 +215,46 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// invisible holds the default-ignorable code points that are not format (Cf)
+// characters: letters and marks that show as nothing (U+3164, U+034F, variation
+// selectors).
+var invisible = &unicode.RangeTable{
+	R16: []unicode.Range16{
+		{Lo: 0x034f, Hi: 0x034f, Stride: 1},
+		{Lo: 0x115f, Hi: 0x1160, Stride: 1},
+		{Lo: 0x17b4, Hi: 0x17b5, Stride: 1},
+		{Lo: 0x180b, Hi: 0x180f, Stride: 1},
+		{Lo: 0x3164, Hi: 0x3164, Stride: 1},
+		{Lo: 0xfe00, Hi: 0xfe0f, Stride: 1},
+		{Lo: 0xffa0, Hi: 0xffa0, Stride: 1},
+	},
+	R32: []unicode.Range32{
+		{Lo: 0xe0100, Hi: 0xe01ef, Stride: 1},
+	},
+}
+
+// shown makes a customer's or account's name unambiguous for the manager: a
+// character that shows as nothing (zero-width, bidi control, an invisible letter)
+// is written as <U+200D>, so "alice" and "alice" with a zero-width joiner read
+// differently. Names made under today's rules have none; older ones may.
+func shown(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, isInvisible) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isInvisible(r) {
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isInvisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(invisible, r) || unicode.IsControl(r)
 }

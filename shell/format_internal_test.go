@@ -40,3 +40,21 @@ func TestCatalogTable(t *testing.T) {
 		t.Errorf("manager catalog:\n%s\nwant:\n%s", got, manager)
 	}
 }
+
+func TestShownMakesNamesUnambiguous(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice":           "alice",
+		"Zoë Ünal":        "Zoë Ünal",
+		"alice\u200d":     "alice<U+200D>",
+		"alice\u034f":     "alice<U+034F>",
+		"\u3164":          "<U+3164>",
+		"\u202eecila":     "<U+202E>ecila",
+		"a\u200bb\ufe0fc": "a<U+200B>b<U+FE0F>c",
+		"bad\xffbyte":     "bad\uFFFDbyte",
+		"Ada\x1b[31m":     "Ada<U+001B>[31m",
+	} {
+		if got := shown(in); got != want {
+			t.Errorf("shown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

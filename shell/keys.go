@@ -5,9 +5,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/username"
 )
 
 // The SSH keys of an account: a customer who came in over SSH with a key can
@@ -104,15 +104,27 @@ type discardTerm struct{}
 func (discardTerm) Write(p []byte) (int, error)     { return len(p), nil }
 func (discardTerm) ReadLine(string) (string, error) { return "", io.EOF }
 
-// CheckPassword checks an account's name and password, through the login throttle
-// as the login command does, for a transport that asks the password itself (SSH).
-// addr is the client's address. It returns the account, or EINVALID "wrong name or
-// password", or ECONFLICT while the throttle holds the name or the address back.
-func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, name, password, addr string) (storify.Account, error) {
-	if wait := throttle.Wait(name, addr); wait > 0 {
-		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", wait.Round(time.Second))
+// CheckPassword checks an account's name and password as the login command does,
+// for a transport that asks the password itself (SSH): the attempt goes through
+// the login throttle, and passwords (the shared hashing budget) checks it, against
+// a dummy hash when there is no such account. addr is the client's address. It
+// returns the account, or EINVALID "wrong name or password", or ECONFLICT while
+// the throttle holds the name or the address back.
+func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, passwords *Passwords, name, password, addr string) (storify.Account, error) {
+	wrong := storify.Errorf(storify.EINVALID, "wrong name or password")
+	key := username.Key(name)
+	if key == "" || password == "" || len(password) > MaxPasswordLen {
+		return storify.Account{}, wrong
 	}
-	acct, err := store.AccountByName(ctx, name)
+	attempt, wait := throttle.Reserve(key, addr)
+	if attempt == nil {
+		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
+	}
+	defer attempt.Release() // unless decided
+	if wait, ok := attempt.Check(); !ok {
+		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
+	}
+	acct, err := store.AccountByName(ctx, key)
 	if err != nil && storify.ErrorCode(err) != storify.ENOTFOUND {
 		return storify.Account{}, err
 	}
@@ -120,15 +132,15 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 	if err == nil {
 		hash = acct.PasswordHash
 	}
-	if !checkPasswords.check(hash, password) {
-		throttle.Fail(name, addr)
-		return storify.Account{}, storify.Errorf(storify.EINVALID, "wrong name or password")
+	ok, err := passwords.Check(ctx, hash, password)
+	if err != nil {
+		return storify.Account{}, err
 	}
-	throttle.Succeed(name)
+	if !ok {
+		attempt.Fail()
+		return storify.Account{}, wrong
+	}
+	attempt.Succeed()
 	acct.PasswordHash = nil
 	return acct, nil
 }
-
-// checkPasswords checks passwords for CheckPassword; the cost only matters for
-// the comparison made when there is no such account.
-var checkPasswords = &passwords{cost: defaultBcryptCost}

@@ -191,7 +191,7 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 	}
 	m.printf("%6s  %-16s  %-9s  %5s  %10s  %s\n", "Order", "Customer", "Status", "Units", "Total", "Placed")
 	for _, o := range os {
-		m.printf("%6s  %s  %-9s  %5d  %10s  %s\n", fmt.Sprint("#", o.ID), pad(o.Customer, 16), o.Status, o.Units(), o.Total,
+		m.printf("%6s  %s  %-9s  %5d  %10s  %s\n", fmt.Sprint("#", o.ID), pad(shown(o.Customer), 16), o.Status, o.Units(), o.Total,
 			o.Placed.Local().Format("2006-01-02 15:04"))
 	}
 	if len(os) == ordersShown {
@@ -222,7 +222,7 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("Order #%d for %s is shipped.%s\n", o.ID, o.Customer,
+	m.printf("Order #%d for %s is shipped.%s\n", o.ID, shown(o.Customer),
 		m.notify(o, fmt.Sprintf("Your order #%d has shipped.", o.ID)))
 	return nil
 }
@@ -236,7 +236,7 @@ func (m *Manager) cancel(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("Order #%d for %s is cancelled; %s back in stock.%s\n", o.ID, o.Customer, count(o.Units(), "unit"),
+	m.printf("Order #%d for %s is cancelled; %s back in stock.%s\n", o.ID, shown(o.Customer), count(o.Units(), "unit"),
 		m.notify(o, fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)))
 	return nil
 }
@@ -260,7 +260,7 @@ func (m *Manager) accounts(ctx context.Context, _ Args) error {
 	}
 	m.printf("%-20s  %-16s  %6s\n", "Account", "Opened", "Orders")
 	for _, a := range as {
-		m.printf("%s  %-16s  %6d\n", pad(a.Name, 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
+		m.printf("%s  %-16s  %6d\n", pad(shown(a.Name), 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
 	}
 	m.printf("%s.\n", count(len(as), "account"))
 	return nil
@@ -278,10 +278,10 @@ func (m *Manager) customers(context.Context, Args) error {
 	now := time.Now()
 	m.printf("%4s  %-22s  %-26s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
 	for _, c := range cs {
-		name := c.Name
+		name := shown(c.Name)
 		switch {
 		case c.Account != "":
-			name = c.Account + " (account)"
+			name = shown(c.Account) + " (account)"
 		case name == "":
 			name = "(guest)"
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/storify/storify"
 )
@@ -101,6 +103,10 @@ type Shell[T any] struct {
 	prompt string
 	log    *slog.Logger
 	logID  int64 // logged as "session" with errors, when not 0
+	// warned is set once the session has logged that the database cannot be
+	// reached, so that an outage costs the log one line per session, not one per
+	// command; a command that succeeds clears it.
+	warned bool
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
@@ -161,7 +167,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	words, err := tokenize(line)
 	if err != nil {
 		sh.failed = true
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if len(words) == 0 {
@@ -176,7 +182,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	args, err := bind(cmd, words[1:])
 	if err != nil {
 		sh.failed = true
-		sh.printf("%s.\n", capitalize(err.Error()))
+		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if cmd.Check != nil {
@@ -215,6 +221,8 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		return errQuit // input ended inside the command: nothing more to do
 	} else if err != nil {
 		sh.fail(err)
+	} else {
+		sh.warned = false
 	}
 	return nil
 }
@@ -236,17 +244,30 @@ func (sh *Shell[T]) ask(prompt string) (string, error) {
 }
 
 // fail writes a command's error as one line. Internal errors are logged, and the
-// user sees a generic message.
+// user sees a generic message. A store that cannot reach its database says so in its
+// own words (storify.ErrUnavailable), logged once as a warning; a command cut short
+// because the store is closing is neither an error nor logged.
 func (sh *Shell[T]) fail(err error) {
 	sh.failed = true
-	if storify.ErrorCode(err) == storify.EINTERNAL {
-		if sh.logID != 0 {
-			sh.log.Error("command failed", "session", sh.logID, "err", err)
-		} else {
-			sh.log.Error("command failed", "err", err)
-		}
+	switch code := storify.ErrorCode(err); {
+	case errors.Is(err, context.Canceled) && code != storify.EUNAVAILABLE:
+		sh.printf("The store is closing, so that was not done.\n")
+		return
+	case code == storify.EUNAVAILABLE && !sh.warned:
+		sh.warned = true
+		sh.logAt(slog.LevelWarn, "the database cannot be reached", err)
+	case code == storify.EINTERNAL:
+		sh.logAt(slog.LevelError, "command failed", err)
 	}
 	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
+}
+
+func (sh *Shell[T]) logAt(level slog.Level, msg string, err error) {
+	if sh.logID != 0 {
+		sh.log.Log(context.Background(), level, msg, "session", sh.logID, "err", err)
+	} else {
+		sh.log.Log(context.Background(), level, msg, "err", err)
+	}
 }
 
 func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
@@ -335,16 +356,23 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// capitalize upper-cases the first letter of s, whole: a letter of several bytes
+// is never split.
 func capitalize(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	if u := unicode.ToUpper(r); u != r {
+		return string(u) + s[n:]
+	}
+	return s
 }
 
-// sentence makes a message a sentence: capitalized, ending in a full stop.
+// sentence makes a message a sentence: capitalized, ending in a full stop, and
+// valid UTF-8 whatever it quotes.
 func sentence(s string) string {
-	s = capitalize(s)
+	s = capitalize(strings.ToValidUTF8(s, "\uFFFD"))
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
 		s += "."
 	}

@@ -11,7 +11,20 @@ import (
 // snapshot returns the in-memory copy of the catalog, read again from the database
 // on the first read after a write that changed products: writes call
 // s.catalog.Invalidate after they commit and before their caller hears of them.
+// Only a load gets the call's budget: the copy in memory needs no deadline, and a
+// read of it is a few nanoseconds that a timer would multiply.
 func (s *Store) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
+	if snap := s.catalog.Fresh(); snap != nil {
+		return snap, nil
+	}
+	return s.load(ctx)
+}
+
+// load is snapshot when the copy is stale. (Apart, so that the fresh path leaves
+// nothing on the heap.)
+func (s *Store) load(ctx context.Context) (_ *catalog.Snapshot, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	return s.catalog.Get(ctx, s.loadProducts)
 }
 

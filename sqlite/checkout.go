@@ -22,7 +22,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &checkout{co}, nil
+	return &checkout{CheckedOrder: co}, nil
 }
 
 // checkoutStmts are the statements of a checkout, prepared once on the writer
@@ -32,6 +32,7 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 type checkoutStmts struct {
 	savepoint, rollbackTo, release *sql.Stmt
 	account, take, insertOrder     *sql.Stmt
+	prior                          *sql.Stmt
 	insertLine, emptySavedCart     *sql.Stmt
 }
 
@@ -52,9 +53,10 @@ func (cs *checkoutStmts) fields() []stmtField {
 		{&cs.take, `UPDATE products SET stock = stock - ?
 			WHERE id = ? AND stock >= ? AND discontinued = 0
 			RETURNING name, price`},
-		{&cs.insertOrder, `INSERT INTO orders (customer, account_id, total, status, placed_at)
-			VALUES (?, ?, ?, ?, ?)
+		{&cs.insertOrder, `INSERT INTO orders (customer, account_id, total, status, placed_at, token)
+			VALUES (?, ?, ?, ?, ?, ?)
 			RETURNING id`},
+		{&cs.prior, `SELECT id FROM orders WHERE token = ?`},
 		{&cs.insertLine, `INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
 			VALUES (?, ?, ?, ?, ?, ?)`},
 		{&cs.emptySavedCart, `DELETE FROM saved_cart_items WHERE account_id = ?`},
@@ -122,6 +124,9 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 		} else if err != nil {
 			return storify.Order{}, fmt.Errorf("sqlite: checkout: account %d: %w", co.AccountID, err)
 		}
+		if err := checkSavedCart(ctx, tx, co.AccountID, co.Lines); err != nil {
+			return storify.Order{}, err // an account buys its saved cart, as it is now
+		}
 	}
 	for _, i := range co.ByID {
 		it := co.Lines[i]
@@ -138,8 +143,10 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 	}
 
 	err := st.insertOrder.QueryRowContext(ctx,
-		order.Customer, account, order.Total, order.Status, unixNano(order.Placed)).Scan(&order.ID)
-	if err != nil {
+		order.Customer, account, order.Total, order.Status, unixNano(order.Placed), co.Token).Scan(&order.ID)
+	if isUniqueViolation(err) {
+		return storify.Order{}, errPrior
+	} else if err != nil {
 		return storify.Order{}, fmt.Errorf("sqlite: checkout: insert order: %w", err)
 	}
 	for i, l := range order.Lines {
@@ -156,6 +163,20 @@ func (co *checkout) place(ctx context.Context, tx *sql.Tx, st *checkoutStmts) (s
 		}
 	}
 	return order, nil
+}
+
+// errPrior is place finding that the checkout's token placed an order already. The
+// unique index on the token finds it, rather than a lookup before every order: a
+// checkout sent again is rare, and the committer runs every checkout in turn.
+var errPrior = errors.New("sqlite: checkout: the token placed an order already")
+
+// priorOrder returns the order that token placed.
+func priorOrder(ctx context.Context, tx *sql.Tx, st *checkoutStmts, token string) (storify.Order, error) {
+	var id int64
+	if err := st.prior.QueryRowContext(ctx, token).Scan(&id); err != nil {
+		return storify.Order{}, fmt.Errorf("sqlite: checkout: look up token: %w", err)
+	}
+	return order(ctx, tx, id)
 }
 
 // whyNotTaken explains, as the customer should read it, why the conditional update

@@ -11,12 +11,14 @@ import (
 )
 
 // AddAccountKey binds an SSH key to an account; see storify.Store.
-func (s *Store) AddAccountKey(ctx context.Context, accountID int64, key storify.AccountKey) (storify.AccountKey, error) {
+func (s *Store) AddAccountKey(ctx context.Context, accountID int64, key storify.AccountKey) (_ storify.AccountKey, err error) {
 	if key.Fingerprint == "" || key.PublicKey == "" {
 		return storify.AccountKey{}, storify.Errorf(storify.EINVALID, "a key needs its fingerprint and public key")
 	}
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	key.Added = fromUnixNano(unixNano(time.Now()))
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := accountExists(ctx, tx, accountID); err != nil {
 			return err
 		}
@@ -43,10 +45,12 @@ func (s *Store) AddAccountKey(ctx context.Context, accountID int64, key storify.
 }
 
 // AccountByKey returns the account a key is bound to; see storify.Store.
-func (s *Store) AccountByKey(ctx context.Context, fingerprint string) (storify.Account, error) {
+func (s *Store) AccountByKey(ctx context.Context, fingerprint string) (_ storify.Account, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var a storify.Account
 	var created int64
-	err := s.reader.QueryRowContext(ctx, `
+	err = s.reader.QueryRowContext(ctx, `
 		SELECT a.id, a.name, a.password_hash, a.created_at
 		FROM account_keys k JOIN accounts a ON a.id = k.account_id
 		WHERE k.fingerprint = ?`, fingerprint).Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
@@ -60,7 +64,9 @@ func (s *Store) AccountByKey(ctx context.Context, fingerprint string) (storify.A
 }
 
 // AccountKeys lists an account's keys, oldest first; see storify.Store.
-func (s *Store) AccountKeys(ctx context.Context, accountID int64) ([]storify.AccountKey, error) {
+func (s *Store) AccountKeys(ctx context.Context, accountID int64) (_ []storify.AccountKey, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT fingerprint, public_key, added_at FROM account_keys WHERE account_id = ?
 		ORDER BY added_at, fingerprint`, accountID)
@@ -85,7 +91,9 @@ func (s *Store) AccountKeys(ctx context.Context, accountID int64) ([]storify.Acc
 }
 
 // RemoveAccountKey unbinds a key from an account; see storify.Store.
-func (s *Store) RemoveAccountKey(ctx context.Context, accountID int64, fingerprint string) error {
+func (s *Store) RemoveAccountKey(ctx context.Context, accountID int64, fingerprint string) (err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM account_keys WHERE account_id = ? AND fingerprint = ?`, accountID, fingerprint)
 		if err != nil {

@@ -12,7 +12,9 @@ import (
 )
 
 // Orders lists orders newest first; see storify.Store.
-func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error) {
+func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var where []string
 	var args []any
 	if filter.IDs != nil {
@@ -29,6 +31,12 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 		where = append(where, `status = ?`)
 		args = append(args, filter.Status)
 	}
+	if filter.Token != "" {
+		// Final as it stands: a checkout's commit is settled (see resolve) before
+		// its caller is answered, and there is no other writer to wait for.
+		where = append(where, `token = ?`)
+		args = append(args, filter.Token)
+	}
 	limit := -1 // no limit, in SQLite
 	if filter.Limit > 0 {
 		limit = filter.Limit
@@ -42,7 +50,9 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) ([]stori
 }
 
 // Order returns one order with its lines; see storify.Store.
-func (s *Store) Order(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Order(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	return order(ctx, s.reader, id)
 }
 
@@ -97,9 +107,11 @@ func queryOrders(ctx context.Context, q queryer, where string, args ...any) ([]s
 }
 
 // Ship marks a placed order shipped; see storify.Store.
-func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Ship(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusShipped); err != nil {
 			return err
 		}
@@ -114,9 +126,11 @@ func (s *Store) Ship(ctx context.Context, id int64) (storify.Order, error) {
 // transaction; see storify.Store. Units go back even to a discontinued product: they
 // are on the shelf again either way, and Received stays equal to Stock plus the units
 // of orders not cancelled.
-func (s *Store) Cancel(ctx context.Context, id int64) (storify.Order, error) {
+func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var o storify.Order
-	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}
@@ -165,7 +179,9 @@ func setStatus(ctx context.Context, tx *sql.Tx, id int64, status storify.OrderSt
 }
 
 // Sales sums units and revenue of orders not cancelled, per product; see storify.Store.
-func (s *Store) Sales(ctx context.Context) ([]storify.Sale, error) {
+func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT p.id, p.name, sum(l.qty), sum(l.qty * l.unit_price)
 		FROM order_lines l

@@ -64,7 +64,9 @@ func (s *Store) ProductByName(ctx context.Context, name string) (storify.Product
 }
 
 // AddProduct adds a product to the catalog; see storify.Store.
-func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.Product, error) {
+func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	name, err := storify.CleanName(np.Name, "product name")
 	if err != nil {
 		return storify.Product{}, err
@@ -100,12 +102,14 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (storify.
 
 // Restock adds received units to a product; see storify.Store. It also refuses to
 // put more than storify.MaxStock units on hand.
-func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product, error) {
+func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	if qty <= 0 || qty > storify.MaxQty {
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
 	}
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx, `
 			UPDATE products SET stock = stock + ?, received = received + ?
@@ -129,12 +133,14 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (storify.Product
 // SetPrice changes a product's price; see storify.Store. Order lines carry their own
 // unit price, so placed orders keep theirs. EINVALID for a bad price, ENOTFOUND if
 // there is no such product.
-func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (storify.Product, error) {
+func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	if err := storify.CheckPrice(price); err != nil {
 		return storify.Product{}, err
 	}
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx,
 			`UPDATE products SET price = ? WHERE id = ? RETURNING `+productColumns, price, id))
@@ -149,9 +155,11 @@ func (s *Store) SetPrice(ctx context.Context, id int64, price storify.Cents) (st
 }
 
 // Discontinue takes a product out of the catalog; see storify.Store.
-func (s *Store) Discontinue(ctx context.Context, id int64) (storify.Product, error) {
+func (s *Store) Discontinue(ctx context.Context, id int64) (_ storify.Product, err error) {
+	ctx, end := s.call(ctx, &err)
+	defer end()
 	var p storify.Product
-	err := s.writeCatalog(ctx, func(tx *sql.Tx) error {
+	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx,
 			`UPDATE products SET discontinued = 1 WHERE id = ? AND discontinued = 0 RETURNING `+productColumns, id))

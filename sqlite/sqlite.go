@@ -35,18 +35,28 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 )
 
-// busyTimeout is how long a connection waits for another one's lock before failing
-// with SQLITE_BUSY. Only another process writing the same file makes us wait; within
-// one Store the single writer connection serializes writes.
-const busyTimeout = 5 * time.Second
+// DefaultTimeout is the budget of one Store call when Options.Timeout is not set.
+const DefaultTimeout = 5 * time.Second
+
+// Options tune a Store.
+type Options struct {
+	// Timeout is the budget of one Store call: the wait for the writer connection
+	// or a reader, for a group commit, for the catalog's reload and for another
+	// process's lock (busy_timeout) all come out of it. When it runs out the call
+	// fails with storify.ErrUnavailable. 0 means DefaultTimeout.
+	Timeout time.Duration
+}
 
 // Store is a storify.Store on an SQLite file. It is safe for concurrent use.
 type Store struct {
+	timeout time.Duration                                // the budget of one call (Options.Timeout)
 	writer  *sql.DB                                      // one connection: every write transaction
 	reader  *sql.DB                                      // read-only connections for queries outside a write
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
 	stmts   *checkoutStmts                               // prepared on the writer
 	catalog catalog.Cache                                // the products, as last read
+	// conflicts are the accounts the name rule locks out, found at Open.
+	conflicts []storify.NameConflict
 }
 
 var _ storify.Store = (*Store)(nil)
@@ -54,7 +64,14 @@ var _ storify.Store = (*Store)(nil)
 // Open opens the SQLite database at path, creating the file if needed, and brings its
 // schema up to date. path must name a file: ":memory:" would give every pooled
 // connection a database of its own.
-func Open(path string) (*Store, error) {
+func Open(path string, opts ...Options) (*Store, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
 	}
@@ -63,7 +80,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: the path must not contain '?'", path)
 	}
 
-	writer, err := sql.Open("sqlite", path+"?"+writerParams())
+	writer, err := sql.Open("sqlite", path+"?"+writerParams(o.Timeout))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -80,7 +97,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
-	reader, err := sql.Open("sqlite", path+"?"+readerParams())
+	reader, err := sql.Open("sqlite", path+"?"+readerParams(o.Timeout))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -99,16 +116,24 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{writer: writer, reader: reader, stmts: stmts}
+	s := &Store{timeout: o.Timeout, writer: writer, reader: reader, stmts: stmts}
+	if s.conflicts, err = s.rekeyAccounts(context.Background()); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }
 
 // writerParams are the DSN parameters of the writer connection. Pragmas go in the DSN
 // so that the driver runs them on every connection it opens, not only the first.
-func writerParams() string {
+// busy_timeout, the wait for another process's lock, is the call's budget: only
+// another process writing the same file makes us wait; within one Store the single
+// writer connection serializes writes.
+func writerParams(busy time.Duration) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	// FULL syncs the WAL on every commit: NORMAL could lose the last orders on a
 	// power cut, and a customer told "order placed" must find the order afterwards.
@@ -120,9 +145,9 @@ func writerParams() string {
 
 // readerParams are the DSN parameters of the reader pool. query_only makes a write
 // sent to the wrong pool fail loudly instead of racing the writer for the lock.
-func readerParams() string {
+func readerParams(busy time.Duration) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "query_only(1)")
 	return q.Encode()
@@ -135,6 +160,37 @@ func readerParams() string {
 func (s *Store) Close() error {
 	s.commit.Close()
 	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close())
+}
+
+// call bounds one Store call by the Store's budget: it returns ctx with that deadline,
+// and a func to defer that releases it and turns *err into what the caller gets (see
+// unreachable).
+func (s *Store) call(ctx context.Context, err *error) (context.Context, func()) {
+	bounded, cancel := context.WithTimeout(ctx, s.timeout)
+	return bounded, func() {
+		*err = unreachable(ctx, bounded, *err)
+		cancel()
+	}
+}
+
+// unreachable turns err, from a call whose caller's context is parent and whose
+// budget was bounded, into what the caller gets: a call that ran out of its budget,
+// or waited past busy_timeout for another process's lock, gets storify.ErrUnavailable
+// wrapped with its cause; one its caller cancelled (the store is shutting down) gets
+// the caller's context error with the cause; everything else as it is.
+func unreachable(parent, bounded context.Context, err error) error {
+	var appErr *storify.Error
+	var sqlErr *sqlite3.Error
+	switch {
+	case err == nil || errors.As(err, &appErr):
+		return err
+	case errors.Is(parent.Err(), context.Canceled):
+		return fmt.Errorf("%w: %w", parent.Err(), err)
+	case bounded.Err() != nil || errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &sqlErr) && (sqlErr.Code()&0xff == sqlite3lib.SQLITE_BUSY || sqlErr.Code()&0xff == sqlite3lib.SQLITE_LOCKED):
+		return storify.Unavailable(err)
+	}
+	return err
 }
 
 // write runs fn in one write transaction on the writer connection and commits it

@@ -11,7 +11,7 @@ import (
 
 func openWriter(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "s.db")+"?"+writerParams())
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "s.db")+"?"+writerParams(DefaultTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func (t *Transport) checkPassword(ctx context.Context, meta gossh.ConnMetadata, 
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	acct, err := shell.CheckPassword(ctx, t.Store, t.Throttle, meta.User(), password, addr)
+	acct, err := shell.CheckPassword(ctx, t.Store, t.Throttle, t.Passwords, meta.User(), password, addr)
 	if err != nil {
 		if storify.ErrorCode(err) == storify.ECONFLICT {
 			t.Log.Info("ssh: login throttled", "user", meta.User(), "addr", addr)

@@ -49,9 +49,12 @@ type Transport struct {
 	// DefaultMaxAuthTries.
 	MaxAuthTries int
 	// Throttle is the login throttle passwords given to SSH go through: the
-	// telnet customers' (server.ShopWith). Nil: one of the transport's own.
+	// telnet customers' (server.ShopOptions). Nil: one of the transport's own.
 	Throttle *shell.LoginThrottle
-	Log      *slog.Logger
+	// Passwords checks passwords within the store's hashing budget: the telnet
+	// customers' (server.ShopOptions). Nil: one of the transport's own.
+	Passwords *shell.Passwords
+	Log       *slog.Logger
 
 	once     sync.Once
 	config   *gossh.ServerConfig
@@ -71,6 +74,9 @@ func (t *Transport) init() {
 		}
 		if t.Throttle == nil {
 			t.Throttle = shell.NewLoginThrottle()
+		}
+		if t.Passwords == nil {
+			t.Passwords = shell.NewPasswords(shell.PasswordBudget{})
 		}
 		t.config = &gossh.ServerConfig{
 			MaxAuthTries:                t.MaxAuthTries,

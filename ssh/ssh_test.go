@@ -65,8 +65,10 @@ func startShop(t testing.TB, srv *server.Server, tr *ssh.Transport, admin bool, 
 		t.Fatal(err)
 	}
 	srv.Name = "Test"
-	tr.Throttle = shell.NewLoginThrottle() // shared with telnet's login command
-	srv.Handler = server.ShopWith(store, "Test", slog.New(slog.DiscardHandler), tr.Throttle)
+	// One throttle and one hashing budget, shared with telnet's login command.
+	tr.Throttle = shell.NewLoginThrottle()
+	tr.Passwords = shell.NewPasswords(shell.PasswordBudget{})
+	srv.Handler = server.Shop(store, "Test", slog.New(slog.DiscardHandler), server.ShopOptions{Throttle: tr.Throttle, Passwords: tr.Passwords})
 	for _, w := range wrap {
 		srv.Handler = w(srv.Handler)
 	}

@@ -184,9 +184,14 @@ func testAccounts(t *testing.T, s storify.Store) {
 	}
 }
 
-// checkoutAs places an order for an account, in its name, or fails the test.
+// checkoutAs places an order for an account, in its name, or fails the test. An
+// account buys its saved cart, so the cart is saved as items first, unless it
+// holds them already.
 func checkoutAs(t *testing.T, s storify.Store, a storify.Account, items ...storify.CartItem) storify.Order {
 	t.Helper()
+	if merged := storify.NewCart(items).Items(); !storify.SameContents(savedCart(t, s, a.ID), merged) {
+		saveCart(t, s, a.ID, merged...)
+	}
 	o, err := s.Checkout(context.Background(), storify.NewOrder{Customer: a.Name, AccountID: a.ID, Items: items})
 	if err != nil {
 		t.Fatalf("Checkout for account %d (%q), %v: %v", a.ID, a.Name, items, err)

@@ -12,7 +12,14 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/storify/storify"
 )
+
+// exitUnavailable is the exit status when the database could not be reached in
+// time, so that a service manager can tell it from a wrong configuration (1) or
+// wrong flags (2).
+const exitUnavailable = 3
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -47,6 +54,9 @@ func run(args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, storify.ErrUnavailable):
+		sayBounded(os.Stderr, fmt.Sprintf("storify: %v\n", err))
+		return exitUnavailable
 	case err != nil:
 		sayBounded(os.Stderr, fmt.Sprintf("storify: %v\n", err))
 		return 1

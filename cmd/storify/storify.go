@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -30,10 +32,11 @@ var errUsage = errors.New("usage")
 
 // Config is everything the flags and environment set.
 type Config struct {
-	DB       string
-	Listen   string
-	Name     string
-	NoSample bool
+	DB        string
+	DBTimeout time.Duration // the budget of one database call
+	Listen    string
+	Name      string
+	NoSample  bool
 
 	MaxLine      int
 	MaxCustomers int
@@ -42,8 +45,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	ShutdownWait time.Duration
 
-	LogLevel slog.Level // the lowest level logged: Info unless --log-level says
-	LogJSON  bool       // --log-format json: JSON lines instead of key=value text
+	LogLevel       slog.Level // the lowest level logged: Info unless --log-level says
+	LogJSON        bool       // --log-format json: JSON lines instead of key=value text
+	MaxNewAccounts int        // accounts opened per hour in the whole store
+
+	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
+	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 
 	SSHListen  string // "" serves no SSH
 	SSHHostKey string // a private key file; "" keeps the host key in the store
@@ -79,7 +86,7 @@ type Main struct {
 	sshListener net.Listener // nil without --ssh-listen
 	sshServed   chan error
 	hostKey     string // the SSH host key's fingerprint
-	throttle    *shell.LoginThrottle
+	shopOptions server.ShopOptions
 	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
 }
 
@@ -94,6 +101,13 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.SetOutput(m.Stderr)
 	c := &m.Config
 	fs.StringVar(&c.DB, "db", env("STORIFY_DB", "storify.db"), "the store: a SQLite file, or a postgres:// URL for PostgreSQL (env STORIFY_DB)")
+	dbTimeout, derr := durationEnv("STORIFY_DB_TIMEOUT", defaultDBTimeout)
+	if derr != nil {
+		fmt.Fprintf(m.Stderr, "storify: %v\n", derr)
+		return errUsage
+	}
+	fs.DurationVar(&c.DBTimeout, "db-timeout", dbTimeout,
+		"longest a database call may take, retries and waiting for a connection included; past it a customer is told the store cannot reach its database (env STORIFY_DB_TIMEOUT)")
 	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
 		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
 	fs.StringVar(&c.Name, "name", env("STORIFY_NAME", "OPEN store"), "the store's name (env STORIFY_NAME)")
@@ -106,6 +120,12 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
 	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
+	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
+		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
+		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
 		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
 	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
@@ -115,6 +135,10 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	if err := parseFlags(fs, usage, args); err != nil {
 		return err
 	}
+	if c.DBTimeout <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --db-timeout must be positive\n")
+		return errUsage
+	}
 	var err error
 	if c.LogLevel, err = logging.ParseLevel(*level); err != nil {
 		fmt.Fprintf(m.Stderr, "storify: --log-level (or STORIFY_LOG_LEVEL) must be debug, info, warn or error, not %q\n", *level)
@@ -122,6 +146,18 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	}
 	if c.LogJSON, err = logging.ParseFormat(*format); err != nil {
 		fmt.Fprintf(m.Stderr, "storify: --log-format (or STORIFY_LOG_FORMAT) must be text or json, not %q\n", *format)
+		return errUsage
+	}
+	if c.TrustedProxies, err = parseTrustedProxies(*trusted); err != nil {
+		fmt.Fprintf(m.Stderr, "storify: --trusted-proxies: %v\n", err)
+		return errUsage
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		fmt.Fprintf(m.Stderr, "storify: --proxy-protocol needs --trusted-proxies: the addresses of the proxies to believe\n")
+		return errUsage
+	}
+	if c.MaxNewAccounts <= 0 {
+		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
 		return errUsage
 	}
 	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
@@ -149,6 +185,30 @@ func parseFlags(fs *flag.FlagSet, text string, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// defaultDBTimeout is --db-timeout's default.
+const defaultDBTimeout = 5 * time.Second
+
+// durationEnv reads a duration from the environment; def if it is not set.
+func durationEnv(key string, def time.Duration) (time.Duration, error) {
+	v := env(key, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration (such as 5s or 500ms)", key, v)
+	}
+	return d, nil
+}
+
+// envInt is env for a whole number; a value that is not one is ignored.
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(env(key, "")); err == nil {
+		return n
+	}
+	return def
 }
 
 func env(key, def string) string {
@@ -216,11 +276,17 @@ func (m *Main) Open(ctx context.Context) error {
 		// Events go to the log, and to the managers connected over SSH.
 		m.Log = slog.New(teeHandler{m.logs.Logger.Handler(), newManagerEvents(&m.events)})
 	}
-	store, err := openStore(m.Config.DB)
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
 	if err != nil {
 		return err
 	}
 	m.Store = store
+	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
+		for _, c := range nc.NameConflicts() {
+			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
+				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
+		}
+	}
 	if !m.Config.NoSample {
 		if n, err := seedSample(ctx, store); err != nil {
 			store.Close()
@@ -234,11 +300,19 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
 	}
+	if m.Config.ProxyProtocol {
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
+	}
 	m.listener = l
-	// One login throttle for telnet's login command and SSH's passwords.
-	m.throttle = shell.NewLoginThrottle()
+	// One login throttle and one hashing budget (its dummy hash built now) for the
+	// process: telnet's login command and SSH's passwords go through the same.
+	m.shopOptions = server.ShopOptions{
+		Throttle:      shell.NewLoginThrottle(),
+		Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
+		Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+	}
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.ShopWith(store, m.Config.Name, m.Log, m.throttle),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log, m.shopOptions),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
@@ -307,7 +381,7 @@ func (m *Main) Close() error {
 		m.Server = nil
 	}
 	if m.Store != nil {
-		if err := m.Store.Close(); err != nil {
+		if err := closeStore(m.Store, storeCloseWait); err != nil {
 			errs = append(errs, fmt.Errorf("closing the store: %w", err))
 		}
 		m.Store = nil
@@ -318,6 +392,27 @@ func (m *Main) Close() error {
 	}
 	m.closeLog()
 	return errors.Join(errs...)
+}
+
+// storeCloseWait is the longest Close waits for the store to close, after the
+// customers' commands have ended: a database that does not answer must not hold up
+// the exit (each backend bounds its own close by --db-timeout, which may be longer).
+// Every order a customer was told of is committed by then; what is abandoned is
+// connections and unanswered work.
+const storeCloseWait = time.Second
+
+// closeStore closes s, waiting at most wait.
+func closeStore(s storify.Store, wait time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("the database did not let go within %v; abandoned", wait)
+	}
 }
 
 // closeLog writes the queued log lines, waiting for a stuck log reader no longer
@@ -347,14 +442,23 @@ func (m *Main) closeConsole() {
 }
 
 // openStore opens the storage backend that dsn names: a postgres:// or
-// postgresql:// URL selects PostgreSQL, anything else is a SQLite file.
-func openStore(dsn string) (storify.Store, error) {
+// postgresql:// URL selects PostgreSQL, anything else is a SQLite file. Every
+// database call gets timeout. Opening PostgreSQL must succeed within it too: a
+// database that cannot be reached fails the start at once, with an error that wraps
+// storify.ErrUnavailable (exit status 3), rather than retrying: a service manager
+// restarts the program with its own backoff, and a person at the console learns at
+// once that the database is away.
+func openStore(ctx context.Context, dsn string, timeout time.Duration) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout})
+		if errors.Is(err, storify.ErrUnavailable) {
+			return nil, fmt.Errorf("cannot reach the database %s within --db-timeout %v: %w", redact(dsn), timeout, err)
+		}
+		return s, err
 	}
-	return sqlite.Open(dsn)
+	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout})
 }
 
 // redact hides a password in a database URL before it is logged.

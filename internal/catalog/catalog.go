@@ -99,11 +99,26 @@ func (s *Snapshot) ProductByName(name string) (storify.Product, error) {
 type Cache struct {
 	version atomic.Uint64
 	current atomic.Pointer[Snapshot] // nil before the first load
-	loading sync.Mutex               // one load at a time: the others wait and share it
+	// loading is held (a token in it) by the one load at a time; the others wait
+	// and share it, each giving up when its own context ends, so that a load that
+	// hangs on a database that does not answer holds up no reader past its deadline.
+	loading     chan struct{}
+	loadingOnce sync.Once
 }
 
 // Invalidate marks the snapshot stale.
 func (c *Cache) Invalidate() { c.version.Add(1) }
+
+// Fresh returns the last snapshot if no change was invalidated since its load began,
+// else nil; it never loads. A caller that serves most reads from memory uses it to
+// skip what only a load needs (a deadline, say) before it calls Get.
+func (c *Cache) Fresh() *Snapshot {
+	v0 := c.version.Load()
+	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
+		return snap
+	}
+	return nil
+}
 
 // Get returns a snapshot with every change invalidated before the call, loading one
 // with load when the last is stale.
@@ -112,8 +127,13 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
 		return snap, nil
 	}
-	c.loading.Lock()
-	defer c.loading.Unlock()
+	c.loadingOnce.Do(func() { c.loading = make(chan struct{}, 1) })
+	select {
+	case c.loading <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.loading }()
 	// A snapshot whose load began after this call did is as good as a new one: when
 	// the catalog changes with every checkout, the readers that waited share one load
 	// instead of each loading in turn.

@@ -2,7 +2,9 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/internal/catalog"
@@ -62,5 +64,43 @@ func TestCacheReloadsAfterInvalidate(t *testing.T) {
 	c.Invalidate()
 	if got := get(); got != 250 || loads != 2 {
 		t.Errorf("after Invalidate: price %s, %d loads", got, loads)
+	}
+}
+
+// A reader waiting for another's load gives up when its own context ends, even while
+// that load hangs (a database that does not answer), and the load, once it returns,
+// serves the readers that come after.
+func TestGetWaitsWithItsOwnContext(t *testing.T) {
+	var c catalog.Cache
+	release := make(chan struct{})
+	started := make(chan struct{})
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := c.Get(context.Background(), func(context.Context) ([]storify.Product, error) {
+			close(started)
+			<-release
+			return []storify.Product{{ID: 1, Name: "Blue Mug"}}, nil
+		})
+		loaded <- err
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Get(ctx, func(context.Context) ([]storify.Product, error) {
+		t.Error("second load ran while the first held the lock")
+		return nil, nil
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Get while another load hangs = %v, want %v", err, context.DeadlineExceeded)
+	}
+	close(release)
+	if err := <-loaded; err != nil {
+		t.Fatalf("first load: %v", err)
+	}
+	snap, err := c.Get(context.Background(), func(context.Context) ([]storify.Product, error) {
+		return nil, errors.New("not wanted: the snapshot is fresh")
+	})
+	if err != nil || len(snap.Products(storify.ProductFilter{})) != 1 {
+		t.Errorf("Get after the load = %v, %v; want the loaded snapshot", snap, err)
 	}
 }
