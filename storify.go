@@ -28,7 +28,8 @@ type Store interface {
 	// of that name (case-insensitively) exists.
 	AddProduct(ctx context.Context, p NewProduct) (Product, error)
 	// Restock adds qty received units to a product. EINVALID if qty is not positive
-	// or too large; ENOTFOUND if there is no such product.
+	// or would put more than MaxStock units on hand; ENOTFOUND if there is no such
+	// product.
 	Restock(ctx context.Context, id int64, qty int) (Product, error)
 	// SetPrice changes a product's price; orders already placed keep theirs.
 	SetPrice(ctx context.Context, id int64, price Cents) (Product, error)
@@ -120,6 +121,8 @@ type Store interface {
 
 	// Close releases the store; it waits for writes in flight.
 	Close() error
+
+	Admin // the operator's methods, in admin.go
 }
 
 // Product is one line of the catalog.
@@ -129,7 +132,7 @@ type Product struct {
 	Description  string
 	Price        Cents
 	Stock        int // units on hand
-	Received     int // units ever received: Stock + units in orders not cancelled
+	Received     int // units ever received: Stock + units in orders not cancelled + units written off (Admin.AdjustStock)
 	Discontinued bool
 }
 

@@ -9,7 +9,7 @@ import (
 
 // Limits on what users may type into the store.
 const (
-	MaxQty            = 10_000        // units of one product in one cart line or restock
+	MaxQty            = 10_000        // units of one product in one cart line
 	MaxStock          = 1_000_000_000 // units of one product on hand
 	MaxNameLen        = 60            // characters in a product or customer name
 	MaxDescriptionLen = 200           // characters in a product description

@@ -112,8 +112,8 @@ func (s *Store) AddProduct(ctx context.Context, np storify.NewProduct) (_ storif
 func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Product, err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
-	if qty <= 0 || qty > storify.MaxQty {
-		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxQty)
+	if qty <= 0 || qty > storify.MaxStock {
+		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxStock)
 	}
 	var p storify.Product
 	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {

@@ -43,9 +43,10 @@ type Codec interface {
 // Completer is a Codec that completes what is typed (a line editor's Tab). A
 // handler gives it the completion of its command set.
 type Completer interface {
-	// SetCompletion sets the function that returns the candidates for the
-	// text before the cursor, each the whole text with its last word completed.
-	SetCompletion(complete func(before string) []string)
+	// SetCompletion sets the function that completes the text before the
+	// cursor: it returns the end of that text which the candidates replace,
+	// and the candidates (as shell.Shell.Complete does).
+	SetCompletion(complete func(before string) (text string, candidates []string))
 }
 
 // A WriteError is a codec's failure to send to its client, a write deadline

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
@@ -65,11 +66,12 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	}
 	s.SetCustomer(c)
 	if comp, ok := s.Codec().(Completer); ok {
-		comp.SetCompletion(c.Complete)
+		comp.SetCompletion(func(before string) (string, []string) { return c.Complete(ctx, before) })
 	}
-	if s.Command() != "" {
-		c.Exec(ctx, s.Command())
-		if c.Failed() {
+	if cmd := s.Command(); cmd != "" {
+		failures := c.Failures()
+		err := c.Exec(ctx, cmd)
+		if ExecFailed(cmd, err, c.Failures() > failures) {
 			s.SetExitStatus(1)
 		}
 		return
@@ -77,4 +79,18 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	if err := c.Run(ctx); err != nil {
 		h.log.Debug("session ended", "session", s.ID, "err", err)
 	}
+}
+
+// ExecFailed says whether a single command (SSH exec) failed, for its exit status:
+// it reported a failure, or it ended early because input ended while it asked for
+// something it was not given (no command but quit ends the session otherwise).
+func ExecFailed(command string, err error, failed bool) bool {
+	if failed {
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	words := strings.Fields(strings.ToLower(command))
+	return len(words) == 0 || words[0] != "quit" && words[0] != "exit" && words[0] != "bye"
 }

@@ -3,65 +3,75 @@ package shell
 import (
 	"context"
 	"strings"
-
-	"github.com/storify/storify"
 )
 
-// complete returns the candidates for before, the text left of the cursor: in the
-// first word, the command names and aliases of the table; after it, the names of
-// the products (discontinued ones too if all is set), quoted when they hold a
-// space or the word was begun with a quote. Each candidate is the whole text with
-// its last word completed, so a line editor can put it in place as it is.
-func complete[T any](ctx context.Context, table *Table[T], store storify.Store, all bool, before string) []string {
-	trimmed := strings.TrimLeft(before, " ")
-	lead := before[:len(before)-len(trimmed)]
-	cmd, arg, found := strings.Cut(trimmed, " ")
-	if !found {
-		var out []string
-		for _, n := range table.names {
-			if hasPrefixFold(n, cmd) {
-				out = append(out, lead+n+" ")
+// statusWords are what orders STATUS takes, for completion.
+var statusWords = []string{"all", "cancelled", "placed", "shipped"}
+
+// Complete returns what Tab may complete at the end of line: the text being
+// completed (the part of the line it replaces) and the candidates for it, each in
+// full. What is offered depends on the argument the text falls in: command names
+// first and after help, statuses after orders, product names where a product goes
+// (a name with spaces as typed, or in an open quote that the candidate closes).
+func (sh *Shell[T]) Complete(ctx context.Context, line string) (string, []string) {
+	trimmed := strings.TrimLeft(line, " \t")
+	name, rest, more := strings.Cut(trimmed, " ")
+	if !more {
+		return name, matching(sh.table.names, name, "")
+	}
+	cmd, ok := sh.table.byName[strings.ToLower(name)]
+	if !ok || len(cmd.Args) == 0 {
+		return "", nil
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	if first := cmd.Args[0]; first.Greedy || first.Rest {
+		// A name of several words: the whole rest of the line is the text, unless it
+		// runs past the end of every candidate (restock Blue Mug 3).
+		text, quote := rest, ""
+		if strings.HasPrefix(text, `"`) {
+			text, quote = text[1:], `"`
+		}
+		if !strings.Contains(text, `"`) {
+			if c := matching(sh.candidates(ctx, first.Kind), text, quote); len(c) > 0 || !strings.ContainsAny(text, " \t") {
+				return text, c
 			}
 		}
-		return out
 	}
-	if _, ok := table.byName[strings.ToLower(cmd)]; !ok || store == nil {
-		return nil
+	words := strings.Fields(rest)
+	text := ""
+	if !strings.HasSuffix(rest, " ") && !strings.HasSuffix(rest, "\t") && len(words) > 0 {
+		text, words = words[len(words)-1], words[:len(words)-1]
 	}
-	head := before[:len(before)-len(strings.TrimLeft(arg, " "))]
-	arg = strings.TrimLeft(arg, " ")
-	quoted := strings.HasPrefix(arg, "\"")
-	word := strings.TrimPrefix(arg, "\"")
-	ps, err := store.Products(ctx, storify.ProductFilter{All: all})
-	if err != nil {
-		return nil
+	if len(words) >= len(cmd.Args) {
+		return "", nil
 	}
-	var out []string
-	for _, p := range ps {
-		if !hasPrefixFold(p.Name, word) {
-			continue
+	return text, matching(sh.candidates(ctx, cmd.Args[len(words)].Kind), text, "")
+}
+
+// candidates are the values an argument of kind may take, as far as they are known.
+func (sh *Shell[T]) candidates(ctx context.Context, kind ArgKind) []string {
+	switch kind {
+	case KindCommand:
+		return sh.table.names
+	case KindStatus:
+		return statusWords
+	case KindProduct, KindAccount:
+		if sh.names != nil {
+			return sh.names(ctx, kind)
 		}
-		if quoted || strings.Contains(p.Name, " ") {
-			out = append(out, head+"\""+p.Name+"\" ")
-		} else {
-			out = append(out, head+p.Name+" ")
+	}
+	return nil
+}
+
+// matching returns the candidates that start with prefix, compared
+// case-insensitively, each followed by suffix.
+func matching(candidates []string, prefix, suffix string) []string {
+	var out []string
+	lp := strings.ToLower(prefix)
+	for _, c := range candidates {
+		if len(c) >= len(prefix) && strings.ToLower(c[:len(prefix)]) == lp {
+			out = append(out, c+suffix)
 		}
 	}
 	return out
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// Complete returns the completions of before, the text left of a customer's
-// cursor: command names, then product names in the catalog.
-func (c *Customer) Complete(before string) []string {
-	return complete(context.Background(), customerCommands, c.store, false, before)
-}
-
-// Complete returns the completions of before, the text left of the manager's
-// cursor: command names, then product names, discontinued ones too.
-func (m *Manager) Complete(before string) []string {
-	return complete(context.Background(), managerCommands, m.store, true, before)
 }

@@ -127,17 +127,18 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID
 	c.Shell.published = c.publish
+	c.names = c.productNames
 	return c
 }
 
 // customerCommands is the customers' command table, shared by every customer session.
 var customerCommands = func() *Table[*Customer] {
-	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
 	return NewTable([]*Command[*Customer]{
 		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog (says when only a few units are left)", Run: (*Customer).list},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
 			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
-		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "show one product in full", Run: (*Customer).show},
 		{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}},
 			Help: "put QTY units (default 1) of a product in your cart", Run: (*Customer).add},
@@ -564,4 +565,18 @@ func (c *Customer) showOrder(ctx context.Context, a Args) error {
 func (c *Customer) quit(context.Context, Args) error {
 	c.printf("Goodbye, come again.\n")
 	return errQuit
+}
+
+// productNames lists the names of the products in the catalog, for completion (a
+// line editor's Tab over SSH).
+func (c *Customer) productNames(ctx context.Context, kind ArgKind) []string {
+	if kind != KindProduct {
+		return nil
+	}
+	ps, _ := c.store.Products(ctx, storify.ProductFilter{})
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
 }

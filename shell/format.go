@@ -17,17 +17,23 @@ import (
 // findProduct resolves what a user typed to name a product: a catalog number
 // ("3" or "#3") or a name, case-insensitively.
 func findProduct(ctx context.Context, store storify.Store, s string) (storify.Product, error) {
+	return findProductHint(ctx, store, s, "list")
+}
+
+// findProductHint is findProduct whose error names list, the command that shows
+// the catalog to whoever typed s ("list" for customers, "products" for the manager).
+func findProductHint(ctx context.Context, store storify.Store, s, list string) (storify.Product, error) {
 	s = strings.TrimSpace(s)
 	if id, err := storify.ParseID(s); err == nil {
 		p, err := store.Product(ctx, id)
 		if storify.ErrorCode(err) == storify.ENOTFOUND {
-			return p, storify.Errorf(storify.ENOTFOUND, "there is no product #%d; type list to see the catalog", id)
+			return p, storify.Errorf(storify.ENOTFOUND, "there is no product #%d; type %s to see the catalog", id, list)
 		}
 		return p, err
 	}
 	p, err := store.ProductByName(ctx, s)
 	if storify.ErrorCode(err) == storify.ENOTFOUND {
-		return p, storify.Errorf(storify.ENOTFOUND, "there is no product %q; type list to see the catalog", safe(s, 40))
+		return p, storify.Errorf(storify.ENOTFOUND, "there is no product %q; type %s to see the catalog", safe(s, 40), list)
 	}
 	return p, err
 }

@@ -29,8 +29,8 @@ func FuzzParse(f *testing.F) {
 			checkBind(t, cmd, words, line)
 		}
 		for _, w := range words {
-			if strings.ContainsAny(w, " \t") && !strings.ContainsAny(line, `"'`) {
-				t.Fatalf("word %q holds a separator (line %q)", w, line)
+			if strings.ContainsAny(w.text, " \t") && !strings.ContainsAny(line, `"'`) {
+				t.Fatalf("word %q holds a separator (line %q)", w.text, line)
 			}
 		}
 	})
@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 
 // checkBind binds words to cmd's arguments and fails on a value for an argument
 // the command does not have.
-func checkBind[T any](t *testing.T, cmd *Command[T], words []string, line string) {
+func checkBind[T any](t *testing.T, cmd *Command[T], words []word, line string) {
 	t.Helper()
 	vals, err := bind(cmd, words)
 	if err != nil {

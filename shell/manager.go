@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -39,8 +40,12 @@ type Manager struct {
 	*Shell[*Manager]
 	store   storify.Store
 	hub     Hub
+	bans    Banner
 	hostKey string
 }
+
+// ManagerPrompt is the prompt the manager of the named store types commands at.
+func ManagerPrompt(storeName string) string { return storeName + " manager> " }
 
 // ManagerConfig configures the manager's console.
 type ManagerConfig struct {
@@ -49,49 +54,99 @@ type ManagerConfig struct {
 	// HostKey is the SSH host key's fingerprint, shown by hostkey; "" when the
 	// store does not serve SSH.
 	HostKey string
-}
 
-// ManagerPrompt is the prompt the manager of the named store types commands at.
-func ManagerPrompt(storeName string) string { return storeName + " manager> " }
+	// Script says the commands come from a script (a pipe, a file, storify exec)
+	// rather than from someone at a terminal: no prompts, no questions (a missing
+	// argument fails the command), and each failure is one line on Errors.
+	Script bool
+	// Errors is where a script's failures go; it must be set when Script is.
+	Errors io.Writer
+	// FailFast stops a script at its first failed command.
+	FailFast bool
+	// ScriptPrompt is written before each line of a script is read, "" for none:
+	// a program that drives the console line by line can wait for it.
+	ScriptPrompt string
+	// Bans, if set, is where ban and unban keep addresses out; nil when no
+	// customer server runs.
+	Bans Banner
+}
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
-	m := &Manager{store: store, hub: hub, hostKey: cfg.HostKey}
-	m.Shell = newShell(m, managerCommands, term, ManagerPrompt(cfg.StoreName), cfg.Log)
+	m := &Manager{store: store, hub: hub, bans: cfg.Bans, hostKey: cfg.HostKey}
+	prompt := ManagerPrompt(cfg.StoreName)
+	if cfg.Script {
+		prompt = cfg.ScriptPrompt
+	}
+	m.Shell = newShell(m, managerCommands, term, prompt, cfg.Log)
+	m.lookup = func(ctx context.Context, name string) error {
+		_, err := m.findProduct(ctx, name)
+		return err
+	}
+	m.names = m.knownNames
+	m.scripted, m.errw, m.failFast = cfg.Script, cfg.Errors, cfg.FailFast
 	return m
 }
 
 // managerCommands is the manager's command table.
 var managerCommands = func() *Table[*Manager] {
-	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
-	order := Arg{Name: "N", Prompt: "Order number: "}
-	return NewTable([]*Command[*Manager]{
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
+	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validOrder}
+	price := Arg{Name: "PRICE", Prompt: "Price: ", Valid: validPrice}
+	return NewTable(append(append([]*Command[*Manager]{
 		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
+		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
+			Help: "show a product in full: stock, units received, sold and written off, revenue, adjustments", Run: (*Manager).show},
 		{Name: "addproduct", Args: []Arg{
-			{Name: "NAME", Prompt: "Name: "}, {Name: "PRICE", Prompt: "Price: "}, {Name: "STOCK", Prompt: "Stock: "},
-			{Name: "DESCRIPTION", Optional: true, Rest: true}},
-			Help: "add a product to the catalog (quote names with spaces)", Run: (*Manager).addProduct},
-		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: "}},
+			{Name: "NAME", Prompt: "Name: ", Greedy: true}, price, {Name: "STOCK", Prompt: "Stock: ", Valid: validStock},
+			{Name: "DESCRIPTION", Optional: true, Rest: true}}, Flags: []string{"--free"},
+			Help: "add a product to the catalog (a price of 0.00 asks first, or takes --free)", Run: (*Manager).addProduct},
+		{Name: "restock", Args: []Arg{product, {Name: "QTY", Prompt: "Units received: ", Valid: validUnits}},
 			Help: "add QTY received units to a product's stock", Run: (*Manager).restock},
-		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: "}},
-			Help: "change a product's price (placed orders keep theirs)", Run: (*Manager).price},
-		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+		{Name: "adjust", Args: []Arg{product, {Name: "-N", Prompt: "Units (-N to write off, +N to put back): ", Valid: validAdjustment},
+			{Name: "REASON", Prompt: "Reason: ", Rest: true}},
+			Help: "correct a product's stock (-N writes N units off, +N puts them back), with a reason kept in the audit trail", Run: (*Manager).adjust},
+		{Name: "price", Args: []Arg{product, {Name: "PRICE", Prompt: "New price: ", Valid: validPrice}}, Flags: []string{"--free"},
+			Help: "change a product's price; placed orders keep theirs (0.00 asks first, or takes --free)", Run: (*Manager).price},
+		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "stop selling a product", Run: (*Manager).discontinue},
-		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true}},
+		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true, Kind: KindStatus}},
 			Help: "list the newest orders, all or placed/shipped/cancelled", Run: (*Manager).orders},
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
 		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: (*Manager).customers},
-		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: "}}, Help: "disconnect a customer", Run: (*Manager).kick},
+		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: ", Valid: validID}}, Help: "disconnect a customer", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
 			Help: "send a message to every connected customer", Run: (*Manager).say},
 		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
 		{Name: "hostkey", Help: "show the fingerprint of the store's SSH host key", Run: (*Manager).showHostKey},
-		{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit},
-	})
+	}, adminCommands()...), &Command[*Manager]{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit}))
 }()
+
+// knownNames lists the products' or the accounts' names, for completion.
+func (m *Manager) knownNames(ctx context.Context, kind ArgKind) []string {
+	var names []string
+	switch kind {
+	case KindProduct:
+		ps, _ := m.store.Products(ctx, storify.ProductFilter{All: true})
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+	case KindAccount:
+		as, _ := m.store.Accounts(ctx)
+		for _, a := range as {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}
+
+// findProduct is findProduct for the manager, whose catalog command is products.
+func (m *Manager) findProduct(ctx context.Context, s string) (storify.Product, error) {
+	return findProductHint(ctx, m.store, s, "products")
+}
 
 func (m *Manager) products(ctx context.Context, _ Args) error {
 	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})
@@ -111,6 +166,11 @@ func (m *Manager) addProduct(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
+	if price == 0 {
+		if ok, err := m.confirm(fmt.Sprintf("Give %s away, at a price of 0.00?", safe(a.Get("NAME"), 40)), "--free", a); !ok || err != nil {
+			return cancelled(err)
+		}
+	}
 	stock, err := storify.ParseStock(a.Get("STOCK"))
 	if err != nil {
 		return err
@@ -126,11 +186,11 @@ func (m *Manager) addProduct(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) restock(ctx context.Context, a Args) error {
-	qty, err := storify.ParseQty(a.Get("QTY"))
+	qty, err := storify.ParseUnits(a.Get("QTY"))
 	if err != nil {
 		return err
 	}
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}
@@ -146,11 +206,16 @@ func (m *Manager) price(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}
 	old := p.Price
+	if price == 0 && old != 0 {
+		if ok, err := m.confirm(fmt.Sprintf("Give %s away, at a price of 0.00?", p.Name), "--free", a); !ok || err != nil {
+			return cancelled(err)
+		}
+	}
 	if p, err = m.store.SetPrice(ctx, p.ID, price); err != nil {
 		return err
 	}
@@ -159,7 +224,7 @@ func (m *Manager) price(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) discontinue(ctx context.Context, a Args) error {
-	p, err := findProduct(ctx, m.store, a.Get("PRODUCT"))
+	p, err := m.findProduct(ctx, a.Get("PRODUCT"))
 	if err != nil {
 		return err
 	}
@@ -178,8 +243,10 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 	case "", "all":
 	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
 		f.Status = s
+	case "canceled":
+		f.Status = storify.StatusCancelled
 	default:
-		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(string(s), 20))
+		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(a.Get("STATUS"), 20))
 	}
 	os, err := m.store.Orders(ctx, f)
 	if err != nil {
@@ -201,7 +268,7 @@ func (m *Manager) orders(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) order(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -214,7 +281,7 @@ func (m *Manager) order(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) ship(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -228,7 +295,7 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 }
 
 func (m *Manager) cancel(ctx context.Context, a Args) error {
-	id, err := storify.ParseID(a.Get("N"))
+	id, err := parseOrder(a.Get("N"))
 	if err != nil {
 		return err
 	}
@@ -351,6 +418,33 @@ func (m *Manager) sales(ctx context.Context, _ Args) error {
 func (m *Manager) exit(context.Context, Args) error {
 	m.printf("Closing the store.\n")
 	return errQuit
+}
+
+// Checks of an argument's form, for Arg.Valid.
+func validUnits(s string) error      { _, err := storify.ParseUnits(s); return err }
+func validStock(s string) error      { _, err := storify.ParseStock(s); return err }
+func validPrice(s string) error      { _, err := storify.ParseCents(s); return err }
+func validID(s string) error         { _, err := storify.ParseID(s); return err }
+func validOrder(s string) error      { _, err := parseOrder(s); return err }
+func validAdjustment(s string) error { _, err := storify.ParseAdjustment(s); return err }
+
+// parseOrder reads an order number; order 0 is not a bad number but one that no
+// order has.
+func parseOrder(s string) (int64, error) {
+	id, err := storify.ParseID(s)
+	if t := strings.TrimPrefix(strings.TrimSpace(s), "#"); err != nil && t != "" && strings.Trim(t, "0") == "" {
+		return 0, storify.Errorf(storify.ENOTFOUND, "there is no order #0: order numbers start at 1; type orders to list them")
+	}
+	return id, err
+}
+
+// cancelled is what a handler returns when the manager said no to a question: err
+// if asking failed, else nothing (the command just did nothing).
+func cancelled(err error) error {
+	if err != nil {
+		return err
+	}
+	return errNotDone
 }
 
 func (m *Manager) showHostKey(context.Context, Args) error {

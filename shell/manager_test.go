@@ -3,6 +3,7 @@ package shell_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestManagerCatalog(t *testing.T) {
 		"addproduct Lamp 99999999999 1",
 		"addproduct \"Lamp\x1b[31m\" 1 1",
 		"price 1 12,50",
-		"restock 1 99999999",
+		"restock 1 9999999999",
 	)
 	wantContains(t, out,
 		"Test manager> ",
@@ -85,7 +86,7 @@ func TestManagerCatalog(t *testing.T) {
 		`"99999999999" is not a price`,
 		"The product name has characters that cannot be shown.",
 		`"12,50" is not a price`,
-		`"99999999" is not a quantity`,
+		`"9999999999" is not a quantity`,
 	)
 	if !strings.Contains(out, "Notebook") || strings.Count(out, "Added #") != 2 {
 		t.Errorf("duplicate or bad products were added:\n%s", out)
@@ -143,4 +144,119 @@ func TestManagerCustomers(t *testing.T) {
 	if len(hub.kicked) != 1 || hub.kicked[0] != 9 || len(hub.said) != 1 || hub.said[0] != "Closing in 5 minutes" {
 		t.Errorf("hub saw kicks %v, messages %q", hub.kicked, hub.said)
 	}
+}
+
+// script runs lines as a manager's script and returns what went to stdout, what
+// went to the error output, and the number of failures.
+func script(t *testing.T, store storify.Store, failFast bool, lines ...string) (string, string, int) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	term := shell.NewLineTerm(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, 1<<16)
+	m := shell.NewManager(store, nil, term, shell.ManagerConfig{StoreName: "Test", Script: true, Errors: &errs, FailFast: failFast})
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	term.Flush()
+	return out.String(), errs.String(), m.Failures()
+}
+
+// TestManagerScriptAsksNothing: in a script, a command missing an argument fails
+// at once and the next line runs as a command; no prompt is written.
+func TestManagerScriptAsksNothing(t *testing.T) {
+	store := mustOpenStore(t)
+	out, errs, failed := script(t, store, false, "addproduct Lamp", "20", "restock", "restock lamp 2", `say "unclosed`)
+	wantErrs := "line 1: addproduct Lamp: PRICE is missing; usage: addproduct NAME PRICE STOCK [DESCRIPTION] [--free]\n" +
+		"line 2: 20: Unknown command \"20\". Type help to list commands.\n" +
+		"line 3: restock: PRODUCT is missing; usage: restock PRODUCT QTY\n" +
+		"line 4: restock lamp 2: There is no product \"lamp\"; type products to see the catalog.\n" +
+		"line 5: say \"unclosed: Missing closing \" quote.\n"
+	if out != "" || errs != wantErrs || failed != 5 {
+		t.Errorf("stdout %q\nerrors:\n%s\nwant:\n%s\nfailures %d, want 5", out, errs, wantErrs, failed)
+	}
+	out, errs, failed = script(t, store, true, "products", "nosuch", "products")
+	if strings.Count(out, "Blue Mug") != 1 || strings.Count(errs, "\n") != 1 || failed != 1 {
+		t.Errorf("fail-fast: stdout %q, errors %q, failures %d; want one products, one error", out, errs, failed)
+	}
+}
+
+// TestManagerStrictArguments: words that could be read more than one way, or a
+// value that does not fit after a product's name, are refused with a hint to
+// quote the name; nothing is asked and nothing changes.
+func TestManagerStrictArguments(t *testing.T) {
+	store := mustOpenStore(t)
+	out := manage(t, store, nil,
+		"addproduct Model 3 10 5",
+		"restock Blue Mug abc",
+		"restock Blue Mug",
+		"3",
+		`addproduct "Model 3" 10 5`,
+		"addproduct Model X 9.50 2 Small.",
+		"restock model 3 2",
+		"price Model X ten",
+	)
+	wantContains(t, out,
+		`Test manager> Is the name "Model" or "Model 3"? Quote it to say which: addproduct "Model" 3 10 5, or addproduct "Model 3" 10 5.`+"\n",
+		`Test manager> "abc" is not a quantity: type a whole number from 1 to 1000000000; quote product names with spaces: restock "Blue Mug" QTY.`+"\n",
+		"Test manager> Units received: #1 Blue Mug: 8 in stock.\n",
+		"Test manager> Added #3 Model 3 at 10.00, 5 in stock.\n",
+		"Test manager> Added #4 Model X at 9.50, 2 in stock.\n",
+		"Test manager> #3 Model 3: 7 in stock.\n",
+		`Test manager> "ten" is not a price: type it like 12.50 (at most 1000000.00); quote product names with spaces: price "Blue Mug" PRICE.`+"\n",
+	)
+	if ps, _ := store.Products(context.Background(), storify.ProductFilter{All: true}); len(ps) != 4 || ps[3].Description != "Small." {
+		t.Errorf("products = %+v", ps)
+	}
+}
+
+// TestManagerCompletion: Tab offers what each argument takes.
+func TestManagerCompletion(t *testing.T) {
+	store := mustOpenStore(t) // Blue Mug, Notebook
+	if _, err := store.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Lamp", Price: 100, Stock: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateAccount(context.Background(), "Ada", []byte("hash")); err != nil {
+		t.Fatal(err)
+	}
+	m := shell.NewManager(store, nil, shell.NewLineTerm(strings.NewReader(""), &bytes.Buffer{}, 1024), shell.ManagerConfig{StoreName: "Test"})
+	for _, tc := range []struct {
+		line, text string
+		want       []string
+	}{
+		{"rest", "rest", []string{"restock"}},
+		{"lock ", "", []string{"Ada"}},
+		{"help ", "", nil}, // every command: checked below
+		{"help pr", "pr", []string{"price", "products"}},
+		{"orders ", "", []string{"all", "cancelled", "placed", "shipped"}},
+		{"orders sh", "sh", []string{"shipped"}},
+		{"restock ", "", []string{"Blue Mug", "Notebook", "Blue Lamp"}},
+		{"restock blue ", "blue ", []string{"Blue Mug", "Blue Lamp"}},
+		{"price blue m", "blue m", []string{"Blue Mug"}},
+		{`discontinue "no`, "no", []string{`Notebook"`}},
+		{"restock Blue Mug ", "", nil},
+		{"restock Blue Mug 3", "", nil},
+		{"order ", "", nil},
+		{"nosuch ", "", nil},
+	} {
+		text, got := m.Complete(context.Background(), tc.line)
+		if tc.line == "help " {
+			if len(got) < 15 || !slices.Contains(got, "addproduct") || slices.Contains(got, "Blue Mug") {
+				t.Errorf("Complete(%q) = %q, want every command and no product", tc.line, got)
+			}
+			continue
+		}
+		if text != tc.text || !slices.Equal(got, tc.want) {
+			t.Errorf("Complete(%q) = %q, %q; want %q, %q", tc.line, text, got, tc.text, tc.want)
+		}
+	}
+}
+
+// TestManagerHelp: help names the manager's commands, and help COMMAND explains one.
+func TestManagerHelp(t *testing.T) {
+	out := manage(t, mustOpenStore(t), nil, "help", "help restock", "help nosuch", "restock nosuch 1")
+	wantContains(t, out,
+		"  addproduct NAME PRICE STOCK [DESCRIPTION] [--free]  add a product to the catalog",
+		"restock PRODUCT QTY\n  add QTY received units to a product's stock\n",
+		`Unknown command "nosuch"`,
+		`There is no product "nosuch"; type products to see the catalog.`,
+	)
 }

@@ -118,7 +118,9 @@ func (p *Passwords) Check(ctx context.Context, hash []byte, pw string) (bool, er
 		return false, err
 	}
 	defer release()
-	if hash == nil {
+	if hash == nil || storify.Locked(hash) {
+		// No account, or a locked one (the manager's lock): the same work as a
+		// wrong password, so the time taken tells nothing.
 		bcrypt.CompareHashAndPassword(p.dummy, []byte(pw))
 		return false, nil
 	}

@@ -23,6 +23,9 @@ type Command[T any] struct {
 	Aliases []string
 	Args    []Arg
 	Help    string // one line, shown by help
+	// Flags are the options the command takes, such as "--free", typed anywhere
+	// after its name (not quoted); a flag given is an argument with value "yes".
+	Flags []string
 	// Check, if set, runs before any argument is asked for, so that a command that
 	// cannot succeed says so at once (checkout with an empty cart).
 	Check func(self T, ctx context.Context) error
@@ -35,8 +38,24 @@ type Arg struct {
 	Prompt   string // asked when the argument is missing, e.g. "Product: "
 	Optional bool   // never asked; the handler has a default
 	Rest     bool   // takes the rest of the line (last argument only)
-	Greedy   bool   // a product name: takes all but the trailing numeric words (first argument only)
+	Greedy   bool   // a name: may take several unquoted words (first argument only; see bind)
+	Kind     ArgKind
+	// Valid, if set, checks the form of a value (a quantity, a price) before the
+	// command asks for what is missing or runs, so that a mistake is caught first.
+	Valid func(string) error
 }
+
+// ArgKind says what an argument names, for completion and for checking it early.
+type ArgKind int
+
+// The kinds of argument.
+const (
+	KindText    ArgKind = iota // free text, or a value the handler parses
+	KindProduct                // an existing product, by number or name
+	KindCommand                // a command of the same table
+	KindStatus                 // an order status
+	KindAccount                // a customer account's name
+)
 
 // Args are a command's argument values by name.
 type Args map[string]string
@@ -56,11 +75,18 @@ func (c *Command[T]) Usage() string {
 			b.WriteString(a.Name)
 		}
 	}
+	for _, f := range c.Flags {
+		b.WriteString(" [" + f + "]")
+	}
 	return b.String()
 }
 
 // errQuit is returned by a handler to end the session.
 var errQuit = errors.New("quit")
+
+// errNotDone is returned by a handler when the user answered no to its question:
+// nothing was done, and nothing failed.
+var errNotDone = errors.New("not done")
 
 // Table is a command table with its index by name and alias. It is built once and
 // shared by every session of its kind: a session's lookups touch the same few
@@ -76,7 +102,7 @@ type Table[T any] struct {
 func NewTable[T any](commands []*Command[T]) *Table[T] {
 	t := &Table[T]{help: &Command[T]{
 		Name: "help", Aliases: []string{"?"},
-		Args: []Arg{{Name: "COMMAND", Optional: true}},
+		Args: []Arg{{Name: "COMMAND", Optional: true, Kind: KindCommand}},
 		Help: "list the commands, or explain one",
 	}}
 	t.commands = append(slices.Clip(commands), t.help)
@@ -110,9 +136,22 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
-	// failed is set when the last command Exec ran failed (SSH exec reports it
-	// in its exit status).
-	failed bool
+
+	// lookup, if set, finds the product a KindProduct argument names, so that a
+	// command naming none fails before it asks for anything more.
+	lookup func(ctx context.Context, name string) error
+	// names, if set, lists the products or accounts there are, for completion.
+	names func(ctx context.Context, kind ArgKind) []string
+
+	// A script is input nobody types at: a missing argument is an error, not a
+	// question (the next line would be taken as its answer), and errors go to
+	// errw with the line they came from.
+	scripted bool
+	errw     io.Writer
+	failFast bool   // stop at the first failed command
+	lineNo   int    // lines read so far
+	line     string // the command line being run, for error messages
+	failures int    // commands that failed
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -128,14 +167,16 @@ func newShell[T any](self T, table *Table[T], term Term, prompt string, log *slo
 // Term fails (that error). ctx is passed to every command; when it is done, Run
 // returns after the command in progress.
 func (sh *Shell[T]) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !(sh.failFast && sh.failures > 0) {
 		line, err := sh.term.ReadLine(sh.prompt)
+		sh.lineNo++
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			sh.printf("\n")
 			continue
 		case errors.Is(err, ErrLineTooLong):
-			sh.printf("That line is too long; nothing was done.\n")
+			sh.line = ""
+			sh.failf("That line is too long; nothing was done.")
 			continue
 		case errors.Is(err, io.EOF):
 			return nil
@@ -155,7 +196,6 @@ func (sh *Shell[T]) Run(ctx context.Context) error {
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
 func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
-	sh.failed = false
 	err := sh.exec(ctx, line)
 	if sh.published != nil {
 		sh.published()
@@ -164,25 +204,31 @@ func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
 }
 
 func (sh *Shell[T]) exec(ctx context.Context, line string) error {
+	sh.line = line
 	words, err := tokenize(line)
 	if err != nil {
-		sh.failed = true
-		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
+		sh.failf("%s.", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if len(words) == 0 {
 		return nil
 	}
-	name := strings.ToLower(words[0])
+	name := strings.ToLower(words[0].text)
 	cmd, ok := sh.table.byName[name]
 	if !ok {
-		sh.unknown(words[0])
+		sh.unknown(words[0].text)
 		return nil
 	}
-	args, err := bind(cmd, words[1:])
+	words, flags := takeFlags(cmd, words[1:])
+	args, err := bind(cmd, words)
+	if args == nil && len(flags) > 0 {
+		args = Args{}
+	}
+	for _, f := range flags {
+		args[f] = "yes"
+	}
 	if err != nil {
-		sh.failed = true
-		sh.printf("%s.\n", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
+		sh.failf("%s.", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
 	if cmd.Check != nil {
@@ -191,14 +237,19 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 			return nil
 		}
 	}
+	if err := sh.checkArgs(ctx, cmd, args, words); err != nil {
+		sh.fail(err)
+		return nil
+	}
 	for _, a := range cmd.Args {
 		if _, ok := args[a.Name]; ok || a.Optional {
 			continue
 		}
-		v, err := sh.ask(a.Prompt)
-		if err != nil || v == "" {
-			sh.failed = true
+		if sh.scripted {
+			sh.failf("%s is missing; usage: %s", a.Name, cmd.Usage())
+			return nil
 		}
+		v, err := sh.ask(a.Prompt)
 		if errors.Is(err, ErrInterrupt) || err == nil && v == "" {
 			sh.printf("Cancelled.\n")
 			return nil
@@ -219,12 +270,104 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	}
 	if errors.Is(err, errQuit) || errors.Is(err, io.EOF) {
 		return errQuit // input ended inside the command: nothing more to do
+	} else if errors.Is(err, errNotDone) {
+		sh.printf("Cancelled; nothing was changed.\n")
 	} else if err != nil {
 		sh.fail(err)
 	} else {
 		sh.warned = false
 	}
 	return nil
+}
+
+// checkArgs checks the arguments given before anything is asked: the form of each
+// value, and that a product exists. A name of several unquoted words that names no
+// product, while the command still lacks an argument, is most likely a name
+// followed by a mistyped value (restock Lamp five): that value's own error is
+// given, with a hint to quote names with spaces.
+func (sh *Shell[T]) checkArgs(ctx context.Context, cmd *Command[T], args Args, words []word) error {
+	for i, a := range cmd.Args {
+		v, ok := args[a.Name]
+		if !ok {
+			continue
+		}
+		if a.Valid != nil {
+			if err := a.Valid(v); err != nil {
+				return err
+			}
+		}
+		if a.Kind != KindProduct || sh.lookup == nil {
+			continue
+		}
+		err := sh.lookup(ctx, v)
+		if err == nil || storify.ErrorCode(err) != storify.ENOTFOUND || !a.Greedy || i != 0 || len(words) < 2 || words[0].quoted {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var next *Arg
+		for j := range cmd.Args[1:] {
+			if b := &cmd.Args[1+j]; !b.Optional {
+				if _, given := args[b.Name]; !given {
+					next = b
+				}
+				break
+			}
+		}
+		last := words[len(words)-1].text
+		shorter := strings.TrimSpace(strings.TrimSuffix(v, last))
+		if next == nil || next.Valid == nil || sh.lookup(ctx, shorter) != nil {
+			return err
+		}
+		if verr := next.Valid(last); verr != nil {
+			return storify.Errorf(storify.EINVALID, "%s; quote product names with spaces: %s \"Blue Mug\" %s",
+				strings.TrimSuffix(storify.ErrorMessage(verr), "."), cmd.Name, next.Name)
+		}
+		return err
+	}
+	return nil
+}
+
+// takeFlags takes the flags cmd declares out of words, and returns the other words
+// and the flags given.
+func takeFlags[T any](cmd *Command[T], words []word) ([]word, []string) {
+	if len(cmd.Flags) == 0 {
+		return words, nil
+	}
+	var rest []word
+	var flags []string
+	for _, w := range words {
+		if !w.quoted && slices.Contains(cmd.Flags, w.text) {
+			flags = append(flags, w.text)
+		} else {
+			rest = append(rest, w)
+		}
+	}
+	return rest, flags
+}
+
+// confirm asks a yes-or-no question and reports whether the answer was yes. A
+// script is never asked: unless the command was given flag, which says yes, it
+// fails with an error naming the flag.
+func (sh *Shell[T]) confirm(question, flag string, a Args) (bool, error) {
+	if a.Get(flag) != "" {
+		return true, nil
+	}
+	if sh.scripted {
+		return false, storify.Errorf(storify.EINVALID, "%s Add %s to say yes in a script", strings.TrimSuffix(question, "?")+"?", flag)
+	}
+	v, err := sh.ask(question + " (yes/no) ")
+	if errors.Is(err, ErrInterrupt) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(v) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
 }
 
 // ask prompts for one value; quotes around the whole answer are removed.
@@ -248,7 +391,6 @@ func (sh *Shell[T]) ask(prompt string) (string, error) {
 // own words (storify.ErrUnavailable), logged once as a warning; a command cut short
 // because the store is closing is neither an error nor logged.
 func (sh *Shell[T]) fail(err error) {
-	sh.failed = true
 	switch code := storify.ErrorCode(err); {
 	case errors.Is(err, context.Canceled) && code != storify.EUNAVAILABLE:
 		sh.printf("The store is closing, so that was not done.\n")
@@ -259,7 +401,7 @@ func (sh *Shell[T]) fail(err error) {
 	case code == storify.EINTERNAL:
 		sh.logAt(slog.LevelError, "command failed", err)
 	}
-	sh.printf("%s\n", sentence(storify.ErrorMessage(err)))
+	sh.failf("%s", sentence(storify.ErrorMessage(err)))
 }
 
 func (sh *Shell[T]) logAt(level slog.Level, msg string, err error) {
@@ -270,21 +412,38 @@ func (sh *Shell[T]) logAt(level slog.Level, msg string, err error) {
 	}
 }
 
+// failf writes one line saying why a command failed, and counts the failure. In a
+// script the line goes to the error output, with where it came from.
+func (sh *Shell[T]) failf(format string, args ...any) {
+	sh.failures++
+	msg := fmt.Sprintf(format, args...)
+	if sh.scripted {
+		fmt.Fprintf(sh.errw, "line %d: %s: %s\n", sh.lineNo, safe(strings.TrimSpace(sh.line), 60), msg)
+		return
+	}
+	sh.printf("%s\n", msg)
+}
+
+// Failures is the number of commands that have failed so far.
+func (sh *Shell[T]) Failures() int { return sh.failures }
+
 func (sh *Shell[T]) printf(format string, args ...any) { fmt.Fprintf(sh.term, format, args...) }
 
 func (sh *Shell[T]) unknown(word string) {
-	sh.failed = true
 	word = safe(word, 30)
 	if s := sh.suggest(strings.ToLower(word)); s != "" {
-		sh.printf("Unknown command %q. Did you mean %s? Type help to list commands.\n", word, s)
+		sh.failf("Unknown command %q. Did you mean %s? Type help to list commands.", word, s)
 		return
 	}
-	sh.printf("Unknown command %q. Type help to list commands.\n", word)
+	sh.failf("Unknown command %q. Type help to list commands.", word)
 }
 
 // suggest returns the command closest to word: one it is a prefix of, or one within
 // two edits.
 func (sh *Shell[T]) suggest(word string) string {
+	if looksNumeric(word) {
+		return "" // a number is an argument typed alone, not a misspelt command
+	}
 	best, bestD := "", 3
 	for _, n := range sh.table.names {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {
@@ -321,11 +480,6 @@ func (sh *Shell[T]) help(a Args) error {
 	sh.printf("Type help COMMAND for one command. Quote names with spaces: \"Blue Mug\".\n")
 	return nil
 }
-
-// Failed reports whether the last command Exec ran failed: it wrote an error (an
-// unknown command, a bad argument, a refusal) instead of its reply, or was
-// cancelled.
-func (sh *Shell[T]) Failed() bool { return sh.failed }
 
 // Names returns the command names and aliases, sorted (for tab completion).
 func (sh *Shell[T]) Names() []string { return slices.Clone(sh.table.names) }

@@ -34,8 +34,9 @@ type Config struct {
 	// Prompt is the store's prompt, e.g. "OPEN store> "; if empty it is derived
 	// from the greeting ("Welcome to OPEN store. …").
 	Prompt string
-	// Progress, if not nil, gets a live status line about twice a second, rewritten
-	// in place with "\r" (for a terminal).
+	// Progress, if not nil, gets a live status line every second (elapsed time,
+	// commands and checkouts per second, errors), rewritten in place with "\r":
+	// for a terminal.
 	Progress io.Writer
 	// Think is the mean pause between one customer's commands; 0 sends the next
 	// command as soon as the reply is in (a load test).
@@ -51,8 +52,10 @@ type Config struct {
 // cfg.Duration has passed, then waits for the commands in flight (at most cfg.Grace),
 // says goodbye, closes every connection and returns what happened. Failures of the
 // store (an unexpected reply, a missing prompt, a timeout, a refused connection) are
-// counted in the Report, not returned. Run returns an error for a bad Config, and
-// ctx's error, with the Report so far, if ctx ends first.
+// counted in the Report, not returned. Run returns an error for a bad Config;
+// before any customer starts, it returns an error, and no Report, if no store
+// answers at cfg.Addr (ErrNoStore) or the store has nothing for sale
+// (ErrEmptyCatalog); and ctx's error, with the Report so far, if ctx ends first.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Addr == "" {
 		return nil, errors.New("simulate: no address to connect to")
@@ -68,6 +71,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
+	}
+	if err := preflight(ctx, cfg); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	s := &sim{cfg: cfg, ctx: ctx, start: start, end: start.Add(cfg.Duration), stop: start.Add(cfg.Duration + cfg.Grace)}
@@ -144,11 +150,47 @@ func (s *sim) totals() (commands, checkouts, errs int64) {
 	return commands, s.stats[actCheckout].ok.Load(), errs + s.connectErrors.Load()
 }
 
-// showProgress rewrites one status line on w about twice a second until done.
+// Errors of a run that could not start, from Run.
+var (
+	ErrNoStore      = errors.New("no store answers")
+	ErrEmptyCatalog = errors.New("the store has nothing for sale")
+)
+
+// preflight makes sure, before the customers start, that a store answers at
+// cfg.Addr and that there is something to buy: against nothing, the customers would
+// retry for the whole run and report an empty table; against an empty catalog they
+// could only list it, and the run would prove nothing.
+func preflight(ctx context.Context, cfg Config) error {
+	now := time.Now()
+	s := &sim{cfg: cfg, ctx: ctx, start: now, end: now.Add(cfg.Timeout), stop: now.Add(cfg.Timeout)}
+	var cancel context.CancelFunc
+	s.hard, cancel = context.WithDeadline(ctx, s.stop)
+	defer cancel()
+	c := newCustomer(s, 0)
+	if err := c.connect(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("simulate: %w at %s (%v); start it first, with storify serve", ErrNoStore, cfg.Addr, err)
+	}
+	defer c.hangUp()
+	lines, _, err := c.roundTrip("list")
+	if err != nil {
+		return fmt.Errorf("simulate: the store at %s did not answer list: %w", cfg.Addr, err)
+	}
+	if len(lines) == 1 && lines[0] == "The catalog is empty." {
+		return fmt.Errorf("simulate: %w at %s: add products first (addproduct in its console, or storify exec addproduct)", ErrEmptyCatalog, cfg.Addr)
+	}
+	c.quit()
+	return nil
+}
+
+// showProgress rewrites one status line on w every second until done.
 func (s *sim) showProgress(w io.Writer, done <-chan struct{}) {
-	tick := time.NewTicker(500 * time.Millisecond)
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	prevCommands, prevT := int64(0), s.start
+	var prevCommands, prevCheckouts int64
+	prevT := s.start
 	for {
 		select {
 		case <-done:
@@ -156,10 +198,11 @@ func (s *sim) showProgress(w io.Writer, done <-chan struct{}) {
 			return
 		case now := <-tick.C:
 			commands, checkouts, errs := s.totals()
-			rate := float64(commands-prevCommands) / now.Sub(prevT).Seconds()
-			prevCommands, prevT = commands, now
-			fmt.Fprintf(w, "\r%6.1fs  %d connected  %.0f commands/s  %d checkouts  %d errors   ",
-				now.Sub(s.start).Seconds(), s.connected.Load(), rate, checkouts, errs)
+			secs := now.Sub(prevT).Seconds()
+			fmt.Fprintf(w, "\r%5.0fs  %d connected  %.0f commands/s  %.0f checkouts/s  %d errors   ",
+				now.Sub(s.start).Seconds(), s.connected.Load(), float64(commands-prevCommands)/secs,
+				float64(checkouts-prevCheckouts)/secs, errs)
+			prevCommands, prevCheckouts, prevT = commands, checkouts, now
 		}
 	}
 }

@@ -103,7 +103,8 @@ func TestRun(t *testing.T) {
 			t.Errorf("the table has no %q", want)
 		}
 	}
-	if !strings.Contains(progress.String(), "\r") || !strings.Contains(progress.String(), "connected") {
+	if pr := progress.String(); !strings.Contains(pr, "\r") || !strings.Contains(pr, " 20 connected ") ||
+		!strings.Contains(pr, " commands/s ") || !strings.Contains(pr, " checkouts/s ") || !strings.Contains(pr, " errors") {
 		t.Errorf("progress = %q", progress.String())
 	}
 	if err := simulate.Verify(context.Background(), store, r); err != nil {
@@ -169,6 +170,8 @@ func (badStore) Products(context.Context, storify.ProductFilter) ([]storify.Prod
 	return []storify.Product{
 		{ID: 1, Name: "Blue Mug", Stock: -1, Received: 3},
 		{ID: 2, Name: "Notebook", Stock: 5, Received: 5},
+		{ID: 3, Name: "Pen", Stock: 4, Received: 5},
+		{ID: 4, Name: "Lamp", Stock: 5, Received: 5},
 	}, nil
 }
 
@@ -183,6 +186,12 @@ func (badStore) Orders(context.Context, storify.OrderFilter) ([]storify.Order, e
 	}, nil
 }
 
+// Adjustments writes off one Pen, as the stock says, and one Lamp that is still
+// counted in stock.
+func (badStore) Adjustments(context.Context, int64) ([]storify.Adjustment, error) {
+	return []storify.Adjustment{{ID: 1, ProductID: 3, Delta: -1, Reason: "broken"}, {ID: 2, ProductID: 4, Delta: -1, Reason: "lost"}}, nil
+}
+
 func TestVerifyCatchesBadStock(t *testing.T) {
 	err := simulate.Verify(context.Background(), badStore{}, &simulate.Report{})
 	if err == nil {
@@ -190,7 +199,8 @@ func TestVerifyCatchesBadStock(t *testing.T) {
 	}
 	for _, want := range []string{
 		"product #1 Blue Mug: negative stock -1",
-		"product #1 Blue Mug: -1 in stock + 2 in orders = 1, but 3 were received",
+		"product #1 Blue Mug: -1 in stock + 2 in orders = 1, but 3 were received and 0 written off",
+		"product #4 Lamp: 5 in stock + 0 in orders = 5, but 5 were received and 1 written off",
 		"order #2: total 0.90, but its lines add up to 1.00",
 		"orders hold 1 units of product #7",
 	} {
@@ -200,6 +210,9 @@ func TestVerifyCatchesBadStock(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "Notebook") {
 		t.Errorf("a cancelled order's units were counted:\n%v", err)
+	}
+	if strings.Contains(err.Error(), "Pen") {
+		t.Errorf("a write-off was not counted:\n%v", err)
 	}
 }
 
@@ -250,6 +263,8 @@ func TestRunCountsErrors(t *testing.T) {
 	}
 }
 
+// TestRunNoStore: with nothing listening, Run says so at once, instead of retrying
+// for the whole run and reporting an empty table.
 func TestRunNoStore(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -257,12 +272,31 @@ func TestRunNoStore(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nobody listens there now
-	r, err := simulate.Run(context.Background(), simulate.Config{Addr: addr, Customers: 2, Duration: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := simulate.Run(ctx, simulate.Config{Addr: addr, Customers: 2, Duration: time.Hour})
+	if !errors.Is(err, simulate.ErrNoStore) || r != nil || !strings.Contains(err.Error(), addr) {
+		t.Errorf("Run against nothing: %v, report %v; want ErrNoStore naming %s and no report", err, r, addr)
+	}
+}
+
+// TestRunRefusesEmptyCatalog: a store with nothing for sale is not simulated: its
+// customers could only list it, and the run would verify nothing.
+func TestRunRefusesEmptyCatalog(t *testing.T) {
+	addr, store := startStore(t, nil)
+	r, err := simulate.Run(context.Background(), simulate.Config{Addr: addr, Customers: 2, Duration: time.Hour})
+	if !errors.Is(err, simulate.ErrEmptyCatalog) || r != nil || !strings.Contains(err.Error(), "add products first") {
+		t.Errorf("Run against an empty store: %v, report %v; want ErrEmptyCatalog", err, r)
+	}
+	p, err := store.AddProduct(context.Background(), storify.NewProduct{Name: "Gone", Price: 100, Stock: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ConnectErrors == 0 || r.Errors() != r.ConnectErrors || r.TotalCommands() != 0 {
-		t.Errorf("connect errors %d, errors %d, commands %d", r.ConnectErrors, r.Errors(), r.TotalCommands())
+	if _, err := store.Discontinue(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := simulate.Run(context.Background(), simulate.Config{Addr: addr, Customers: 2, Duration: time.Hour}); !errors.Is(err, simulate.ErrEmptyCatalog) {
+		t.Errorf("Run against a store whose products are all discontinued: %v; want ErrEmptyCatalog", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 type StoreReader interface {
 	Products(ctx context.Context, filter storify.ProductFilter) ([]storify.Product, error)
 	Orders(ctx context.Context, filter storify.OrderFilter) ([]storify.Order, error)
+	Adjustments(ctx context.Context, productID int64) ([]storify.Adjustment, error)
 }
 
 // maxProblems bounds the problems a verification error lists.
@@ -22,7 +23,7 @@ const maxProblems = 20
 
 // Verify checks the store after a run: no product has negative stock; for every
 // product, the units on hand plus the units in orders not cancelled are the units
-// ever received; and every order the store confirmed to a simulated customer exists
+// ever received less those written off (storify.Admin.AdjustStock); and every order the store confirmed to a simulated customer exists
 // with that customer's name, the confirmed units and total, and the lines of the
 // cart the customer had built. Run it when the store is quiet: the products and the
 // orders are read one after the other.
@@ -49,12 +50,17 @@ func Verify(ctx context.Context, store StoreReader, r *Report) error {
 			problem("order #%d: total %s, but its lines add up to %s", o.ID, o.Total, sum)
 		}
 	}
+	adjs, err := store.Adjustments(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("reading the stock adjustments: %w", err)
+	}
 	for _, p := range ps {
 		if p.Stock < 0 {
 			problem("product #%d %s: negative stock %d", p.ID, p.Name, p.Stock)
 		}
-		if n := inOrders[p.ID]; p.Stock+n != p.Received {
-			problem("product #%d %s: %d in stock + %d in orders = %d, but %d were received", p.ID, p.Name, p.Stock, n, p.Stock+n, p.Received)
+		if n, off := inOrders[p.ID], storify.WrittenOff(adjs, p.ID); p.Stock+n != p.Received-off {
+			problem("product #%d %s: %d in stock + %d in orders = %d, but %d were received and %d written off",
+				p.ID, p.Name, p.Stock, n, p.Stock+n, p.Received, off)
 		}
 		delete(inOrders, p.ID)
 	}

@@ -10,10 +10,14 @@ import (
 
 // snapshot returns the in-memory copy of the catalog, read again from the database
 // on the first read after a write that changed products: writes call
-// s.catalog.Invalidate after they commit and before their caller hears of them.
-// Only a load gets the call's budget: the copy in memory needs no deadline, and a
-// read of it is a few nanoseconds that a timer would multiply.
+// s.catalog.Invalidate after they commit and before their caller hears of them, and
+// another process's commits are noticed within externalCheckEvery. Only a load gets
+// the call's budget: the copy in memory needs no deadline, and a read of it is a few
+// nanoseconds that a timer would multiply.
 func (s *Store) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
+	if s.others.changed(ctx) {
+		s.catalog.Invalidate()
+	}
 	if snap := s.catalog.Fresh(); snap != nil {
 		return snap, nil
 	}

@@ -13,9 +13,9 @@
 // memory and read again after each write that changes products (see catalog.go).
 //
 // One database file is served by one Store, in one process. Another process may
-// write the same file safely, since SQLite's locks serialize the writers, but this
-// Store's copy of the catalog does not see that process's changes until this Store
-// itself next writes a product.
+// write the same file safely (storify exec beside a running store), since SQLite's
+// locks serialize the writers, and this Store's copy of the catalog notices that
+// process's commits within externalCheckEvery (see external.go).
 package sqlite
 
 import (
@@ -55,6 +55,7 @@ type Store struct {
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
 	stmts   *checkoutStmts                               // prepared on the writer
 	catalog catalog.Cache                                // the products, as last read
+	others  *externalWrites                              // notices other processes' commits
 	// conflicts are the accounts the name rule locks out, found at Open.
 	conflicts []storify.NameConflict
 }
@@ -122,6 +123,12 @@ func Open(path string, opts ...Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if s.others, err = openExternalWrites(path, o.Timeout); err != nil {
+		stmts.close()
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s.commit = groupcommit.Start(maxBatch, s.placeAll)
 	return s, nil
 }
@@ -159,7 +166,7 @@ func readerParams(busy time.Duration) string {
 // Checkout after Close returns an error.
 func (s *Store) Close() error {
 	s.commit.Close()
-	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close())
+	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close(), s.others.close())
 }
 
 // call bounds one Store call by the Store's budget: it returns ctx with that deadline,

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +133,43 @@ func TestPragmas(t *testing.T) {
 	}
 	if _, err := s.reader.ExecContext(ctx, `UPDATE products SET stock = 0`); err == nil {
 		t.Error("the reader pool accepted a write")
+	}
+}
+
+// A store that held anything before migration 0020 counts as initialised, so it
+// never gets the sample catalog; one that held nothing does not.
+func TestMigrationMarksOldStoresInitialized(t *testing.T) {
+	ctx := context.Background()
+	schema, err := fs.ReadFile(migrations, "0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		fill string
+		want int
+	}{
+		{`INSERT INTO products (name, name_key, price, stock, received, created_at) VALUES ('Mug', 'mug', 100, 0, 0, 0)`, 1},
+		{`INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES ('Ada', 'ada', x'01', 0)`, 1},
+		{``, 0},
+	} {
+		db := openWriter(t)
+		if err := migrate(ctx, db, fstest.MapFS{"0001_init.sql": {Data: schema}}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.fill != "" {
+			if _, err := db.Exec(tc.fill); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := migrate(ctx, db, migrations); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM store_meta WHERE key = 'initialized'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("after %q and migration 0020: %d 'initialized' rows, want %d", tc.fill, n, tc.want)
+		}
 	}
 }

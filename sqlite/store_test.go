@@ -134,13 +134,17 @@ func TestReopen(t *testing.T) {
 func TestSchemaVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	mustOpen(t, path)
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: %v, %v", files, err)
+	}
 	ms := migrationRows(t, path)
-	if len(ms) == 0 || ms[0].version != 1 {
-		t.Errorf("schema_migrations = %+v, want version 1 first", ms)
+	if len(ms) != len(files) || ms[0].version != 1 {
+		t.Errorf("schema_migrations = %+v, want one row for each of %v, from version 1", ms, files)
 	}
 	for _, m := range ms {
 		if m.appliedAt <= 0 {
-			t.Errorf("schema_migrations = %+v, want each version with its time", ms)
+			t.Errorf("migration %d recorded without its time", m.version)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package ssh
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -54,8 +55,26 @@ func (e *editor) codec(rw io.ReadWriter, first []byte, maxLine int) server.Codec
 	return e
 }
 
-// SetCompletion sets what Tab completes with (server.Completer).
-func (e *editor) SetCompletion(complete func(before string) []string) { e.ed.Complete = complete }
+// SetCompletion sets what Tab completes with (server.Completer). The editor
+// wants whole texts: each candidate put in place of the text it replaces, and a
+// space after a single one, so that the next word can be typed at once.
+func (e *editor) SetCompletion(complete func(before string) (string, []string)) {
+	e.ed.Complete = func(before string) []string {
+		text, cands := complete(before)
+		if !strings.HasSuffix(before, text) {
+			return nil
+		}
+		head := before[:len(before)-len(text)]
+		out := make([]string, len(cands))
+		for i, c := range cands {
+			out[i] = head + c
+		}
+		if len(out) == 1 && !strings.HasSuffix(out[0], " ") {
+			out[0] += " "
+		}
+		return out
+	}
+}
 
 func (e *editor) ReadLine() (string, error) {
 	for {

@@ -24,12 +24,13 @@ func (h *managerHandler) ServeSession(ctx context.Context, s *server.Session) {
 		StoreName: h.t.Server.Name, Log: h.t.Log, HostKey: Fingerprint(h.t.HostKey.PublicKey()),
 	})
 	if c, ok := s.Codec().(server.Completer); ok {
-		c.SetCompletion(m.Complete)
+		c.SetCompletion(func(before string) (string, []string) { return m.Complete(ctx, before) })
 	}
 	if cmd := s.Command(); cmd != "" {
 		h.logCommand(s.ID, cmd)
-		m.Exec(ctx, cmd)
-		if m.Failed() {
+		failures := m.Failures()
+		err := m.Exec(ctx, cmd)
+		if server.ExecFailed(cmd, err, m.Failures() > failures) {
 			s.SetExitStatus(1)
 		}
 		return

@@ -282,7 +282,7 @@ func testRestock(t *testing.T, s storify.Store) {
 func testRestockInvalid(t *testing.T, s storify.Store) {
 	ctx := context.Background()
 	p := addProduct(t, s, "Blue Mug", 1250, 3)
-	for _, qty := range []int{0, -1, -5, storify.MaxQty + 1} {
+	for _, qty := range []int{0, -1, -5, storify.MaxStock + 1} {
 		_, err := s.Restock(ctx, p.ID, qty)
 		wantCode(t, fmt.Sprintf("Restock(%d)", qty), err, storify.EINVALID)
 	}

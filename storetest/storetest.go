@@ -79,6 +79,12 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"ConcurrentInitSetting", testConcurrentInitSetting},
 		{"AccountKeys", testAccountKeys},
 		{"ConcurrentAccountKey", testConcurrentAccountKey},
+		{"Initialize", testInitialize},
+		{"InitializeEmpty", testInitializeEmpty},
+		{"AdjustStock", testAdjustStock},
+		{"AdjustStockRacesCheckouts", testAdjustStockRacesCheckouts},
+		{"RestockUpToMaxStock", testRestockUpToMaxStock},
+		{"AccountAdmin", testAccountAdmin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

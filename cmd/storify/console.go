@@ -5,7 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"unicode/utf8"
+	"os"
+	"path/filepath"
 
 	"github.com/ergochat/readline"
 	"github.com/storify/storify/shell"
@@ -31,6 +32,7 @@ func newConsole(m *Main) *console {
 			Stdout:            m.Stdout,
 			Stderr:            m.Stderr,
 			AutoComplete:      completer{c},
+			HistoryFile:       historyFile(),
 			HistorySearchFold: true,
 			InterruptPrompt:   "^C",
 		})
@@ -55,13 +57,25 @@ func (c *console) logOutput() io.Writer {
 
 // run runs manager commands until exit, end of input, or ctx's end.
 func (c *console) run(ctx context.Context) error {
-	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, HostKey: c.m.hostKey})
+	cfg := shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, Bans: c.m.bans, HostKey: c.m.hostKey}
+	if c.rl == nil {
+		// Nobody types at a pipe or a file: a question would take the next
+		// command as its answer, and prompts would mix with the replies.
+		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
+	}
+	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {
 	case err := <-done:
-		if lt, ok := c.term.(*shell.LineTerm); ok {
-			lt.Flush()
+		switch t := c.term.(type) {
+		case *shell.LineTerm:
+			t.Flush()
+		case *readlineTerm:
+			t.flush() // the last reply (exit's goodbye) has no prompt after it
+		}
+		if err == nil && cfg.Script {
+			err = scriptResult(c.mgr, cfg.FailFast)
 		}
 		return err
 	case <-ctx.Done():
@@ -83,11 +97,16 @@ type readlineTerm struct {
 
 func (t *readlineTerm) Write(p []byte) (int, error) { return t.buf.Write(p) }
 
-func (t *readlineTerm) ReadLine(prompt string) (string, error) {
+// flush shows what has been written since the last line was read.
+func (t *readlineTerm) flush() {
 	if t.buf.Len() > 0 {
 		t.rl.Write(t.buf.Bytes())
 		t.buf.Reset()
 	}
+}
+
+func (t *readlineTerm) ReadLine(prompt string) (string, error) {
+	t.flush()
 	t.rl.SetPrompt(prompt)
 	line, err := t.rl.ReadLine()
 	if errors.Is(err, readline.ErrInterrupt) {
@@ -96,43 +115,40 @@ func (t *readlineTerm) ReadLine(prompt string) (string, error) {
 	return line, err
 }
 
-// completer completes command names in the first word and product names after
-// it, with the manager's own completion (shell.Manager.Complete), the one an SSH
-// manager's line editor uses too.
+// completer completes what the manager's command table says goes where: command
+// names, statuses, product names (shell.Manager.Complete).
 type completer struct{ c *console }
 
 func (cp completer) Do(line []rune, pos int) ([][]rune, int) {
 	if cp.c.mgr == nil {
 		return nil, 0
 	}
-	text := string(line[:pos])
-	cands := cp.c.mgr.Complete(text)
-	if len(cands) == 0 {
-		return nil, 0
+	text, candidates := cp.c.mgr.Complete(context.Background(), string(line[:pos]))
+	var out [][]rune
+	for _, c := range candidates {
+		out = append(out, []rune(c[len(text):]))
 	}
-	// Each candidate is the whole text completed; readline wants what replaces
-	// the end of the text that differs from it (the word, perhaps with a quote
-	// put in front of it).
-	keep := len(text)
-	for _, c := range cands {
-		keep = min(keep, sharedPrefix(text, c))
-	}
-	out := make([][]rune, len(cands))
-	for i, c := range cands {
-		out[i] = []rune(c[keep:])
-	}
-	return out, len([]rune(text[keep:]))
+	return out, len([]rune(text))
 }
 
-// sharedPrefix is the length in bytes of the longest common prefix of a and b
-// that ends on a rune boundary.
-func sharedPrefix(a, b string) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
+// historyFile is where the console keeps the commands typed, across restarts:
+// $STORIFY_HISTORY, else ~/.storify_history; "" (no file) if STORIFY_HISTORY is
+// "off" or there is no home directory. The file is made readable by its owner only,
+// before the line editor opens it.
+func historyFile() string {
+	path := os.Getenv("STORIFY_HISTORY")
+	switch path {
+	case "off":
+		return ""
+	case "":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		path = filepath.Join(home, ".storify_history")
 	}
-	for n > 0 && n < len(a) && !utf8.RuneStart(a[n]) {
-		n--
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
 	}
-	return n
+	return path
 }

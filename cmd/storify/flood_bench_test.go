@@ -47,7 +47,7 @@ func loginFlood(b *testing.B, budget shell.PasswordBudget, d time.Duration) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	if _, err := seedSample(ctx, store); err != nil {
+	if _, err := store.Initialize(ctx, sampleCatalog); err != nil {
 		b.Fatal(err)
 	}
 	const flooders, shoppers = 50, 4

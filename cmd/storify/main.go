@@ -40,13 +40,25 @@ func run(args []string) int {
 		err = m.Run(ctx, rest, true)
 	case "serve":
 		err = m.Run(ctx, rest, false)
+	case "exec":
+		err = m.Exec(ctx, rest)
 	case "simulate":
 		err = runSimulate(ctx, rest, os.Stdout, os.Stderr)
 	case "help":
-		fmt.Fprint(os.Stdout, usage)
-		return 0
+		// storify help [SUBCOMMAND] is SUBCOMMAND --help: the same text on stdout.
+		switch sub := append(rest, "")[0]; sub {
+		case "":
+			err = m.ParseFlags("storify", []string{"--help"})
+		case "serve", "exec":
+			err = m.ParseFlags("storify "+sub, []string{"--help"})
+		case "simulate":
+			err = runSimulate(ctx, []string{"--help"}, os.Stdout, os.Stderr)
+		default:
+			fmt.Fprintf(os.Stderr, "storify help: no subcommand %q; run storify help for the list\n", sub)
+			return 2
+		}
 	default:
-		fmt.Fprintf(os.Stderr, "storify: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(os.Stderr, "storify: unknown command %q; run storify help for usage\n", cmd)
 		return 2
 	}
 	switch {
@@ -78,20 +90,3 @@ func sayBounded(w io.Writer, s string) {
 	case <-time.After(time.Second):
 	}
 }
-
-const usage = `storify runs a store: the manager's console here, customers over telnet (and SSH).
-
-Usage:
-  storify [flags]         open the store with the manager console on this terminal
-                          (commands are read line by line when stdin is not a terminal;
-                          the store closes at the end of input)
-  storify serve [flags]   open the store without a console; SIGINT or SIGTERM closes it
-  storify simulate [flags]
-                          run scripted customers against a running store: a load test
-  storify help            show this help
-
-Customers connect with: telnet 127.0.0.1 65432
-With --ssh-listen 127.0.0.1:2222 also: ssh -p 2222 127.0.0.1 (managers: manager@, see --admin-keys)
-
-Flags:
-`

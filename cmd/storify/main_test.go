@@ -60,6 +60,7 @@ func startProgramLogging(t *testing.T, w io.Writer, db string, args ...string) *
 	notTTY := false
 	m := NewMain()
 	m.Stdin, m.Stdout, m.Stderr, m.Interactive = pr, out, log, &notTTY
+	m.ScriptPrompt = "Test manager> "
 	if w != nil {
 		m.Stderr = w
 	}

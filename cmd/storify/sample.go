@@ -1,12 +1,9 @@
 package main
 
-import (
-	"context"
+import "github.com/storify/storify"
 
-	"github.com/storify/storify"
-)
-
-// sampleCatalog is what a new store sells, so a newcomer can shop at once.
+// sampleCatalog is what a new store sells, so a newcomer can shop at once. A store
+// gets it on its first opening only (storify.Admin.Initialize).
 var sampleCatalog = []storify.NewProduct{
 	{Name: "Blue Mug", Description: "A sturdy stoneware mug, 350 ml, dishwasher safe.", Price: 1250, Stock: 24},
 	{Name: "Notebook", Description: "A5, 96 pages of dotted paper, lies flat.", Price: 690, Stock: 50},
@@ -14,26 +11,4 @@ var sampleCatalog = []storify.NewProduct{
 	{Name: "Tea Sampler", Description: "Six loose-leaf teas, 25 g each.", Price: 1875, Stock: 15},
 	{Name: "Desk Lamp", Description: "LED, warm white, folds flat.", Price: 4999, Stock: 5},
 	{Name: "Sticker Pack", Description: "Twelve vinyl stickers of the store's logo.", Price: 300, Stock: 200},
-}
-
-// seedSample adds the sample catalog to a store that has no products at all, and
-// returns how many it added.
-func seedSample(ctx context.Context, store storify.Store) (int, error) {
-	ps, err := store.Products(ctx, storify.ProductFilter{All: true})
-	if err != nil || len(ps) > 0 {
-		return 0, err
-	}
-	n := 0
-	for _, p := range sampleCatalog {
-		_, err := store.AddProduct(ctx, p)
-		switch {
-		case storify.ErrorCode(err) == storify.ECONFLICT:
-			// Another instance on the same database is adding it at this moment.
-		case err != nil:
-			return n, err
-		default:
-			n++
-		}
-	}
-	return n, nil
 }

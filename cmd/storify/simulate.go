@@ -37,7 +37,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	think := fs.Duration("think", 0, "mean pause between one customer's commands; 0 for none (a load test)")
 	db := fs.String("db", "", "after the run, open this store and verify its orders and stock")
 	allowRemote := fs.Bool("allow-remote", false, "allow an address that is not loopback")
-	if err := parseFlags(fs, simulateUsage, args); err != nil {
+	if err := parseFlags(fs, simulateUsage, args, stdout, false); err != nil {
 		return err
 	}
 	seeded := false
@@ -57,8 +57,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	cfg := simulate.Config{Addr: target, Customers: *customers, Duration: *duration, Seed: *seed, Think: *think}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		cfg.Progress = stderr
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg.Progress = stdout // a live line, rewritten in place: for a person watching
 	}
 	r, err := simulate.Run(ctx, cfg)
 	if r != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +46,9 @@ func TestSimulate(t *testing.T) {
 	if stderr.Len() > 0 {
 		t.Errorf("stderr: %s", stderr.String())
 	}
+	if strings.Contains(out, "\r") || strings.Contains(out, "commands/s ") {
+		t.Errorf("a progress line on stdout that is not a terminal:\n%q", out)
+	}
 }
 
 func TestSimulateFlags(t *testing.T) {
@@ -82,5 +86,27 @@ func TestSimulateFlags(t *testing.T) {
 	}
 	if err := runSimulate(context.Background(), []string{"-h"}, &bytes.Buffer{}, &bytes.Buffer{}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+// TestSimulateRefusesToStart: simulate says at once that nothing listens, or that
+// the store has nothing to sell, and prints no table.
+func TestSimulateRefusesToStart(t *testing.T) {
+	p := startProgram(t, filepath.Join(t.TempDir(), "empty.db"), "--no-sample")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := l.Addr().String()
+	l.Close()
+	for addr, want := range map[string]string{
+		nothing:             "simulate: no store answers at " + nothing,
+		p.m.Addr().String(): "simulate: the store has nothing for sale at " + p.m.Addr().String() + ": add products first",
+	} {
+		var stdout, stderr bytes.Buffer
+		err := runSimulate(context.Background(), []string{"--addr", addr, "--duration", "1h"}, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), want) || stdout.Len() > 0 {
+			t.Errorf("simulate --addr %s: %v, stdout %q; want %q and no table", addr, err, stdout.String(), want)
+		}
 	}
 }

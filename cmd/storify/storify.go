@@ -52,6 +52,11 @@ type Config struct {
 	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
 	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 
+	// The console's script, when stdin is not a terminal or with -c or exec.
+	FailFast bool     // --fail-fast: stop at the first failed command
+	Commands string   // -c: run these commands (one a line) instead of reading stdin
+	Command  []string // storify exec's arguments: the words of one command
+
 	SSHListen  string // "" serves no SSH
 	SSHHostKey string // a private key file; "" keeps the host key in the store
 	AdminKeys  string // authorized_keys of the managers over SSH; "" for none
@@ -72,6 +77,10 @@ type Main struct {
 	Interactive *bool
 	// Ready, if not nil, is closed once the store is open and customers can connect.
 	Ready chan struct{}
+	// ScriptPrompt is written before each line a script console reads (stdin not a
+	// terminal), so that a program driving it line by line sees where a reply ends.
+	// Empty by default: a script's stdout holds only the replies.
+	ScriptPrompt string
 
 	Store  storify.Store
 	Server *server.Server
@@ -79,6 +88,7 @@ type Main struct {
 	// line) unless it is set.
 	Log      *slog.Logger
 	logs     *logging.Logs // the log path Open made for Log, if it made one
+	bans     *server.Bans  // the addresses the manager turned away
 	listener net.Listener
 	served   chan error
 	console  *console
@@ -132,7 +142,7 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"the SSH host key's private key file; empty: an Ed25519 key made on first start and kept in the store (env STORIFY_SSH_HOST_KEY)")
 	fs.StringVar(&c.AdminKeys, "admin-keys", env("STORIFY_ADMIN_KEYS", ""),
 		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
-	if err := parseFlags(fs, usage, args); err != nil {
+	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
 	if c.DBTimeout <= 0 {
@@ -167,21 +177,23 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	return nil
 }
 
-// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h,
-// errUsage (the reason printed on fs's output) for wrong flags or stray arguments.
-func parseFlags(fs *flag.FlagSet, text string, args []string) error {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), text)
-		fs.PrintDefaults()
-	}
+// parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h
+// (the help written to stdout, where --help | less finds it), errUsage (the reason
+// written on fs's output, with where to find help) for wrong flags or stray
+// arguments. With allowArgs, arguments after the flags are left in fs.Args().
+func parseFlags(fs *flag.FlagSet, text string, args []string, stdout io.Writer, allowArgs bool) error {
+	fs.Usage = func() {} // the flag package calls it on errors too; we print below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, text)
+			printFlags(stdout, fs)
 			return err
 		}
+		fmt.Fprintf(fs.Output(), "Run %s --help for usage.\n", fs.Name())
 		return errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	if fs.NArg() > 0 && !allowArgs {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\nRun %s --help for usage.\n", fs.Name(), fs.Arg(0), fs.Name())
 		return errUsage
 	}
 	return nil
@@ -229,6 +241,9 @@ func (m *Main) Run(ctx context.Context, args []string, console bool) error {
 	if err := m.ParseFlags(name, args); err != nil {
 		return err
 	}
+	if console && m.Config.Commands != "" {
+		return m.runScript(ctx, strings.NewReader(m.Config.Commands+"\n"))
+	}
 	if console {
 		m.console = newConsole(m)
 	}
@@ -272,27 +287,21 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.console != nil {
 			w = m.console.logOutput()
 		}
-		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil})
+		// A person at the console's terminal reads events as sentences; a pipe, a
+		// file or a service manager gets structured lines.
+		readable := m.console != nil && m.console.rl != nil && !m.Config.LogJSON
+		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil, Readable: readable})
 		// Events go to the log, and to the managers connected over SSH.
 		m.Log = slog.New(teeHandler{m.logs.Logger.Handler(), newManagerEvents(&m.events)})
 	}
-	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
-	if err != nil {
+	if err := m.openStore(ctx); err != nil {
 		return err
 	}
-	m.Store = store
+	store := m.Store
 	if nc, ok := store.(interface{ NameConflicts() []storify.NameConflict }); ok {
 		for _, c := range nc.NameConflicts() {
 			m.Log.Warn("account cannot log in: its name breaks the account name rule; rename it",
 				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
-		}
-	}
-	if !m.Config.NoSample {
-		if n, err := seedSample(ctx, store); err != nil {
-			store.Close()
-			return fmt.Errorf("adding the sample catalog: %w", err)
-		} else if n > 0 {
-			m.Log.Info("new store: added the sample catalog", "products", n)
 		}
 	}
 	l, err := net.Listen("tcp", m.Config.Listen)
@@ -312,7 +321,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
 	}
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(store, m.Config.Name, m.Log, m.shopOptions),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log, m.shopOptions),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 	}
@@ -326,13 +335,14 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.Server.Serve(l) }()
+	m.bans = &server.Bans{Log: m.Log}
+	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if ssh != nil {
 		if len(ssh.AdminKeys) > 0 {
 			m.events.Store(m.Server)
 		}
 		m.sshServed = make(chan error, 1)
-		go func() { m.sshServed <- ssh.Serve(m.sshListener) }()
+		go func() { m.sshServed <- ssh.Serve(m.bans.Listener(m.sshListener)) }()
 	}
 	if m.Ready != nil {
 		close(m.Ready)
@@ -353,6 +363,28 @@ func (m *Main) SSHAddr() net.Addr {
 		return nil
 	}
 	return m.sshListener.Addr()
+}
+
+// openStore opens the store that Config.DB names as m.Store. A store opened for the
+// first time ever gets the sample catalog, unless Config.NoSample says not to; a
+// store opened before never does, even when its catalog is empty.
+func (m *Main) openStore(ctx context.Context) error {
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
+	if err != nil {
+		return err
+	}
+	var sample []storify.NewProduct
+	if !m.Config.NoSample {
+		sample = sampleCatalog
+	}
+	if first, err := store.Initialize(ctx, sample); err != nil {
+		store.Close()
+		return fmt.Errorf("initializing the store: %w", err)
+	} else if first && len(sample) > 0 {
+		m.Log.Info("new store: added the sample catalog", "products", len(sample))
+	}
+	m.Store = store
+	return nil
 }
 
 // Addr is the address customers connect to, once Open has succeeded.

@@ -28,6 +28,9 @@ type Config struct {
 	JSON  bool         // JSON lines instead of slog's key=value text
 	// NoTime leaves the time out: a console shows events as they come.
 	NoTime bool
+	// Readable writes each line as a plain sentence for a person at a terminal
+	// (NewReadableHandler), instead of text or JSON.
+	Readable bool
 	// MaxBytes caps the lines waiting for the output (see WriterConfig).
 	MaxBytes int
 	// Burst and Interval limit each level and message (see RateLimiter);
@@ -50,6 +53,9 @@ func New(out io.Writer, cfg Config) *Logs {
 		opts.ReplaceAttr = dropTime
 	}
 	format := func(w io.Writer) slog.Handler {
+		if cfg.Readable {
+			return NewReadableHandler(w, cfg.Level)
+		}
 		if cfg.JSON {
 			return slog.NewJSONHandler(w, opts)
 		}
