@@ -52,6 +52,14 @@ type Admin interface {
 // it, so no password matches.
 const LockedPrefix = "!"
 
+// OneTimePrefix marks a password the manager set with resetpassword: it opens the
+// account once, and the customer must then choose a new one before going on. The
+// hash after it is an ordinary bcrypt hash.
+const OneTimePrefix = "="
+
+// OneTime reports whether a password hash is a one-time password's.
+func OneTime(hash []byte) bool { return strings.HasPrefix(string(hash), OneTimePrefix) }
+
 // DeletedCustomer is the customer name that a deleted account's orders keep.
 const DeletedCustomer = "(deleted account)"
 

@@ -138,8 +138,47 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 		return storify.Errorf(storify.EINVALID, "wrong name or password")
 	}
 	attempt.Succeed()
+	if storify.OneTime(acct.PasswordHash) {
+		if err := c.replaceOneTime(ctx, acct); err != nil {
+			return err
+		}
+	}
 	c.printf("Welcome back, %s.\n", acct.Name)
 	return c.enter(ctx, acct)
+}
+
+// replaceOneTime has the customer choose a new password in place of the one-time
+// password the manager gave them, before they are logged in: a password that
+// someone else has read stays usable for one login only.
+func (c *Customer) replaceOneTime(ctx context.Context, acct storify.Account) error {
+	c.printf("Your password was reset by the store: choose your own now.\n")
+	pw, err := c.readPassword("New password: ")
+	if err != nil || pw == "" {
+		return notReplaced(err)
+	}
+	if err := checkPasswordRules(pw); err != nil {
+		return err
+	}
+	again, err := c.readPassword("New password again: ")
+	if err != nil || again == "" {
+		return notReplaced(err)
+	}
+	if again != pw {
+		return storify.Errorf(storify.EINVALID, "the passwords differ; you are not logged in, and the password from the store still works once")
+	}
+	hash, err := c.passwords.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	_, err = c.store.SetPasswordHash(ctx, acct.Name, hash)
+	return err
+}
+
+func notReplaced(err error) error {
+	if err == nil || errors.Is(err, ErrInterrupt) || errors.Is(err, ErrLineTooLong) {
+		return storify.Errorf(storify.EINVALID, "cancelled; you are not logged in, and the password from the store still works once")
+	}
+	return err
 }
 
 // enter logs the session in to acct: the cart filled as a guest joins the account's

@@ -38,7 +38,7 @@ func adminCommands() []*Command[*Manager] {
 	address := Arg{Name: "ADDRESS", Prompt: "Address (an IP address, or a network as 10.0.0.0/24): ", Valid: validAddress}
 	return []*Command[*Manager]{
 		{Name: "resetpassword", Args: []Arg{account},
-			Help: "give an account a new random password, shown once, to hand to its customer", Run: (*Manager).resetPassword},
+			Help: "give an account a one-time password, shown once: its customer chooses a new one at login", Run: (*Manager).resetPassword},
 		{Name: "lock", Args: []Arg{account},
 			Help: "lock an account: no login until unlocked; its connected sessions are closed", Run: (*Manager).lock},
 		{Name: "unlock", Args: []Arg{account}, Help: "unlock a locked account", Run: (*Manager).unlock},
@@ -83,12 +83,12 @@ func (m *Manager) resetPassword(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	acct, err := m.store.SetPasswordHash(ctx, a.Get("NAME"), hash)
+	acct, err := m.store.SetPasswordHash(ctx, a.Get("NAME"), append([]byte(storify.OneTimePrefix), hash...))
 	if err != nil {
 		return err
 	}
 	m.printf("The password of %s is now: %s\n", acct.Name, pw)
-	m.printf("Give it to the customer; the old one no longer works. It is not shown again.\n")
+	m.printf("Give it to the customer: it works once, and they choose their own when they log in with it. The old one no longer works; this one is not shown again.\n")
 	return nil
 }
 

@@ -28,7 +28,8 @@ func login(t *testing.T, store storify.Store, name, pw string) string {
 	return out.String()
 }
 
-// TestManagerAccountAdmin: resetpassword gives a password that logs in, lock keeps
+// TestManagerAccountAdmin: resetpassword gives a password that logs in once, to
+// choose a new one; lock keeps
 // everyone out until unlock, and deleteaccount keeps the orders without the name;
 // the sessions of a locked or deleted account are disconnected.
 func TestManagerAccountAdmin(t *testing.T) {
@@ -54,8 +55,19 @@ func TestManagerAccountAdmin(t *testing.T) {
 	if m == nil {
 		t.Fatalf("resetpassword:\n%s", out)
 	}
-	wantContains(t, login(t, store, "Ada", m[1]), "Welcome back, Ada.")
 	wantContains(t, login(t, store, "Ada", "old password"), "Wrong name or password.")
+	// The password from the store works once, and only to choose a new one.
+	out = login(t, store, "Ada", m[1]+"\nnew password 1\nnew password 2")
+	wantContains(t, out, "Your password was reset by the store: choose your own now.\n",
+		"The passwords differ; you are not logged in, and the password from the store still works once.")
+	if strings.Contains(out, "Welcome back") {
+		t.Fatalf("logged in without choosing a password:\n%s", out)
+	}
+	wantContains(t, login(t, store, "Ada", m[1]+"\nnew password 1\nnew password 1"), "Welcome back, Ada.")
+	wantContains(t, login(t, store, "Ada", m[1]), "Wrong name or password.")
+	if out := login(t, store, "Ada", "new password 1"); !strings.Contains(out, "Welcome back, Ada.") || strings.Contains(out, "reset") {
+		t.Errorf("login with the chosen password:\n%s", out)
+	}
 
 	out = manage(t, store, hub, "lock Ada", "lock ada", "unlock bob", "lock nobody")
 	wantContains(t, out,
@@ -67,9 +79,9 @@ func TestManagerAccountAdmin(t *testing.T) {
 	if len(hub.kicked) != 1 || hub.kicked[0] != 7 {
 		t.Errorf("kicked %v, want Ada's session 7", hub.kicked)
 	}
-	wantContains(t, login(t, store, "Ada", m[1]), "Wrong name or password.")
+	wantContains(t, login(t, store, "Ada", "new password 1"), "Wrong name or password.")
 	wantContains(t, manage(t, store, hub, "unlock Ada"), "The account Ada is unlocked.\n")
-	wantContains(t, login(t, store, "Ada", m[1]), "Welcome back, Ada.")
+	wantContains(t, login(t, store, "Ada", "new password 1"), "Welcome back, Ada.")
 
 	out = manage(t, store, hub, "deleteaccount Ada", "no", "deleteaccount Ada", "yes")
 	wantContains(t, out,

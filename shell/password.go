@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"sync"
@@ -124,6 +125,7 @@ func (p *Passwords) Check(ctx context.Context, hash []byte, pw string) (bool, er
 		bcrypt.CompareHashAndPassword(p.dummy, []byte(pw))
 		return false, nil
 	}
+	hash = bytes.TrimPrefix(hash, []byte(storify.OneTimePrefix))
 	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil, nil
 }
 
