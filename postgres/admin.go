@@ -217,6 +217,9 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) (_ int, err erro
 		if _, err := tx.Exec(ctx, `DELETE FROM saved_cart_items WHERE account_id = $1`, a.ID); err != nil {
 			return fmt.Errorf("postgres: delete account %d: its cart: %w", a.ID, err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM account_keys WHERE account_id = $1`, a.ID); err != nil {
+			return fmt.Errorf("postgres: delete account %d: its SSH keys: %w", a.ID, err)
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, a.ID); err != nil {
 			return fmt.Errorf("postgres: delete account %d: %w", a.ID, err)
 		}

@@ -109,7 +109,9 @@ func (discardTerm) ReadLine(string) (string, error) { return "", io.EOF }
 // the login throttle, and passwords (the shared hashing budget) checks it, against
 // a dummy hash when there is no such account. addr is the client's address. It
 // returns the account, or EINVALID "wrong name or password", or ECONFLICT while
-// the throttle holds the name or the address back.
+// the throttle holds the name or the address back, or for a one-time password
+// (resetpassword), which only the login command takes: it has the customer
+// choose a new one. A locked account's password never matches.
 func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, passwords *Passwords, name, password, addr string) (storify.Account, error) {
 	wrong := storify.Errorf(storify.EINVALID, "wrong name or password")
 	key := username.Key(name)
@@ -141,6 +143,11 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 		return storify.Account{}, wrong
 	}
 	attempt.Succeed()
+	if storify.OneTime(acct.PasswordHash) {
+		// The store gave this password for one login, at which the customer
+		// chooses their own: the login command asks for it, a transport cannot.
+		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "the password was reset by the store: log in with the login command to choose your own")
+	}
 	acct.PasswordHash = nil
 	return acct, nil
 }

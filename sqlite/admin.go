@@ -226,6 +226,9 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) (_ int, err erro
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, a.ID); err != nil {
 			return fmt.Errorf("sqlite: delete account %d: its cart: %w", a.ID, err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_keys WHERE account_id = ?`, a.ID); err != nil {
+			return fmt.Errorf("sqlite: delete account %d: its SSH keys: %w", a.ID, err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, a.ID); err != nil {
 			return fmt.Errorf("sqlite: delete account %d: %w", a.ID, err)
 		}

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storify/storify"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/ssh"
+	"golang.org/x/crypto/bcrypt"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -124,5 +126,44 @@ func TestPasswordThrottleSharedWithTelnet(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "Too many failed logins") {
 		t.Errorf("telnet login after SSH failures: %q", b.String())
+	}
+}
+
+// A locked account logs in by no key; a one-time password (resetpassword) is
+// taken only by the login command, which has the customer choose their own.
+func TestLockedAndOneTimeOverSSH(t *testing.T) {
+	sh := startShop(t, &server.Server{}, &ssh.Transport{}, false)
+	k := newKey(t)
+	tm := openTerm(t, sh.mustDial(t, "x", gossh.PublicKeys(k)), false)
+	tm.until("Test> ")
+	tm.send("register Cy\nsecret-pw\nsecret-pw\n")
+	if got := tm.until("Test> "); !strings.Contains(got, "logs you in from now on") {
+		t.Fatalf("register: %q", got)
+	}
+	ctx := t.Context()
+	if _, err := sh.store.LockAccount(ctx, "Cy", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.dial("someone", gossh.PublicKeys(k)); err == nil {
+		t.Error("a locked account's key got in")
+	}
+	if _, err := sh.dial("cy", gossh.Password("secret-pw")); err == nil {
+		t.Error("a locked account's password got in")
+	}
+	if _, err := sh.store.LockAccount(ctx, "Cy", false); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("one-time-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.store.SetPasswordHash(ctx, "Cy", append([]byte(storify.OneTimePrefix), hash...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.dial("cy", gossh.Password("one-time-pw")); err == nil {
+		t.Error("a one-time password got in over SSH, without the customer choosing their own")
+	}
+	if out, _ := exec(t, sh.mustDial(t, "someone", gossh.PublicKeys(k)), "whoami"); !strings.Contains(out, "logged in as Cy") {
+		t.Errorf("the key of an unlocked account: %q", out)
 	}
 }

@@ -110,6 +110,8 @@ func (t *Transport) publicKey(meta gossh.ConnMetadata, key gossh.PublicKey) (*go
 	}
 	acct, err := t.Store.AccountByKey(ctx, fp)
 	switch {
+	case err == nil && storify.Locked(acct.PasswordHash):
+		return nil, errAuth // a locked account logs in no way
 	case err == nil && (named == nil || named.ID == acct.ID):
 		withAccount(perms, acct)
 		return perms, nil
@@ -168,7 +170,7 @@ func (t *Transport) checkPassword(ctx context.Context, meta gossh.ConnMetadata, 
 	acct, err := shell.CheckPassword(ctx, t.Store, t.Throttle, t.Passwords, meta.User(), password, addr)
 	if err != nil {
 		if storify.ErrorCode(err) == storify.ECONFLICT {
-			t.Log.Info("ssh: login throttled", "user", meta.User(), "addr", addr)
+			t.Log.Info("ssh: password login refused", "user", meta.User(), "addr", addr, "why", storify.ErrorMessage(err))
 		} else if storify.ErrorCode(err) == "" || storify.ErrorCode(err) == storify.EINTERNAL {
 			t.Log.Error("ssh: checking a password", "err", err)
 		}

@@ -102,3 +102,23 @@ func testConcurrentAccountKey(t *testing.T, s storify.Store) {
 		t.Errorf("%d accounts bound the key, want 1", won)
 	}
 }
+
+// Deleting an account unbinds its keys: the account is gone, and so is what its
+// keys logged in to.
+func testDeleteAccountWithKeys(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	ada := createAccount(t, s, "Ada")
+	if _, err := s.AddAccountKey(ctx, ada.ID, sshKey(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteAccount(ctx, "Ada"); err != nil {
+		t.Fatalf("DeleteAccount of an account with a key: %v", err)
+	}
+	if _, err := s.AccountByKey(ctx, "SHA256:key1"); storify.ErrorCode(err) != storify.ENOTFOUND {
+		t.Errorf("AccountByKey after the account was deleted: %v, want ENOTFOUND", err)
+	}
+	bob := createAccount(t, s, "Bob")
+	if _, err := s.AddAccountKey(ctx, bob.ID, sshKey(1)); err != nil {
+		t.Errorf("the deleted account's key binds to another: %v", err)
+	}
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) storify.Store) {
 		{"ConcurrentInitSetting", testConcurrentInitSetting},
 		{"AccountKeys", testAccountKeys},
 		{"ConcurrentAccountKey", testConcurrentAccountKey},
+		{"DeleteAccountWithKeys", testDeleteAccountWithKeys},
 		{"Initialize", testInitialize},
 		{"InitializeEmpty", testInitializeEmpty},
 		{"AdjustStock", testAdjustStock},
