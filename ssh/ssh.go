@@ -153,7 +153,7 @@ func (t *Transport) ServeConn(conn net.Conn, tk *server.Ticket) {
 	manager := ext[extRole] == roleManager
 	var ed *editor
 	cfg := server.SessionConfig{Command: req.command, Manager: manager, NewLine: "\n", Codec: newLineCodec}
-	if req.pty && req.command == "" {
+	if req.pty { // the client's terminal is raw: the server echoes and ends lines with CR LF
 		ed = newEditor(req.width, req.height)
 		cfg.Codec, cfg.NewLine = ed.codec, "\r\n"
 	}

@@ -583,3 +583,20 @@ func TestExecCommandIsCleaned(t *testing.T) {
 		t.Errorf("exec with escapes: %q, status %d", out, code)
 	}
 }
+
+// A command run with a terminal (ssh -t HOST list) gets CR LF line ends, as the
+// client's raw terminal needs.
+func TestExecWithTerminal(t *testing.T) {
+	sh := startShop(t, &server.Server{}, &ssh.Transport{}, false)
+	s, err := sh.mustDial(t, "ada", guest).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Output("show 1")
+	if err != nil || string(out) != "#1 Mug\r\n  A sturdy mug.\r\n  Price: 4.50\r\n  In stock: 1000\r\n" {
+		t.Errorf("exec with a PTY: %q, %v", out, err)
+	}
+}
