@@ -66,7 +66,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	tickets   map[*Ticket]struct{} // every admitted connection
+	tickets   map[*Ticket]struct{} // admitted connections of transports with a handshake (SSH); telnet's are found by their sessions
 	sessions  map[int64]*Session
 	managers  map[int64]*Session // the manager sessions among them, told every event
 	admitted  int                // len(tickets): counted against MaxCustomers
@@ -204,15 +204,18 @@ func (s *Server) accept(conn net.Conn, tr Transport) {
 	t := &Ticket{srv: s, conn: conn, ip: ip, id: s.nextID}
 	s.admitted++
 	s.perIP[ip]++
-	s.tickets[t] = struct{}{}
 	s.wg.Add(1)
 	// A telnet session starts here, not in its goroutine: allocating takes stack,
-	// which an idle session would then keep for good.
+	// which an idle session would then keep for good. Its ticket needs no place
+	// in tickets, which costs every idle session a map entry: Shutdown finds the
+	// connection through the session.
 	var sess *Session
 	if _, ok := tr.(telnetTransport); ok {
 		sess = newSession(s, t.id, conn, s.telnet)
 		s.sessions[sess.ID] = sess
 		t.sess = sess
+	} else {
+		s.tickets[t] = struct{}{}
 	}
 	s.mu.Unlock()
 	// Logged here, not in the connection's goroutine, for the same reason:
