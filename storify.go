@@ -131,6 +131,29 @@ type Store interface {
 	// SalesFor is Sales for the orders placed in period p.
 	SalesFor(ctx context.Context, p Period) ([]Sale, error)
 
+	// AddAccountKey binds an SSH public key to an account, so that the key logs
+	// the account in, and returns it with the time it was added. EINVALID for an
+	// empty fingerprint or key; ENOTFOUND for an unknown account; ECONFLICT if
+	// the key is bound already (to this account or another), or the account
+	// holds MaxAccountKeys keys.
+	AddAccountKey(ctx context.Context, accountID int64, key AccountKey) (AccountKey, error)
+	// AccountByKey returns the account the key with this fingerprint is bound
+	// to. ENOTFOUND if it is bound to none.
+	AccountByKey(ctx context.Context, fingerprint string) (Account, error)
+	// AccountKeys lists an account's keys, oldest first; empty for an unknown
+	// account.
+	AccountKeys(ctx context.Context, accountID int64) ([]AccountKey, error)
+	// RemoveAccountKey unbinds a key from an account. ENOTFOUND if the account
+	// holds no key with this fingerprint.
+	RemoveAccountKey(ctx context.Context, accountID int64, fingerprint string) error
+
+	// InitSetting keeps value under key unless the key has a value already, and
+	// returns the value the key holds now: of several instances starting at once
+	// on one database, every one gets the value of the first. Settings are the
+	// store's own small facts, such as its SSH host key. EINVALID for an empty key
+	// or value.
+	InitSetting(ctx context.Context, key string, value []byte) ([]byte, error)
+
 	// Close releases the store; it waits for writes in flight.
 	Close() error
 
@@ -230,6 +253,16 @@ type Account struct {
 	PasswordHash []byte // a slow salted hash (bcrypt); never the password
 	Created      time.Time
 }
+
+// AccountKey is an SSH public key bound to an account.
+type AccountKey struct {
+	Fingerprint string // SHA256:…, as ssh-keygen -l shows it; one account at most holds it
+	PublicKey   string // the key as authorized_keys has it: "ssh-ed25519 AAAA…"
+	Added       time.Time
+}
+
+// MaxAccountKeys is the most SSH keys one account may hold.
+const MaxAccountKeys = 20
 
 // NameConflict is an account that cannot log in because of the account name rule
 // (see the stores' CreateAccount): its name is refused by the rule, or it is the

@@ -21,7 +21,8 @@ type Customer struct {
 	store storify.Store
 
 	catalog       *CatalogCache
-	addr          string // the customer's network address, for the login throttle
+	addr          string             // the customer's network address, for the login throttle
+	key           storify.AccountKey // the SSH key the customer came in with; zero if none
 	throttle      *LoginThrottle
 	passwords     *Passwords
 	registrations *RegisterThrottle
@@ -103,6 +104,10 @@ type CustomerConfig struct {
 	Registrations *RegisterThrottle
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
+	// Key is the SSH public key the customer connected with (its Added is
+	// unused); zero for none. register binds it to the new account, keys add
+	// to the one logged in.
+	Key storify.AccountKey
 }
 
 // CustomerPrompt is the prompt customers of the named store type commands at.
@@ -111,7 +116,7 @@ func CustomerPrompt(storeName string) string { return storeName + "> " }
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c := &Customer{
-		store: store, catalog: cfg.Catalog, addr: cfg.Addr,
+		store: store, catalog: cfg.Catalog, addr: cfg.Addr, key: cfg.Key,
 		throttle: cfg.Throttle, passwords: cfg.Passwords, registrations: cfg.Registrations,
 	}
 	if c.throttle == nil {
@@ -126,19 +131,20 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
 	c.logID = cfg.LogID
 	c.Shell.published = c.publish
+	c.names = c.productNames
 	return c
 }
 
 // customerCommands is the customers' command table, shared by every customer session.
 var customerCommands = func() *Table[*Customer] {
-	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
 	return NewTable([]*Command[*Customer]{
 		{Name: "list", Aliases: []string{"ls", "catalog"}, Args: []Arg{{Name: "WHAT", Optional: true, Rest: true}},
 			Help: "show the catalog, or one CATEGORY, a page at a time: list, list PAGE, list CATEGORY [PAGE]", Run: (*Customer).list},
 		{Name: "categories", Help: "list the categories of the catalog", Run: (*Customer).categories},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
 			Help: "find products by words of their name or description, best matches first", Run: (*Customer).search},
-		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "show one product in full", Run: (*Customer).show},
 		{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}},
 			Help: "put QTY units (default 1) of a product in your cart", Run: (*Customer).add},
@@ -159,6 +165,8 @@ var customerCommands = func() *Table[*Customer] {
 		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Customer).nextPage},
 		{Name: "prev", Aliases: []string{"p"}, Help: "show the previous page of the last list", Run: (*Customer).prevPage},
 		{Name: "page", Args: []Arg{{Name: "N", Prompt: "Page: "}}, Help: "show page N of the last list", Run: (*Customer).page},
+		{Name: "keys", Args: []Arg{{Name: "ACTION", Optional: true}, {Name: "N", Optional: true}},
+			Help: "list the SSH keys that log you in; keys add binds this connection's, keys remove N unbinds one", Run: (*Customer).keys},
 		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: (*Customer).quit},
 	})
 }()
@@ -630,3 +638,17 @@ func (c *Customer) quit(context.Context, Args) error {
 func (c *Customer) nextPage(ctx context.Context, _ Args) error { return c.turnPage(ctx, true) }
 func (c *Customer) prevPage(ctx context.Context, _ Args) error { return c.turnPage(ctx, false) }
 func (c *Customer) page(ctx context.Context, a Args) error     { return c.gotoPage(ctx, a.Get("N")) }
+
+// productNames lists the names of the products in the catalog, for completion (a
+// line editor's Tab over SSH).
+func (c *Customer) productNames(ctx context.Context, kind ArgKind) []string {
+	if kind != KindProduct {
+		return nil
+	}
+	ps, _ := c.store.Products(ctx, storify.ProductFilter{})
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
+}

@@ -38,15 +38,22 @@ type CustomerInfo struct {
 // Manager is the manager's console session.
 type Manager struct {
 	*Shell[*Manager]
-	store storify.Store
-	hub   Hub
-	bans  Banner
+	store   storify.Store
+	hub     Hub
+	bans    Banner
+	hostKey string
 }
+
+// ManagerPrompt is the prompt the manager of the named store types commands at.
+func ManagerPrompt(storeName string) string { return storeName + " manager> " }
 
 // ManagerConfig configures the manager's console.
 type ManagerConfig struct {
 	StoreName string
 	Log       *slog.Logger
+	// HostKey is the SSH host key's fingerprint, shown by hostkey; "" when the
+	// store does not serve SSH.
+	HostKey string
 
 	// Script says the commands come from a script (a pipe, a file, storify exec)
 	// rather than from someone at a terminal: no prompts, no questions (a missing
@@ -66,8 +73,8 @@ type ManagerConfig struct {
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
-	m := &Manager{store: store, hub: hub, bans: cfg.Bans}
-	prompt := cfg.StoreName + " manager> "
+	m := &Manager{store: store, hub: hub, bans: cfg.Bans, hostKey: cfg.HostKey}
+	prompt := ManagerPrompt(cfg.StoreName)
 	if cfg.Script {
 		prompt = cfg.ScriptPrompt
 	}
@@ -128,6 +135,7 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "revenue and units sold per product: [from DATE] [to DATE] [by category]", Run: (*Manager).reportSales},
 		{Name: "lowstock", Args: []Arg{{Name: "N", Optional: true}}, Help: "products on sale with N (default 10) or fewer left, fewest first", Run: (*Manager).lowStock},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
+		{Name: "hostkey", Help: "show the fingerprint of the store's SSH host key", Run: (*Manager).showHostKey},
 		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Manager).nextPage},
 		{Name: "prev", Help: "show the previous page of the last list", Run: (*Manager).prevPage},
 		{Name: "page", Args: []Arg{{Name: "N", Prompt: "Page: "}}, Help: "show page N of the last list", Run: (*Manager).page},
@@ -399,4 +407,13 @@ func cancelled(err error) error {
 		return err
 	}
 	return errNotDone
+}
+
+func (m *Manager) showHostKey(context.Context, Args) error {
+	if m.hostKey == "" {
+		m.printf("This store does not serve SSH (start it with --ssh-listen).\n")
+		return nil
+	}
+	m.printf("SSH host key: %s\n", m.hostKey)
+	return nil
 }

@@ -12,7 +12,9 @@ import (
 // to it a page at a time. A Term that is not a Screen (a pipe, a script, a test)
 // gets every row at once, so that whatever reads it can read it all.
 type Screen interface {
-	// ScreenRows is the screen's height in lines, 0 when it is not known.
+	// ScreenRows is the screen's height in lines, 0 when it is not known, and
+	// negative when the Term turns out to have no screen after all (an SSH
+	// session without a terminal: a script).
 	ScreenRows() int
 }
 
@@ -35,7 +37,10 @@ func pageRows(t Term) int {
 		return 0
 	}
 	h := s.ScreenRows()
-	if h <= 0 {
+	switch {
+	case h < 0:
+		return 0
+	case h == 0:
 		return defaultPageRows
 	}
 	return max(h-pageOverhead, minPageRows)
