@@ -78,11 +78,10 @@ func (c *telnetCodec) ReadLine() (string, error) {
 	if c.hidden && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.WriteString("\n") // the client did not echo the Enter either
 	}
-	var we *telnet.WriteError
 	switch {
 	case err == nil:
-	case errors.As(err, &we):
-		err = &WriteError{we.Err}
+	case isTelnetWriteError(err):
+		err = asWriteError(err)
 	case errors.Is(err, telnet.ErrInterrupt):
 		err = shell.ErrInterrupt
 	case errors.Is(err, telnet.ErrLineTooLong):
@@ -92,13 +91,27 @@ func (c *telnetCodec) ReadLine() (string, error) {
 }
 
 func (c *telnetCodec) Flush() error {
-	var we *telnet.WriteError
-	if err := c.Conn.Flush(); errors.As(err, &we) {
-		return &WriteError{we.Err}
-	} else if err != nil {
-		return err
+	if err := c.Conn.Flush(); err != nil {
+		return asWriteError(err)
 	}
 	return nil
+}
+
+// isTelnetWriteError and asWriteError look into an error only once there is one:
+// the target of errors.As escapes to the heap, which would cost every reply an
+// allocation.
+func isTelnetWriteError(err error) bool {
+	var we *telnet.WriteError
+	return errors.As(err, &we)
+}
+
+// asWriteError turns the telnet codec's write error into the server's.
+func asWriteError(err error) error {
+	var we *telnet.WriteError
+	if errors.As(err, &we) {
+		return &WriteError{we.Err}
+	}
+	return err
 }
 
 func (c *telnetCodec) ShowPrompt(prompt string) {
