@@ -106,19 +106,6 @@ func (c *Cart) Clear() { c.items = nil }
 // it, or bought it.
 var ErrCartChanged = Errorf(ECONFLICT, "your cart was changed on another connection")
 
-// SameItems reports whether a and b hold the same lines in the same order.
-func SameItems(a, b []CartItem) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // SameContents reports whether a and b, each merged, hold the same quantity of
 // every product, in whatever order.
 func SameContents(a, b []CartItem) bool {

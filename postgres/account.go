@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -201,7 +202,7 @@ func (s *Store) ChangeCart(ctx context.Context, accountID int64, from, to []stor
 		if err != nil {
 			return err
 		}
-		if !storify.SameItems(saved, from) {
+		if !slices.Equal(saved, from) {
 			return storify.ErrCartChanged
 		}
 		return saveCartTx(ctx, tx, accountID, lines)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +174,7 @@ func (s *Store) ChangeCart(ctx context.Context, accountID int64, from, to []stor
 		if err != nil {
 			return err
 		}
-		if !storify.SameItems(saved, from) {
+		if !slices.Equal(saved, from) {
 			return storify.ErrCartChanged
 		}
 		return saveCartTx(ctx, tx, accountID, lines)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -331,7 +332,7 @@ func testCheckoutByAccount(t *testing.T, s storify.Store) {
 		{storify.OrderFilter{}, []int64{bobs.ID, o2.ID, o.ID, guest.ID}},
 	} {
 		got := listOrders(t, s, tt.filter)
-		if !sameIDs(orderIDs(got), tt.want) {
+		if !slices.Equal(orderIDs(got), tt.want) {
 			t.Errorf("Orders(%+v) = %v, want %v", tt.filter, orderIDs(got), tt.want)
 		}
 		for _, o := range got {
@@ -343,7 +344,7 @@ func testCheckoutByAccount(t *testing.T, s storify.Store) {
 	if _, err := s.Cancel(ctx, o2.ID); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	if got := listOrders(t, s, storify.OrderFilter{AccountID: ada.ID, Status: storify.StatusCancelled}); !sameIDs(orderIDs(got), []int64{o2.ID}) {
+	if got := listOrders(t, s, storify.OrderFilter{AccountID: ada.ID, Status: storify.StatusCancelled}); !slices.Equal(orderIDs(got), []int64{o2.ID}) {
 		t.Errorf("Ada's cancelled orders = %v, want [%d]", orderIDs(got), o2.ID)
 	}
 	checkInvariant(t, s)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/storify/storify"
@@ -20,7 +21,7 @@ func testOrdersNewestFirst(t *testing.T, s storify.Store) {
 
 	got := listOrders(t, s, storify.OrderFilter{})
 	want := []storify.Order{o3, o2, o1}
-	if !sameIDs(orderIDs(got), orderIDs(want)) {
+	if !slices.Equal(orderIDs(got), orderIDs(want)) {
 		t.Fatalf("Orders = %v, want %v (newest first)", orderIDs(got), orderIDs(want))
 	}
 	for i := range want {
@@ -65,7 +66,7 @@ func testOrdersFilter(t *testing.T, s storify.Store) {
 	}
 	for _, tt := range tests {
 		got := listOrders(t, s, tt.filter)
-		if !sameIDs(orderIDs(got), tt.want) {
+		if !slices.Equal(orderIDs(got), tt.want) {
 			t.Errorf("Orders(%+v) = %v, want %v", tt.filter, orderIDs(got), tt.want)
 		}
 		for _, o := range got {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func testReportsByPeriod(t *testing.T, s storify.Store) {
 		{"both", storify.Period{Since: first.Placed, Before: second.Placed.Add(time.Second)}, []int64{second.ID, first.ID}},
 		{"none", storify.Period{Since: second.Placed.Add(time.Second)}, nil},
 	} {
-		if got := orderIDs(listOrders(t, s, storify.OrderFilter{Placed: tt.period})); !sameIDs(got, tt.want) {
+		if got := orderIDs(listOrders(t, s, storify.OrderFilter{Placed: tt.period})); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: orders %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -232,18 +232,6 @@ func orderIDs(os []storify.Order) []int64 {
 	return ids
 }
 
-func sameIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // checkInvariant fails the test unless, for every product, the units on hand plus the
 // units in orders not cancelled are the units ever received: no unit is lost or sold
 // twice.
