@@ -282,6 +282,7 @@ type AccountSummary struct {
 	Name    string
 	Created time.Time
 	Orders  int
+	Locked  bool // the manager locked it (Admin.LockAccount)
 }
 
 // OrderLine is one product in an order.

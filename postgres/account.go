@@ -97,13 +97,14 @@ func (s *Store) Accounts(ctx context.Context) (_ []storify.AccountSummary, err e
 	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
 			SELECT a.id, a.name, a.created_at,
-				(SELECT count(*) FROM orders o WHERE o.account_id = a.id)
+				(SELECT count(*) FROM orders o WHERE o.account_id = a.id),
+				substring(a.password_hash FROM 1 FOR 1) = $1::bytea
 			FROM accounts a
-			ORDER BY a.name_key COLLATE "C", a.id`)
+			ORDER BY a.name_key COLLATE "C", a.id`, []byte(storify.LockedPrefix))
 		var err error
 		as, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.AccountSummary, error) {
 			var a storify.AccountSummary
-			err := row.Scan(&a.ID, &a.Name, &a.Created, &a.Orders)
+			err := row.Scan(&a.ID, &a.Name, &a.Created, &a.Orders, &a.Locked)
 			a.Created = utc(a.Created)
 			return a, err
 		})

@@ -80,7 +80,13 @@ func TestManagerAccountAdmin(t *testing.T) {
 		t.Errorf("kicked %v, want Ada's session 7", hub.kicked)
 	}
 	wantContains(t, login(t, store, "Ada", "new password 1"), "Wrong name or password.")
+	if out := manage(t, store, hub, "accounts"); !regexp.MustCompile(`(?m)^Ada .* 1  locked$`).MatchString(out) {
+		t.Errorf("accounts does not show Ada locked:\n%s", out)
+	}
 	wantContains(t, manage(t, store, hub, "unlock Ada"), "The account Ada is unlocked.\n")
+	if out := manage(t, store, hub, "accounts"); strings.Contains(out, "locked") {
+		t.Errorf("accounts shows a lock after unlock:\n%s", out)
+	}
 	wantContains(t, login(t, store, "Ada", "new password 1"), "Welcome back, Ada.")
 
 	out = manage(t, store, hub, "deleteaccount Ada", "no", "deleteaccount Ada", "yes")

@@ -66,7 +66,11 @@ func (m *Manager) accountsListing() *listing {
 			w := bytesWriter{&b}
 			fmt.Fprintf(w, "%-20s  %-16s  %6s\n", "Account", "Opened", "Orders")
 			for _, a := range as[from:to] {
-				fmt.Fprintf(w, "%s  %-16s  %6d\n", pad(shown(a.Name), 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
+				locked := ""
+				if a.Locked {
+					locked = "  locked"
+				}
+				fmt.Fprintf(w, "%s  %-16s  %6d%s\n", pad(shown(a.Name), 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders, locked)
 			}
 			if to == len(as) && from == 0 {
 				fmt.Fprintf(w, "%s.\n", count(len(as), "account"))

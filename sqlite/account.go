@@ -80,9 +80,10 @@ func (s *Store) Accounts(ctx context.Context) (_ []storify.AccountSummary, err e
 	defer end()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT a.id, a.name, a.created_at,
-			(SELECT count(*) FROM orders o WHERE o.account_id = a.id)
+			(SELECT count(*) FROM orders o WHERE o.account_id = a.id),
+			substr(a.password_hash, 1, 1) = CAST(? AS BLOB)
 		FROM accounts a
-		ORDER BY a.name_key, a.id`)
+		ORDER BY a.name_key, a.id`, storify.LockedPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 	}
@@ -91,7 +92,7 @@ func (s *Store) Accounts(ctx context.Context) (_ []storify.AccountSummary, err e
 	for rows.Next() {
 		var a storify.AccountSummary
 		var created int64
-		if err := rows.Scan(&a.ID, &a.Name, &created, &a.Orders); err != nil {
+		if err := rows.Scan(&a.ID, &a.Name, &created, &a.Orders, &a.Locked); err != nil {
 			return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 		}
 		a.Created = fromUnixNano(created)

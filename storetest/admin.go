@@ -239,6 +239,21 @@ func testAccountAdmin(t *testing.T, s storify.Store) {
 	if h := hash("Ada"); h != storify.LockedPrefix+orig || !storify.Locked([]byte(h)) {
 		t.Errorf("a locked account's hash is %q, want %q", h, storify.LockedPrefix+orig)
 	}
+	lockedIn := func() map[string]bool {
+		t.Helper()
+		as, err := s.Accounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, a := range as {
+			m[a.Name] = a.Locked
+		}
+		return m
+	}
+	if got := lockedIn(); !got["Ada"] || got["Bob"] {
+		t.Errorf("Accounts says locked: %v, want Ada only", got)
+	}
 	_, err := s.LockAccount(ctx, "Ada", true)
 	wantCode(t, "LockAccount of a locked account", err, storify.ECONFLICT)
 	_, err = s.LockAccount(ctx, "Bob", false)
@@ -257,6 +272,9 @@ func testAccountAdmin(t *testing.T, s storify.Store) {
 	}
 	if h := hash("Ada"); h != "new-hash" || storify.Locked([]byte(h)) {
 		t.Errorf("an unlocked account's hash is %q, want the new one", h)
+	}
+	if got := lockedIn(); got["Ada"] {
+		t.Errorf("Accounts says Ada is locked after unlock")
 	}
 	_, err = s.SetPasswordHash(ctx, "Bob", nil)
 	wantCode(t, "SetPasswordHash with no hash", err, storify.EINVALID)
