@@ -50,14 +50,21 @@ const (
 )
 
 // index is a snapshot's search index, built at its first search: a word index of
-// names and descriptions, and a trigram index of the words, so that a search for
-// part of a word looks at the few words that can hold it, not at every product.
+// names and descriptions, and a sorted array of the words' suffixes, so that a
+// search for part of a word finds the words that hold it by binary search, not by
+// looking at every product or word.
 type index struct {
 	name, desc map[string][]int32 // word to the products (index in all) it is a word of, ascending
 	vocab      []string           // every word, sorted
 	spelled    []string           // the words of vocab with a letter: what a typo may be of
-	trigrams   map[string][]int32 // three bytes to the words (index in vocab) holding them, ascending
+	// suffixes are the suffixes of every word of vocab that start at a character,
+	// sorted: the words holding a part are found by one binary search, whatever
+	// the part's length and however many words share its letters.
+	suffixes []suffix
 }
+
+// suffix is vocab[word][off:].
+type suffix struct{ word, off int32 }
 
 // postings adds i to the list of each word of text, once.
 func postings(m map[string][]int32, text string, i int32) {
@@ -69,7 +76,7 @@ func postings(m map[string][]int32, text string, i int32) {
 }
 
 func newIndex(all []storify.Product) *index {
-	ix := &index{name: map[string][]int32{}, desc: map[string][]int32{}, trigrams: map[string][]int32{}}
+	ix := &index{name: map[string][]int32{}, desc: map[string][]int32{}}
 	for i, p := range all {
 		postings(ix.name, p.Name, int32(i))
 		postings(ix.desc, p.Description, int32(i))
@@ -90,45 +97,38 @@ func newIndex(all []storify.Product) *index {
 		}
 	}
 	for v, w := range ix.vocab {
-		for j := 0; j+3 <= len(w); j++ {
-			t := w[j : j+3]
-			if l := ix.trigrams[t]; len(l) == 0 || l[len(l)-1] != int32(v) {
-				ix.trigrams[t] = append(l, int32(v))
+		for j := 0; j < len(w); j++ {
+			if w[j]&0xc0 != 0x80 { // not inside a character
+				ix.suffixes = append(ix.suffixes, suffix{int32(v), int32(j)})
 			}
 		}
 	}
+	slices.SortFunc(ix.suffixes, func(a, b suffix) int { return strings.Compare(ix.text(a), ix.text(b)) })
 	return ix
 }
 
+// text is the suffix s stands for.
+func (ix *index) text(s suffix) string { return ix.vocab[s.word][s.off:] }
+
 // containing returns the words of the vocabulary that hold w as a part, w itself
-// left out.
+// left out, in vocabulary order: the suffixes that start with w are next to each
+// other in ix.suffixes.
 func (ix *index) containing(w string) []string {
-	var out []string
-	if len(w) < 3 {
-		// Too short for a trigram: look at every word. Such a search finds many
-		// products anyway, and costs what listing them costs.
-		for _, v := range ix.vocab {
-			if v != w && strings.Contains(v, w) {
-				out = append(out, v)
-			}
-		}
-		return out
+	if w == "" {
+		return nil
 	}
-	// The words that hold every trigram of w: the rarest trigram's list, checked.
-	var best []int32
-	for j := 0; j+3 <= len(w); j++ {
-		l, ok := ix.trigrams[w[j:j+3]]
-		if !ok {
-			return nil
-		}
-		if best == nil || len(l) < len(best) {
-			best = l
+	i, _ := slices.BinarySearchFunc(ix.suffixes, w, func(s suffix, w string) int { return strings.Compare(ix.text(s), w) })
+	var ids []int32
+	for ; i < len(ix.suffixes) && strings.HasPrefix(ix.text(ix.suffixes[i]), w); i++ {
+		if v := ix.suffixes[i].word; ix.vocab[v] != w {
+			ids = append(ids, v)
 		}
 	}
-	for _, v := range best {
-		if s := ix.vocab[v]; s != w && strings.Contains(s, w) {
-			out = append(out, s)
-		}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]string, len(ids))
+	for k, v := range ids {
+		out[k] = ix.vocab[v]
 	}
 	return out
 }
