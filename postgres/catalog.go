@@ -67,7 +67,7 @@ func (s *Store) load(ctx context.Context, deadline time.Time, heard bool) (_ *ca
 		}
 		return catalog.New(ps), nil
 	}
-	return s.catalog.cache.Get(ctx, s.loadProducts)
+	return s.catalog.cache.Get(ctx, s.loadProducts, nil)
 }
 
 // loadProducts reads every product, in one statement so that the copy is one

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/internal/groupcommit"
@@ -67,10 +68,11 @@ func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
 		return results
 	}
 
-	// The products changed, or may have if the commit failed halfway: the next read
-	// of the catalog must look again. Deferred first so that it runs last, after
-	// the rollback if any, and before the callers are answered.
-	defer s.catalog.Invalidate()
+	// The stock of the products ordered changed, or may have if the commit failed
+	// halfway: the next read of the catalog reads their rows again. Deferred first
+	// so that it runs last, after the rollback if any, and before the callers are
+	// answered.
+	defer s.catalog.Touched(orderedProducts(cos)...)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return failAll(fmt.Errorf("sqlite: checkout: begin: %w", err))
@@ -151,4 +153,16 @@ func (s *Store) resolve(cos []*checkout, results []groupcommit.Result[storify.Or
 		}
 	}
 	return results
+}
+
+// orderedProducts lists the products the checkouts order, each once.
+func orderedProducts(cos []*checkout) []int64 {
+	var ids []int64
+	for _, co := range cos {
+		for _, l := range co.Lines {
+			ids = append(ids, l.ProductID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

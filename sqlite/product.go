@@ -109,7 +109,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Produ
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxStock)
 	}
 	var p storify.Product
-	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
+	err = s.writeStock(ctx, []int64{id}, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRowContext(ctx, `
 			UPDATE products SET stock = stock + ?, received = received + ?

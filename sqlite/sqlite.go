@@ -123,7 +123,7 @@ func Open(path string, opts ...Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if s.others, err = openExternalWrites(path, o.Timeout); err != nil {
+	if s.others, err = s.watchExternal(); err != nil {
 		stmts.close()
 		reader.Close()
 		writer.Close()
@@ -166,7 +166,8 @@ func readerParams(busy time.Duration) string {
 // Checkout after Close returns an error.
 func (s *Store) Close() error {
 	s.commit.Close()
-	return errors.Join(s.stmts.close(), s.writer.Close(), s.reader.Close(), s.others.close())
+	others := s.others.close() // before the writer it asks
+	return errors.Join(others, s.stmts.close(), s.writer.Close(), s.reader.Close())
 }
 
 // call bounds one Store call by the Store's budget: it returns ctx with that deadline,
@@ -225,6 +226,13 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // hears of the write reads what it wrote.
 func (s *Store) writeCatalog(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer s.catalog.Invalidate()
+	return s.write(ctx, fn)
+}
+
+// writeStock is writeCatalog for a transaction that changes only the stock (and
+// units received) of the products ids: the next read reads just their rows again.
+func (s *Store) writeStock(ctx context.Context, ids []int64, fn func(tx *sql.Tx) error) error {
+	defer s.catalog.Touched(ids...)
 	return s.write(ctx, fn)
 }
 

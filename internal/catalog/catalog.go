@@ -7,6 +7,7 @@ package catalog
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -112,15 +113,26 @@ func (s *Snapshot) ProductByName(name string) (storify.Product, error) {
 
 // Cache holds the last snapshot loaded and says when it is stale.
 //
-// Everything that may change products calls Invalidate after it has committed and
-// before anyone hears of it. Get reads the version before it loads, and a snapshot
-// is used only if its load began at or after the version Get saw, so it is never
-// used after an invalidation it may have missed: an invalidation before the version
-// was read came after its commit, which the load then sees; one after it makes the
-// snapshot stale at once.
+// Everything that may change products calls Invalidate (or, for a change of some
+// products' stock only, Touched) after it has committed and before anyone hears of
+// it. Get reads the version before it loads, and a snapshot is used only if its
+// load began at or after the version Get saw, so it is never used after an
+// invalidation it may have missed: an invalidation before the version was read came
+// after its commit, which the load then sees; one after it makes the snapshot stale
+// at once.
+//
+// When every change since the last snapshot was Touched, Get reads only those
+// products' rows again and patches a copy of the last snapshot with them: after a
+// checkout, a catalog of 100,000 products is not read whole for the sake of a few
+// stock counts.
 type Cache struct {
 	version atomic.Uint64
 	current atomic.Pointer[Snapshot] // nil before the first load
+	// mu guards touched and full, and is held whenever version moves, so that a
+	// load takes exactly the changes made before the version it reads.
+	mu      sync.Mutex
+	touched map[int64]struct{} // products Touched since current's load
+	full    bool               // Invalidate was called since current's load
 	// loading is held (a token in it) by the one load at a time; the others wait
 	// and share it, each giving up when its own context ends, so that a load that
 	// hangs on a database that does not answer holds up no reader past its deadline.
@@ -128,8 +140,37 @@ type Cache struct {
 	loadingOnce sync.Once
 }
 
-// Invalidate marks the snapshot stale.
-func (c *Cache) Invalidate() { c.version.Add(1) }
+// maxTouched is the most products a patch reads again; past it, the whole catalog
+// is read.
+const maxTouched = 256
+
+// Invalidate marks the snapshot stale: the next Get reads the whole catalog.
+func (c *Cache) Invalidate() {
+	c.mu.Lock()
+	c.full, c.touched = true, nil
+	c.version.Add(1)
+	c.mu.Unlock()
+}
+
+// Touched marks the snapshot stale for the stock of the products ids: the next
+// Get reads their rows again. A change to anything else of a product (its name,
+// its category, whether it is sold) must be an Invalidate.
+func (c *Cache) Touched(ids ...int64) {
+	c.mu.Lock()
+	if !c.full {
+		if c.touched == nil {
+			c.touched = make(map[int64]struct{}, len(ids))
+		}
+		for _, id := range ids {
+			c.touched[id] = struct{}{}
+		}
+		if len(c.touched) > maxTouched {
+			c.full, c.touched = true, nil
+		}
+	}
+	c.version.Add(1)
+	c.mu.Unlock()
+}
 
 // Fresh returns the last snapshot if no change was invalidated since its load began,
 // else nil; it never loads. A caller that serves most reads from memory uses it to
@@ -143,8 +184,11 @@ func (c *Cache) Fresh() *Snapshot {
 }
 
 // Get returns a snapshot with every change invalidated before the call, loading one
-// with load when the last is stale.
-func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.Product, error)) (*Snapshot, error) {
+// with load when the last is stale, or, when only some products were Touched and
+// loadRows is not nil, reading those products with loadRows (by ID, in any order)
+// and patching a copy of the last.
+func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.Product, error),
+	loadRows func(ctx context.Context, ids []int64) ([]storify.Product, error)) (*Snapshot, error) {
 	v0 := c.version.Load()
 	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
 		return snap, nil
@@ -162,14 +206,98 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
 		return snap, nil
 	}
+	// Take the changes made so far; those made from now on stay for the next load.
+	c.mu.Lock()
 	v := c.version.Load()
+	touched, full := c.touched, c.full
+	c.touched, c.full = nil, false
+	base := c.current.Load()
+	c.mu.Unlock()
+	snap, err := c.make(ctx, base, touched, full, load, loadRows)
+	if err != nil {
+		// Give the changes back: the next load must still see them.
+		c.mu.Lock()
+		if full || c.full {
+			c.full, c.touched = true, nil
+		} else {
+			if c.touched == nil {
+				c.touched = touched
+			} else {
+				for id := range touched {
+					c.touched[id] = struct{}{}
+				}
+			}
+		}
+		c.mu.Unlock()
+		return nil, err
+	}
+	snap.version = v
+	c.current.Store(snap)
+	return snap, nil
+}
+
+// make makes the snapshot that follows base after the changes given.
+func (c *Cache) make(ctx context.Context, base *Snapshot, touched map[int64]struct{}, full bool,
+	load func(context.Context) ([]storify.Product, error),
+	loadRows func(ctx context.Context, ids []int64) ([]storify.Product, error)) (*Snapshot, error) {
+	if base != nil && !full && len(touched) > 0 && loadRows != nil {
+		ids := make([]int64, 0, len(touched))
+		for id := range touched {
+			ids = append(ids, id)
+		}
+		rows, err := loadRows(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if snap := base.patch(rows); snap != nil {
+			return snap, nil
+		}
+	}
 	products, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	snap := New(products)
-	snap.version = v
-	snap.inherit(c.current.Load())
-	c.current.Store(snap)
+	snap.inherit(base)
 	return snap, nil
+}
+
+// patch returns a copy of s with the products in rows as they are now, or nil if
+// one of them changed more than its stock (or is new): then the whole catalog must
+// be read. The names, keys and search index are shared with s, and so are the
+// products of every category none of rows is in.
+func (s *Snapshot) patch(rows []storify.Product) *Snapshot {
+	byID := func(q storify.Product, id int64) int { return cmp.Compare(q.ID, id) }
+	n := &Snapshot{all: slices.Clone(s.all), keys: s.keys, byName: s.byName, categories: s.categories,
+		listed: slices.Clone(s.listed), inCategory: maps.Clone(s.inCategory)}
+	cloned := map[string]bool{}
+	for _, p := range rows {
+		i, ok := slices.BinarySearchFunc(n.all, p.ID, byID)
+		if !ok {
+			return nil
+		}
+		if q := n.all[i]; q.Name != p.Name || q.Description != p.Description || q.Category != p.Category ||
+			q.Discontinued != p.Discontinued || q.Price != p.Price {
+			return nil
+		}
+		n.all[i] = p
+		if p.Discontinued {
+			continue
+		}
+		if j, ok := slices.BinarySearchFunc(n.listed, p.ID, byID); ok {
+			n.listed[j] = p
+		}
+		if k := s.keys[i].category; k != "" {
+			if !cloned[k] {
+				n.inCategory[k], cloned[k] = slices.Clone(n.inCategory[k]), true
+			}
+			if j, ok := slices.BinarySearchFunc(n.inCategory[k], p.ID, byID); ok {
+				n.inCategory[k][j] = p
+			}
+		}
+	}
+	if ix := s.index.Load(); ix != nil {
+		n.index.Store(ix) // the same names and descriptions, in the same order
+	}
+	return n
 }

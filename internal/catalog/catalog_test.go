@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func TestCacheReloadsAfterInvalidate(t *testing.T) {
 		return []storify.Product{{ID: 1, Name: "Mug", Price: price}}, nil
 	}
 	get := func() storify.Cents {
-		snap, err := c.Get(context.Background(), load)
+		snap, err := c.Get(context.Background(), load, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func TestGetWaitsWithItsOwnContext(t *testing.T) {
 			close(started)
 			<-release
 			return []storify.Product{{ID: 1, Name: "Blue Mug"}}, nil
-		})
+		}, nil)
 		loaded <- err
 	}()
 	<-started
@@ -89,7 +90,7 @@ func TestGetWaitsWithItsOwnContext(t *testing.T) {
 	_, err := c.Get(ctx, func(context.Context) ([]storify.Product, error) {
 		t.Error("second load ran while the first held the lock")
 		return nil, nil
-	})
+	}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Get while another load hangs = %v, want %v", err, context.DeadlineExceeded)
 	}
@@ -99,8 +100,111 @@ func TestGetWaitsWithItsOwnContext(t *testing.T) {
 	}
 	snap, err := c.Get(context.Background(), func(context.Context) ([]storify.Product, error) {
 		return nil, errors.New("not wanted: the snapshot is fresh")
-	})
+	}, nil)
 	if err != nil || len(snap.Products(storify.ProductFilter{})) != 1 {
 		t.Errorf("Get after the load = %v, %v; want the loaded snapshot", snap, err)
+	}
+}
+
+// After checkouts (Touched), the next read reads only the products they changed and
+// patches a copy of the snapshot: the stock is new, the rest (names, categories, the
+// search index) is the last snapshot's. A product that changed more than its stock
+// makes it read the whole catalog after all, and so does Invalidate.
+func TestCachePatchesTouchedProducts(t *testing.T) {
+	var c catalog.Cache
+	db := []storify.Product{
+		{ID: 1, Name: "Blue Mug", Stock: 5, Category: "Mugs"},
+		{ID: 2, Name: "Red Mug", Stock: 5, Category: "Mugs"},
+		{ID: 3, Name: "Pen", Stock: 5, Discontinued: true},
+	}
+	fulls, rowReads := 0, 0
+	load := func(context.Context) ([]storify.Product, error) {
+		fulls++
+		return slices.Clone(db), nil
+	}
+	loadRows := func(_ context.Context, ids []int64) ([]storify.Product, error) {
+		rowReads++
+		var ps []storify.Product
+		for _, id := range ids {
+			ps = append(ps, db[id-1])
+		}
+		return ps, nil
+	}
+	get := func() *catalog.Snapshot {
+		t.Helper()
+		snap, err := c.Get(context.Background(), load, loadRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap
+	}
+	get().Products(storify.ProductFilter{Search: "mug"}) // builds the search index
+	db[1].Stock = 2
+	c.Touched(2)
+	snap := get()
+	if fulls != 1 || rowReads != 1 {
+		t.Errorf("after a checkout: %d full loads, %d row reads; want 1 and 1", fulls, rowReads)
+	}
+	if p, _ := snap.Product(2); p.Stock != 2 {
+		t.Errorf("Red Mug's stock = %d, want 2", p.Stock)
+	}
+	if ps := snap.Products(storify.ProductFilter{Category: "mugs"}); len(ps) != 2 || ps[1].Stock != 2 {
+		t.Errorf("the category's products = %+v", ps)
+	}
+	if ps := snap.Products(storify.ProductFilter{}); len(ps) != 2 || ps[1].Stock != 2 {
+		t.Errorf("the products on sale = %+v", ps)
+	}
+	if ps := snap.Products(storify.ProductFilter{Search: "red"}); len(ps) != 1 || ps[0].Stock != 2 {
+		t.Errorf("search red = %+v", ps)
+	}
+	db[0].Name = "Big Blue Mug" // renamed, and touched as if only its stock changed
+	c.Touched(1)
+	if p, _ := get().ProductByName("big blue mug"); p.ID != 1 || fulls != 2 {
+		t.Errorf("after a change beyond the stock: %+v, %d full loads; want the whole catalog read", p, fulls)
+	}
+	db[0].Stock = 1
+	c.Touched(1)
+	c.Invalidate()
+	if p, _ := get().Product(1); p.Stock != 1 || fulls != 3 {
+		t.Errorf("after Touched and Invalidate: stock %d, %d full loads", p.Stock, fulls)
+	}
+}
+
+// A failed read of the touched rows leaves them to the next read: nothing Touched
+// is forgotten.
+func TestCacheKeepsTouchedAfterAFailedRead(t *testing.T) {
+	var c catalog.Cache
+	db := []storify.Product{{ID: 1, Name: "Mug", Stock: 5}, {ID: 2, Name: "Pen", Stock: 5}}
+	load := func(context.Context) ([]storify.Product, error) { return slices.Clone(db), nil }
+	fail := true
+	loadRows := func(_ context.Context, ids []int64) ([]storify.Product, error) {
+		if fail {
+			return nil, errors.New("database away")
+		}
+		var ps []storify.Product
+		for _, id := range ids {
+			ps = append(ps, db[id-1])
+		}
+		return ps, nil
+	}
+	if _, err := c.Get(context.Background(), load, loadRows); err != nil {
+		t.Fatal(err)
+	}
+	db[0].Stock, db[1].Stock = 4, 3
+	c.Touched(1)
+	if _, err := c.Get(context.Background(), load, loadRows); err == nil {
+		t.Fatal("Get with the database away succeeded")
+	}
+	c.Touched(2)
+	fail = false
+	snap, err := c.Get(context.Background(), load, loadRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1, _ := snap.Product(1); p1.Stock != 4 {
+		t.Errorf("Mug's stock = %d after the failed read, want 4", p1.Stock)
+	}
+	if p2, _ := snap.Product(2); p2.Stock != 3 {
+		t.Errorf("Pen's stock = %d, want 3", p2.Stock)
 	}
 }
