@@ -203,7 +203,30 @@ func (s *Snapshot) search(filter storify.ProductFilter) []storify.Product {
 		kind uint8
 	}
 	var found []hit
-	seen := make([]uint64, (len(s.all)+63)/64)
+	// Candidates already seen (a product can be in several of the rarest word's
+	// lists): a bitmap over the catalog when there are many, else a small set, so
+	// that a rare word costs what it finds, not the catalog's size.
+	var seenBits []uint64
+	var seenSet map[int32]struct{}
+	if n := hs[0].size(); n > len(s.all)/64 {
+		seenBits = make([]uint64, (len(s.all)+63)/64)
+	} else {
+		seenSet = make(map[int32]struct{}, n)
+	}
+	seen := func(i int32) bool {
+		if seenBits != nil {
+			if seenBits[i/64]&(1<<(i%64)) != 0 {
+				return true
+			}
+			seenBits[i/64] |= 1 << (i % 64)
+			return false
+		}
+		if _, ok := seenSet[i]; ok {
+			return true
+		}
+		seenSet[i] = struct{}{}
+		return false
+	}
 	for kind := range hs[0] {
 		var ids []int32
 		for _, l := range hs[0][kind] {
@@ -213,10 +236,9 @@ func (s *Snapshot) search(filter storify.ProductFilter) []storify.Product {
 			slices.Sort(ids)
 		}
 		for _, i := range ids {
-			if seen[i/64]&(1<<(i%64)) != 0 {
+			if seen(i) {
 				continue
 			}
-			seen[i/64] |= 1 << (i % 64)
 			k := uint8(kind)
 			for j := 1; j < len(hs) && k < noMatch; j++ {
 				k = max(k, hs[j].kind(i))
