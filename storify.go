@@ -64,6 +64,8 @@ type Store interface {
 	// as CheckRow checks them, and two rows of one name are refused: EINVALID
 	// naming the line of the first bad row. All rows or none, in one
 	// transaction; with dryRun nothing changes and the result says what would.
+	// Its budget is the Store's, or ImportBudget if that is longer: a whole
+	// catalog is more than one ordinary call.
 	ImportProducts(ctx context.Context, rows []ProductRow, dryRun bool) (ImportResult, error)
 	// Categories lists the categories of the products on sale, with how many each
 	// holds, by name compared as FoldKey compares. Products in no category are not

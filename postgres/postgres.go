@@ -251,7 +251,12 @@ func (s *Store) Close() error {
 // deadline, which every statement of the call must use, and a func to defer that
 // releases it and turns *err into what the caller gets (see unreachable).
 func (s *Store) call(ctx context.Context, err *error) (context.Context, func()) {
-	bounded, cancel := s.budget(ctx)
+	return s.callFor(ctx, err, s.timeout)
+}
+
+// callFor is call with a budget of d.
+func (s *Store) callFor(ctx context.Context, err *error, d time.Duration) (context.Context, func()) {
+	bounded, cancel := context.WithTimeout(ctx, d)
 	return bounded, func() {
 		*err = unreachable(ctx, *err)
 		cancel()

@@ -22,7 +22,8 @@ func (s *Store) ImportProducts(ctx context.Context, rows []storify.ProductRow, d
 		plan, err := catalog.PlanImport(rows, ps)
 		return plan.ImportResult, err
 	}
-	ctx, end := s.call(ctx, &err)
+	budget := max(s.timeout, storify.ImportBudget)
+	ctx, end := s.callFor(ctx, &err, budget)
 	defer end()
 	var plan catalog.ImportPlan
 	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,4 +71,25 @@ func TestLockedPastBudgetIsUnavailable(t *testing.T) {
 	if os, _ := s.Orders(ctx, storify.OrderFilter{}); len(os) != 1 {
 		t.Errorf("%d orders, want 1", len(os))
 	}
+}
+
+// TestImportOutlastsTheCallBudget: an import of a whole catalog gets
+// storify.ImportBudget, not the budget of one ordinary call, so that the console's
+// import of a large file is not cut off by --db-timeout.
+func TestImportOutlastsTheCallBudget(t *testing.T) {
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "import.db"), sqlite.Options{Timeout: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows := make([]storify.ProductRow, 20_000)
+	for i := range rows {
+		rows[i] = storify.ProductRow{Line: i + 2, Name: fmt.Sprintf("Product %06d", i+1), Price: 100, Stock: 5}
+	}
+	start := time.Now()
+	res, err := s.ImportProducts(context.Background(), rows, false)
+	if err != nil {
+		t.Fatalf("import of 20,000 rows with a 5 ms call budget, after %v: %v", time.Since(start), err)
+	}
+	t.Logf("imported %+v in %v", res, time.Since(start))
 }
