@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -108,11 +109,12 @@ func ReadCatalogFile(r io.Reader) (*CatalogFile, error) {
 			f.bad(line, "%d columns, but the header has %d", len(rec), width)
 			continue
 		}
-		if bad := slicesIndexFunc(rec, func(s string) bool { return !utf8.ValidString(s) }); bad >= 0 {
+		if bad := slices.IndexFunc(rec, func(s string) bool { return !utf8.ValidString(s) }); bad >= 0 {
 			f.bad(line, "column %d is not UTF-8 text (save the file as CSV UTF-8)", bad+1)
 			continue
 		}
-		row := storify.ProductRow{Line: line, Name: get(rec, "name"), Description: get(rec, "description"), Category: get(rec, "category")}
+		row := storify.ProductRow{Line: line, Name: undefuse(get(rec, "name")), Description: undefuse(get(rec, "description")),
+			Category: undefuse(get(rec, "category"))}
 		if row.Price, err = storify.ParseCents(get(rec, "price")); err != nil {
 			f.bad(line, "%s", storify.ErrorMessage(err))
 			continue
@@ -134,15 +136,6 @@ func ReadCatalogFile(r io.Reader) (*CatalogFile, error) {
 		f.Rows = append(f.Rows, row)
 	}
 	return f, nil
-}
-
-func slicesIndexFunc(s []string, fn func(string) bool) int {
-	for i, v := range s {
-		if fn(v) {
-			return i
-		}
-	}
-	return -1
 }
 
 // ImportCatalog reads a catalog file and, unless it has bad rows, imports it into
@@ -195,6 +188,32 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// formulaStart are the first characters with which a spreadsheet takes a cell for a
+// formula: a product name such as =HYPERLINK(...) typed by someone else would run
+// in the manager's spreadsheet (CSV injection).
+const formulaStart = "=+-@\t\r"
+
+// defuse makes a cell that a spreadsheet would take for a formula plain text, with
+// a quote before it, as spreadsheets themselves write such text; numbers stay as
+// they are. undefuse, on import, takes the quote off again.
+func defuse(v string) string {
+	if v == "" || !strings.ContainsRune(formulaStart, rune(v[0])) {
+		return v
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v
+	}
+	return "'" + v
+}
+
+// undefuse reverses defuse for a text cell read from a catalog file.
+func undefuse(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && strings.ContainsRune(formulaStart, rune(v[1])) {
+		return v[1:]
+	}
+	return v
+}
+
 // exportCSV renders a table as CSV a spreadsheet opens: a header, CRLF line ends.
 func exportCSV(header []string, rows func(emit func(...string))) ([]byte, int, error) {
 	var buf bytes.Buffer
@@ -207,6 +226,9 @@ func exportCSV(header []string, rows func(emit func(...string))) ([]byte, int, e
 	var werr error
 	rows(func(rec ...string) {
 		if werr == nil {
+			for i, v := range rec {
+				rec[i] = defuse(v)
+			}
 			werr = cw.Write(rec)
 			n++
 		}

@@ -90,3 +90,35 @@ func TestImportAndExport(t *testing.T) {
 	out = manage(t, store, nil, "import "+filepath.Join(dir, "p.csv"))
 	wantContains(t, out, "3 rows checked: it would add 0, change 0, and leave 3 unchanged.")
 }
+
+// TestExportDefusesFormulas: a product named or described so that a spreadsheet
+// would run it as a formula (text anyone with an account cannot set, but a manager
+// may import from a supplier's file) is exported as text, behind a quote, and reads
+// back unchanged.
+func TestExportDefusesFormulas(t *testing.T) {
+	store := mustOpenStore(t)
+	ctx := context.Background()
+	if _, err := store.AddProduct(ctx, storify.NewProduct{Name: "=HYPERLINK(\"http://x\";\"y\")", Price: 100, Stock: 1,
+		Description: "@SUM(A1:A9)"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.csv")
+	wantContains(t, manage(t, store, nil, "export products "+path), "Wrote 3 rows to")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+@", rune(cell[0])) {
+				t.Errorf("cell %q would be a formula in a spreadsheet", cell)
+			}
+		}
+	}
+	wantContains(t, manage(t, store, nil, "import "+path), "3 rows checked: it would add 0, change 0, and leave 3 unchanged.")
+}
