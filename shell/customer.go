@@ -99,6 +99,9 @@ type CustomerConfig struct {
 	Registrations *RegisterThrottle
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
+	// Metrics, if set, is told of every command (as the "customer" set), failed
+	// login and throttled login.
+	Metrics storify.CommandMetrics
 }
 
 // CustomerPrompt is the prompt customers of the named store type commands at.
@@ -120,6 +123,7 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 		c.registrations = NewRegisterThrottle(0)
 	}
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
+	c.setMetrics("customer", cfg.Metrics)
 	c.logID = cfg.LogID
 	c.Shell.published = c.publish
 	return c

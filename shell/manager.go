@@ -62,6 +62,8 @@ type ManagerConfig struct {
 	// Bans, if set, is where ban and unban keep addresses out; nil when no
 	// customer server runs.
 	Bans Banner
+	// Metrics, if set, is told of every command, as the "manager" set.
+	Metrics storify.CommandMetrics
 }
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
@@ -72,6 +74,7 @@ func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Man
 		prompt = cfg.ScriptPrompt
 	}
 	m.Shell = newShell(m, managerCommands, term, prompt, cfg.Log)
+	m.setMetrics("manager", cfg.Metrics)
 	m.lookup = func(ctx context.Context, name string) error {
 		_, err := m.findProduct(ctx, name)
 		return err
