@@ -122,14 +122,17 @@ type Options struct {
 	// sets the sessions' connect_timeout, statement_timeout, lock_timeout and
 	// idle_in_transaction_session_timeout, and the pool's health-check ping
 	// timeout, unless the DSN sets them. 0 means DefaultTimeout.
-	Timeout time.Duration
+	Timeout time.Duration // Metrics is told of group commits, retries and database errors; nil reports
+	// nothing.
+	Metrics storify.StoreMetrics
 }
 
 // Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
 	pool    *pgxpool.Pool
-	timeout time.Duration // the budget of one call (Options.Timeout)
+	timeout time.Duration        // the budget of one call (Options.Timeout)
+	metrics storify.StoreMetrics // told of each group commit and retry
 
 	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
 	catalog  catalogCopy
@@ -169,7 +172,10 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, timeout: o.Timeout, listenDone: make(chan struct{})}
+	if o.Metrics == nil {
+		o.Metrics = storify.NoMetrics{}
+	}
+	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, listenDone: make(chan struct{})}
 	// Each step gets the budget, as a call does: their statements use ctx.
 	mctx, cancel := s.budget(ctx)
 	err = migrate(mctx, s, migrations)
@@ -196,7 +202,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))
-	s.commit = groupcommit.Start(maxBatch, s.placeAll)
+	s.commit = groupcommit.StartObserved(maxBatch, s.placeAll, s.metrics.CommitBatch)
 	return s, nil
 }
 
@@ -279,7 +285,7 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	parent := ctx
 	ctx, cancel := s.budget(ctx)
 	defer cancel()
-	return unreachable(parent, retry(ctx, func() (bool, error) {
+	return unreachable(parent, retry(ctx, s.metrics.DatabaseRetry, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
@@ -333,7 +339,7 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 	parent := ctx
 	ctx, cancel := s.budget(ctx)
 	defer cancel()
-	return unreachable(parent, retry(ctx, func() (bool, error) {
+	return unreachable(parent, retry(ctx, s.metrics.DatabaseRetry, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
@@ -434,8 +440,9 @@ func isUnreachable(err error) bool {
 }
 
 // retry calls attempt until it succeeds, fails for good, or maxAttempts is reached,
-// and returns its last error.
-func retry(ctx context.Context, attempt func() (again bool, err error)) error {
+// and returns its last error. retried, if not nil, is called before each attempt
+// after the first.
+func retry(ctx context.Context, retried func(), attempt func() (again bool, err error)) error {
 	for n := 1; ; n++ {
 		again, err := attempt()
 		if err == nil || !again || n == maxAttempts {
@@ -451,6 +458,9 @@ func retry(ctx context.Context, attempt func() (again bool, err error)) error {
 			t.Stop()
 			return err
 		case <-t.C:
+		}
+		if retried != nil {
+			retried()
 		}
 	}
 }

@@ -51,6 +51,8 @@ type Config struct {
 	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
 	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 
+	MetricsListen string // where /metrics, /healthz and /readyz are served; "" for nowhere
+
 	// The console's script, when stdin is not a terminal or with -c or exec.
 	FailFast bool     // --fail-fast: stop at the first failed command
 	Commands string   // -c: run these commands (one a line) instead of reading stdin
@@ -81,12 +83,19 @@ type Main struct {
 	Server *server.Server
 	// Log is the program's logger; Open makes one on Stderr (or above the console's
 	// line) unless it is set.
-	Log      *slog.Logger
-	logs     *logging.Logs // the log path Open made for Log, if it made one
-	bans     *server.Bans  // the addresses the manager turned away
-	listener net.Listener
-	served   chan error
-	console  *console
+	Log *slog.Logger
+	// Metrics is where the rooms report; Open sets it (Prometheus with
+	// --metrics-listen, storify.NoMetrics without).
+	Metrics storify.Metrics
+	metrics *metricsServer // serving --metrics-listen, once Open has started it
+	// shopStore is Store as the customers and the console use it: reporting to
+	// Metrics when they are served.
+	shopStore storify.Store
+	logs      *logging.Logs // the log path Open made for Log, if it made one
+	bans      *server.Bans  // the addresses the manager turned away
+	listener  net.Listener
+	served    chan error
+	console   *console
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -123,6 +132,8 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
 	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
 		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("STORIFY_METRICS_LISTEN", ""),
+		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
 	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	if err := m.parseScriptFlags(fs, name, args); err != nil {
@@ -276,7 +287,12 @@ func (m *Main) Open(ctx context.Context) error {
 		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil, Readable: readable})
 		m.Log = m.logs.Logger
 	}
+	m.newMetrics()
 	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.serveMetrics(); err != nil {
+		m.Store.Close()
 		return err
 	}
 	store := m.Store
@@ -286,8 +302,15 @@ func (m *Main) Open(ctx context.Context) error {
 				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
 		}
 	}
+	// Customers and the console use the Store through observedStore when it is
+	// watched; without metrics, nothing stands between them and it.
+	m.shopStore = store
+	if m.metrics != nil {
+		m.shopStore = observedStore{store, m.Metrics}
+	}
 	l, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
+		m.closeMetrics()
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
 	}
@@ -296,7 +319,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = l
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log, server.ShopOptions{
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{m.shopStore, m.Log}, m.Config.Name, m.Log, server.ShopOptions{
 			// One hashing budget for the process, its dummy hash built now.
 			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
 			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
@@ -318,7 +341,7 @@ func (m *Main) Open(ctx context.Context) error {
 // first time ever gets the sample catalog, unless Config.NoSample says not to; a
 // store opened before never does, even when its catalog is empty.
 func (m *Main) openStore(ctx context.Context) error {
-	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout, m.Metrics)
 	if err != nil {
 		return err
 	}
@@ -354,11 +377,12 @@ func (m *Main) Close() error {
 		}
 		m.Server = nil
 	}
+	m.closeMetrics()
 	if m.Store != nil {
 		if err := closeStore(m.Store, storeCloseWait); err != nil {
 			errs = append(errs, fmt.Errorf("closing the store: %w", err))
 		}
-		m.Store = nil
+		m.Store, m.shopStore = nil, nil
 	}
 	m.closeConsole()
 	if len(errs) == 0 && m.Log != nil {
@@ -422,17 +446,17 @@ func (m *Main) closeConsole() {
 // storify.ErrUnavailable (exit status 3), rather than retrying: a service manager
 // restarts the program with its own backoff, and a person at the console learns at
 // once that the database is away.
-func openStore(ctx context.Context, dsn string, timeout time.Duration) (storify.Store, error) {
+func openStore(ctx context.Context, dsn string, timeout time.Duration, metrics storify.StoreMetrics) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout})
+		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout, Metrics: metrics})
 		if errors.Is(err, storify.ErrUnavailable) {
 			return nil, fmt.Errorf("cannot reach the database %s within --db-timeout %v: %w", redact(dsn), timeout, err)
 		}
 		return s, err
 	}
-	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout})
+	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout, Metrics: metrics})
 }
 
 // redact hides a password in a database URL before it is logged.
