@@ -41,7 +41,7 @@ type Admin interface {
 	// does, so that no password matches it until it is unlocked. ENOTFOUND if there
 	// is no such account; ECONFLICT if it is locked already (or not locked).
 	LockAccount(ctx context.Context, name string, lock bool) (Account, error)
-	// DeleteAccount deletes an account and its saved cart, in one transaction. Its
+	// DeleteAccount deletes an account, its saved cart and its SSH keys, in one transaction. Its
 	// orders are kept, anonymised: their customer becomes DeletedCustomer and they
 	// belong to no account. It returns how many orders were kept. ENOTFOUND if there
 	// is no such account.

@@ -13,9 +13,11 @@ import (
 // show a customer; any other error is internal.
 type Store interface {
 	// Products lists the catalog in catalog-number order. Discontinued products are
-	// left out unless filter.All is set; filter.Search keeps only products whose name
-	// or description contains it, case-insensitively. The slice may be shared with
-	// other callers: it must not be modified.
+	// left out unless filter.All is set. filter.Search keeps only the products
+	// whose name or description holds each of its words, as a word or part of
+	// one, case- and accent-insensitively, and ranks them: all words found in the
+	// name before any in the description, whole words before parts, then catalog
+	// order. The slice may be shared with other callers: it must not be modified.
 	Products(ctx context.Context, filter ProductFilter) ([]Product, error)
 	// Product returns the product with this catalog number, discontinued or not.
 	// ENOTFOUND if there is none.
@@ -36,6 +38,37 @@ type Store interface {
 	// Discontinue takes a product out of the catalog; its orders stay as they are.
 	// ECONFLICT if it is discontinued already.
 	Discontinue(ctx context.Context, id int64) (Product, error)
+	// Reinstate puts a discontinued product back in the catalog. ECONFLICT if it
+	// is on sale; ENOTFOUND if there is no such product.
+	Reinstate(ctx context.Context, id int64) (Product, error)
+	// Rename gives a product a new name; placed orders keep the name they were
+	// placed with. EINVALID for a bad name; ECONFLICT if another product has that
+	// name (case-insensitively, as AddProduct); ENOTFOUND if there is no such product.
+	Rename(ctx context.Context, id int64, name string) (Product, error)
+	// Describe replaces a product's description ("" removes it). EINVALID for a
+	// bad description; ENOTFOUND if there is no such product.
+	Describe(ctx context.Context, id int64, description string) (Product, error)
+	// SetCategory puts a product in a category ("" takes it out of any). Category
+	// names follow the rules of product names (CleanName) and compare as names do
+	// (FoldKey): the first spelling given is kept, so "mugs" joins "Mugs".
+	// EINVALID for a bad name; ENOTFOUND if there is no such product.
+	SetCategory(ctx context.Context, id int64, category string) (Product, error)
+	// SuggestSearch returns text with each word that no product holds replaced
+	// by the closest word that one does (a typo: "mgu" gives "mug"), or "" when
+	// every word is found or one has nothing close.
+	SuggestSearch(ctx context.Context, text string) (string, error)
+	// ImportProducts adds the rows whose names are new and updates the products
+	// whose names they are (compared as FoldKey): price, description, category
+	// and stock, set to the row's (the difference counts as units received or
+	// taken back); a discontinued product stays discontinued. Rows are checked
+	// as CheckRow checks them, and two rows of one name are refused: EINVALID
+	// naming the line of the first bad row. All rows or none, in one
+	// transaction; with dryRun nothing changes and the result says what would.
+	ImportProducts(ctx context.Context, rows []ProductRow, dryRun bool) (ImportResult, error)
+	// Categories lists the categories of the products on sale, with how many each
+	// holds, by name compared as FoldKey compares. Products in no category are not
+	// counted.
+	Categories(ctx context.Context) ([]Category, error)
 
 	// Checkout places one order, in one transaction: every line's stock is taken at
 	// the current price, or nothing is. Duplicate products in o.Items are merged.
@@ -95,6 +128,31 @@ type Store interface {
 	// Sales sums units and revenue of orders not cancelled, per product, in catalog
 	// order; products never sold are left out.
 	Sales(ctx context.Context) ([]Sale, error)
+	// SalesFor is Sales for the orders placed in period p.
+	SalesFor(ctx context.Context, p Period) ([]Sale, error)
+
+	// AddAccountKey binds an SSH public key to an account, so that the key logs
+	// the account in, and returns it with the time it was added. EINVALID for an
+	// empty fingerprint or key; ENOTFOUND for an unknown account; ECONFLICT if
+	// the key is bound already (to this account or another), or the account
+	// holds MaxAccountKeys keys.
+	AddAccountKey(ctx context.Context, accountID int64, key AccountKey) (AccountKey, error)
+	// AccountByKey returns the account the key with this fingerprint is bound
+	// to. ENOTFOUND if it is bound to none.
+	AccountByKey(ctx context.Context, fingerprint string) (Account, error)
+	// AccountKeys lists an account's keys, oldest first; empty for an unknown
+	// account.
+	AccountKeys(ctx context.Context, accountID int64) ([]AccountKey, error)
+	// RemoveAccountKey unbinds a key from an account. ENOTFOUND if the account
+	// holds no key with this fingerprint.
+	RemoveAccountKey(ctx context.Context, accountID int64, fingerprint string) error
+
+	// InitSetting keeps value under key unless the key has a value already, and
+	// returns the value the key holds now: of several instances starting at once
+	// on one database, every one gets the value of the first. Settings are the
+	// store's own small facts, such as its SSH host key. EINVALID for an empty key
+	// or value.
+	InitSetting(ctx context.Context, key string, value []byte) ([]byte, error)
 
 	// Close releases the store; it waits for writes in flight.
 	Close() error
@@ -111,6 +169,13 @@ type Product struct {
 	Stock        int // units on hand
 	Received     int // units ever received: Stock + units in orders not cancelled + units written off (Admin.AdjustStock)
 	Discontinued bool
+	Category     string // "" for none
+}
+
+// Category is one category of the catalog with its number of products on sale.
+type Category struct {
+	Name     string
+	Products int
 }
 
 // NewProduct is what the manager gives to add a product.
@@ -124,13 +189,17 @@ type NewProduct struct {
 // ProductFilter narrows Products.
 type ProductFilter struct {
 	All    bool   // include discontinued products
-	Search string // substring of name or description, case-insensitive; "" for all
+	Search string // words of name or description, ranked (see Store.Products); "" for all
+	// Category keeps only the products of this category, compared as FoldKey
+	// compares; "" for all.
+	Category string
 }
 
 // Sale is one product's line in the sales report.
 type Sale struct {
 	ProductID int64
 	Name      string
+	Category  string // the product's category now; "" for none
 	Units     int
 	Revenue   Cents
 }
@@ -185,6 +254,16 @@ type Account struct {
 	Created      time.Time
 }
 
+// AccountKey is an SSH public key bound to an account.
+type AccountKey struct {
+	Fingerprint string // SHA256:…, as ssh-keygen -l shows it; one account at most holds it
+	PublicKey   string // the key as authorized_keys has it: "ssh-ed25519 AAAA…"
+	Added       time.Time
+}
+
+// MaxAccountKeys is the most SSH keys one account may hold.
+const MaxAccountKeys = 20
+
 // NameConflict is an account that cannot log in because of the account name rule
 // (see the stores' CreateAccount): its name is refused by the rule, or it is the
 // same name as an older account's (WithID). Such accounts were made before the
@@ -216,12 +295,20 @@ type OrderLine struct {
 // Subtotal is Qty times UnitPrice.
 func (l OrderLine) Subtotal() Cents { return l.UnitPrice * Cents(l.Qty) }
 
+// Period is a span of time: from Since (inclusive) to Before (exclusive); a zero
+// end is unbounded.
+type Period struct {
+	Since, Before time.Time
+}
+
 // OrderFilter narrows Orders.
 type OrderFilter struct {
 	IDs       []int64     // only these orders, if not nil
 	AccountID int64       // only this account's orders, if not 0
 	Status    OrderStatus // only this status, if not ""
 	Limit     int         // at most this many, if positive
+	// Placed keeps only the orders placed in this period, if it is not zero.
+	Placed Period
 	// Token, if not "", keeps only the order placed by the checkout with that
 	// token. The answer is final: a commit of that checkout still in flight is
 	// waited for (within the call's deadline), so an empty answer means the

@@ -28,8 +28,8 @@ func (s *Store) Initialize(ctx context.Context, catalog []storify.NewProduct) (_
 	first := false
 	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		first = false // the transaction may run again
-		tag, err := tx.Exec(ctx, `INSERT INTO store_meta (key, value) VALUES ('initialized', $1) ON CONFLICT (key) DO NOTHING`,
-			time.Now().UTC().Format(time.RFC3339Nano))
+		tag, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES ('initialized', $1) ON CONFLICT (key) DO NOTHING`,
+			[]byte(time.Now().UTC().Format(time.RFC3339Nano)))
 		if err != nil {
 			return fmt.Errorf("postgres: initialize: %w", err)
 		}
@@ -216,6 +216,9 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) (_ int, err erro
 		orders = int(tag.RowsAffected())
 		if _, err := tx.Exec(ctx, `DELETE FROM saved_cart_items WHERE account_id = $1`, a.ID); err != nil {
 			return fmt.Errorf("postgres: delete account %d: its cart: %w", a.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM account_keys WHERE account_id = $1`, a.ID); err != nil {
+			return fmt.Errorf("postgres: delete account %d: its SSH keys: %w", a.ID, err)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, a.ID); err != nil {
 			return fmt.Errorf("postgres: delete account %d: %w", a.ID, err)

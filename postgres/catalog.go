@@ -78,7 +78,7 @@ func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, error) {
 		ps = ps[:0]
 		rows, _ := c.Query(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
 		var p storify.Product
-		_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued},
+		_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category},
 			func() error {
 				ps = append(ps, p)
 				return nil

@@ -235,6 +235,12 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []sto
 	if filter.Token != "" {
 		where = append(where, `token = `+arg(filter.Token))
 	}
+	if !filter.Placed.Since.IsZero() {
+		where = append(where, `placed_at >= `+arg(filter.Placed.Since))
+	}
+	if !filter.Placed.Before.IsZero() {
+		where = append(where, `placed_at < `+arg(filter.Placed.Before))
+	}
 	limit := ""
 	if filter.Limit > 0 {
 		limit = `LIMIT ` + arg(filter.Limit)
@@ -415,23 +421,36 @@ func setStatus(ctx context.Context, tx pgx.Tx, id int64, status storify.OrderSta
 // Sales sums units and revenue of orders not cancelled, per product; see
 // storify.Store. The sums are cast back to bigint: sum(bigint) is numeric in
 // PostgreSQL.
-func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
+func (s *Store) Sales(ctx context.Context) ([]storify.Sale, error) {
+	return s.SalesFor(ctx, storify.Period{})
+}
+
+// SalesFor sums the sales of orders placed in a period; see storify.Store.
+func (s *Store) SalesFor(ctx context.Context, period storify.Period) (_ []storify.Sale, err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
+	var since, before *time.Time // NULL: unbounded
+	if !period.Since.IsZero() {
+		since = &period.Since
+	}
+	if !period.Before.IsZero() {
+		before = &period.Before
+	}
 	var sales []storify.Sale
 	err = s.read(ctx, func(c querier) error {
 		rows, _ := c.Query(ctx, `
-			SELECT p.id, p.name, sum(l.qty)::bigint, sum(l.qty * l.unit_price)::bigint
+			SELECT p.id, p.name, p.category, sum(l.qty)::bigint, sum(l.qty * l.unit_price)::bigint
 			FROM order_lines l
 			JOIN orders o ON o.id = l.order_id
 			JOIN products p ON p.id = l.product_id
 			WHERE o.status <> 'cancelled'
+				AND ($1::timestamptz IS NULL OR o.placed_at >= $1) AND ($2::timestamptz IS NULL OR o.placed_at < $2)
 			GROUP BY p.id
-			ORDER BY p.id`)
+			ORDER BY p.id`, since, before)
 		var err error
 		sales, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storify.Sale, error) {
 			var sa storify.Sale
-			err := row.Scan(&sa.ProductID, &sa.Name, &sa.Units, &sa.Revenue)
+			err := row.Scan(&sa.ProductID, &sa.Name, &sa.Category, &sa.Units, &sa.Revenue)
 			return sa, err
 		})
 		if err != nil {

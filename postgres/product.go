@@ -10,11 +10,11 @@ import (
 )
 
 // productColumns are the columns scanProduct reads, in its order.
-const productColumns = `id, name, description, price, stock, received, discontinued`
+const productColumns = `id, name, description, price, stock, received, discontinued, category`
 
 func scanProduct(row pgx.Row) (storify.Product, error) {
 	var p storify.Product
-	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued)
+	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category)
 	return p, err
 }
 

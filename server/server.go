@@ -66,11 +66,13 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
+	tickets   map[*Ticket]struct{} // admitted connections of transports with a handshake (SSH); telnet's are found by their sessions
 	sessions  map[int64]*Session
+	managers  map[int64]*Session // the manager sessions among them, told every event
+	admitted  int                // len(tickets): counted against MaxCustomers
 	perIP     map[string]int
 	nextID    int64
-	welcome   []byte // the greeting, and the first prompt if the Handler is a Prompter
-	prompt    string
+	telnet    *sessionSpec // what every telnet session is started with
 	shutting  atomic.Bool
 	wg        sync.WaitGroup
 	baseCtx   context.Context
@@ -88,6 +90,8 @@ func (s *Server) init() {
 	}
 	s.listeners = map[net.Listener]struct{}{}
 	s.sessions = map[int64]*Session{}
+	s.tickets = map[*Ticket]struct{}{}
+	s.managers = map[int64]*Session{}
 	s.perIP = map[string]int{}
 	s.baseCtx, s.cancelCtx = context.WithCancel(context.Background())
 	if s.Log == nil {
@@ -105,10 +109,7 @@ func (s *Server) init() {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = DefaultIdleTimeout
 	}
-	if p, ok := s.Handler.(Prompter); ok {
-		s.prompt = p.Prompt()
-	}
-	s.welcome = []byte("Welcome to " + s.Name + ". Type help or ? to list commands.\r\n" + s.prompt)
+	s.telnet = newSpec(s, &SessionConfig{Codec: NewTelnetCodec})
 	if s.IdleWarning <= 0 || s.IdleWarning >= s.IdleTimeout {
 		s.IdleWarning = min(s.IdleTimeout/5, time.Minute)
 	}
@@ -129,9 +130,14 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(l)
 }
 
-// Serve accepts connections on l until Shutdown, which makes it return
+// Serve accepts telnet connections on l until Shutdown, which makes it return
 // ErrServerClosed. It closes l.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.ServeTransport(l, telnetTransport{}) }
+
+// ServeTransport accepts connections on l for tr until Shutdown, which makes it
+// return ErrServerClosed. Each connection is counted against the limits before
+// tr sees it; one over a limit is given to tr.Refuse. It closes l.
+func (s *Server) ServeTransport(l net.Listener, tr Transport) error {
 	s.init()
 	s.mu.Lock()
 	if s.shutting.Load() {
@@ -164,18 +170,20 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		backoff = 0
-		s.accept(conn)
+		s.accept(conn, tr)
 	}
 }
 
-// accept registers a connection as a session, or turns it away politely when a limit
-// is reached, and starts serving it.
-func (s *Server) accept(conn net.Conn) {
+// accept counts a connection against the limits and hands it to its transport,
+// or turns it away politely when a limit is reached.
+func (s *Server) accept(conn net.Conn, tr Transport) {
 	ip := clientKey(conn.RemoteAddr())
 	s.mu.Lock()
 	var refusal string
 	switch {
-	case len(s.sessions) >= s.MaxCustomers:
+	case s.shutting.Load():
+		refusal = "The store is closing now. Thank you for shopping, goodbye."
+	case s.admitted >= s.MaxCustomers:
 		refusal = "The store is full right now; please try again in a few minutes."
 	case s.perIP[ip] >= s.MaxPerIP && (s.LimitLoopback || !isLoopback(ip)):
 		refusal = "Too many connections from your address; please close one and try again."
@@ -186,51 +194,46 @@ func (s *Server) accept(conn net.Conn) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			conn.SetWriteDeadline(time.Now().Add(time.Second))
-			conn.Write([]byte(refusal + "\r\n"))
-			conn.Close()
+			defer conn.Close()
+			defer s.recoverConn(conn)
+			tr.Refuse(conn, refusal)
 		}()
 		return
 	}
 	s.nextID++
-	sess := newSession(s, s.nextID, conn)
-	s.sessions[sess.ID] = sess
+	t := &Ticket{srv: s, conn: conn, ip: ip, id: s.nextID}
+	s.admitted++
 	s.perIP[ip]++
 	s.wg.Add(1)
+	// A telnet session starts here, not in its goroutine: allocating takes stack,
+	// which an idle session would then keep for good. Its ticket needs no place
+	// in tickets, which costs every idle session a map entry: Shutdown finds the
+	// connection through the session.
+	var sess *Session
+	if _, ok := tr.(telnetTransport); ok {
+		sess = newSession(s, t.id, conn, s.telnet)
+		s.sessions[sess.ID] = sess
+		t.sess = sess
+	} else {
+		s.tickets[t] = struct{}{}
+	}
 	s.mu.Unlock()
-	// Logged here, not in the session's goroutine: formatting a log line takes
-	// several KiB of stack, which an idle session would then keep for good.
-	s.Log.Info("customer connected", "session", sess.ID, "addr", sess.RemoteAddr)
-	go s.await(sess, ip)
+	// Logged here, not in the connection's goroutine, for the same reason:
+	// formatting a log line takes several KiB of stack.
+	s.Log.Info("customer connected", "session", t.id, "addr", conn.RemoteAddr().String())
+	if sess != nil {
+		go t.serveTelnet(sess)
+	} else {
+		go t.run(tr)
+	}
 }
 
-// await runs a session: first on a small stack until the customer does something
-// (see Session.awaitInput), then with the codec and the handler.
-func (s *Server) await(sess *Session, ip string) {
-	sess.awaitInput()
-	s.serve(sess, ip)
-}
-
-func (s *Server) serve(sess *Session, ip string) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, sess.ID)
-		if s.perIP[ip]--; s.perIP[ip] <= 0 {
-			delete(s.perIP, ip)
-		}
-		s.mu.Unlock()
-		sess.close()
-		s.Log.Info("customer left", "session", sess.ID, "addr", sess.RemoteAddr)
-	}()
-	defer func() {
-		if v := recover(); v != nil {
-			s.Log.Error("session panicked", "session", sess.ID, "panic", v, "stack", string(debug.Stack()))
-			sess.say("Sorry, something went wrong on our side. Goodbye.")
-		}
-	}()
-	sess.startCodec()
-	s.Handler.ServeSession(s.baseCtx, sess)
+// recoverConn logs a panic in a transport's own code; the connection is closed by
+// the caller.
+func (s *Server) recoverConn(conn net.Conn) {
+	if v := recover(); v != nil {
+		s.Log.Error("connection panicked", "addr", conn.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+	}
 }
 
 // shutdownGrace is how long Shutdown waits, after its context has ended and it has
@@ -252,8 +255,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for l := range s.listeners {
 		l.Close()
 	}
-	sessions := s.sessionList()
+	sessions := s.sessionList(true)
+	var unstarted []net.Conn // admitted, still in a transport's handshake
+	for t := range s.tickets {
+		if t.sess == nil {
+			unstarted = append(unstarted, t.conn)
+		}
+	}
 	s.mu.Unlock()
+	for _, c := range unstarted {
+		c.Close()
+	}
 	for _, sess := range sessions {
 		sess.stop("The store is closing now. Thank you for shopping, goodbye.")
 	}
@@ -269,7 +281,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// goodbye is only dropped; a command in flight is abandoned, and said so.
 	s.cancelCtx()
 	s.mu.Lock()
-	sessions = s.sessionList()
+	sessions = s.sessionList(true)
+	unstarted = unstarted[:0]
+	for t := range s.tickets {
+		unstarted = append(unstarted, t.conn)
+	}
 	s.mu.Unlock()
 	busy := 0
 	for _, sess := range sessions {
@@ -277,6 +293,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			busy++
 		}
 		sess.conn.Close()
+	}
+	for _, c := range unstarted {
+		c.Close()
 	}
 	if len(sessions) > 0 {
 		s.Log.Info("shutdown: closed connections that had not ended", "sessions", len(sessions), "commands_in_flight", busy)
@@ -307,11 +326,14 @@ func (s *Server) deadlineSlack(d time.Duration) time.Duration {
 	return min(d/10, time.Second)
 }
 
-// sessionList returns the sessions in id order; s.mu must be held.
-func (s *Server) sessionList() []*Session {
+// sessionList returns the customers' sessions in id order, and the managers' too
+// if managers is set; s.mu must be held.
+func (s *Server) sessionList(managers bool) []*Session {
 	list := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {
-		list = append(list, sess)
+		if managers || !sess.spec.manager {
+			list = append(list, sess)
+		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	return list
@@ -321,7 +343,7 @@ func (s *Server) sessionList() []*Session {
 func (s *Server) Customers() []shell.CustomerInfo {
 	s.init()
 	s.mu.Lock()
-	list := s.sessionList()
+	list := s.sessionList(false)
 	s.mu.Unlock()
 	infos := make([]shell.CustomerInfo, 0, len(list))
 	for _, sess := range list {
@@ -336,7 +358,7 @@ func (s *Server) Kick(id int64) bool {
 	s.mu.Lock()
 	sess := s.sessions[id]
 	s.mu.Unlock()
-	if sess == nil {
+	if sess == nil || sess.spec.manager {
 		return false
 	}
 	sess.stop("The manager has closed your session. Goodbye.")
@@ -348,7 +370,7 @@ func (s *Server) Kick(id int64) bool {
 func (s *Server) Broadcast(msg string) int {
 	s.init()
 	s.mu.Lock()
-	list := s.sessionList()
+	list := s.sessionList(false)
 	s.mu.Unlock()
 	for _, sess := range list {
 		sess.Notify("Message from the store: " + msg)
@@ -360,7 +382,7 @@ func (s *Server) Broadcast(msg string) int {
 func (s *Server) NotifyOrder(o storify.Order, msg string) int {
 	s.init()
 	s.mu.Lock()
-	list := s.sessionList()
+	list := s.sessionList(false)
 	s.mu.Unlock()
 	n := 0
 	for _, sess := range list {
@@ -372,12 +394,30 @@ func (s *Server) NotifyOrder(o storify.Order, msg string) int {
 	return n
 }
 
-// Len is the number of connected customers.
+// NotifyManagers shows msg to the managers connected over SSH, above the line
+// they are typing, as the console shows events; it returns how many. Like
+// Broadcast it never waits for the network.
+func (s *Server) NotifyManagers(msg string) int {
+	s.init()
+	s.mu.Lock()
+	list := make([]*Session, 0, len(s.managers))
+	for _, sess := range s.managers {
+		list = append(list, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range list {
+		sess.Notify(msg)
+	}
+	return len(list)
+}
+
+// Len is the number of connections admitted: customers, and SSH connections
+// still in their handshake or serving a manager.
 func (s *Server) Len() int {
 	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sessions)
+	return s.admitted
 }
 
 func isLoopback(ip string) bool {

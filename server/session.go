@@ -12,7 +12,6 @@ import (
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
-	"github.com/storify/storify/telnet"
 )
 
 // maxPending bounds the notices queued for a customer who is busy or not reading.
@@ -22,10 +21,10 @@ const maxPending = 64
 // waits for its customer to read the goodbye, whatever the WriteTimeout.
 const goodbyeTimeout = time.Second
 
-// Session is one connected customer. It is the shell.Term the customer's commands
-// read from and write to.
+// Session is one connected customer (or a manager over SSH). It is the shell.Term
+// the commands read from and write to, on any transport.
 //
-// Only the session's own goroutine touches the connection and the telnet codec,
+// Only the session's own goroutine touches the connection and the codec,
 // and it holds no lock while it does. Other goroutines (the console, broadcasts,
 // order notices, kicks, shutdown) put bounded messages in its mailbox and wake it
 // by moving its read deadline to now; what they need to know about it they read
@@ -38,7 +37,9 @@ type Session struct {
 
 	srv        *Server
 	conn       net.Conn
-	tc         *telnet.Conn
+	spec       *sessionSpec // shared by every telnet session
+	tc         Codec
+	exitStatus int                      // set by the handler; sent by transports that carry one (SSH)
 	lastActive atomic.Int64             // unix nanos
 	customer   atomic.Pointer[Customer] // whom the session serves, once known
 	stopped    atomic.Bool              // a goodbye is due: writes get goodbyeTimeout
@@ -72,14 +73,70 @@ type Customer interface {
 	Owns(o storify.Order) bool
 }
 
-func newSession(srv *Server, id int64, conn net.Conn) *Session {
-	s := &Session{
-		ID: id, RemoteAddr: conn.RemoteAddr().String(), Since: time.Now(),
-		srv: srv, conn: conn,
+// sessionSpec is what a session was started with (see SessionConfig). Every
+// telnet session shares the server's, so that an idle one costs one pointer.
+type sessionSpec struct {
+	handler  Handler
+	newCodec func(rw io.ReadWriter, first []byte, maxLine int) Codec
+	welcome  []byte // the greeting and the first prompt, written by awaitInput
+	prompt   string // the handler's prompt, "" if it is not a Prompter
+	manager  bool
+	command  string
+	account  *storify.Account
+	key      storify.AccountKey
+}
+
+// newSpec makes the spec of a session started with cfg.
+func newSpec(srv *Server, cfg *SessionConfig) *sessionSpec {
+	sp := &sessionSpec{handler: cfg.Handler, newCodec: cfg.Codec, manager: cfg.Manager, command: cfg.Command, account: cfg.Account, key: cfg.Key}
+	if sp.handler == nil {
+		sp.handler = srv.Handler
 	}
+	if p, ok := sp.handler.(Prompter); ok {
+		sp.prompt = p.Prompt()
+	}
+	greeting, newLine := cfg.Greeting, cfg.NewLine
+	if greeting == "" {
+		greeting = defaultGreeting(srv.Name)
+	}
+	if newLine == "" {
+		newLine = "\r\n"
+	}
+	sp.welcome = []byte(greeting + newLine + sp.prompt)
+	return sp
+}
+
+func newSession(srv *Server, id int64, conn net.Conn, spec *sessionSpec) *Session {
+	s := &Session{ID: id, RemoteAddr: conn.RemoteAddr().String(), Since: time.Now(), srv: srv, conn: conn, spec: spec}
 	s.lastActive.Store(s.Since.UnixNano())
 	return s
 }
+
+func defaultGreeting(name string) string {
+	return "Welcome to " + name + ". Type help or ? to list commands."
+}
+
+// Command is the one command an SSH exec request asked for; "" for an
+// interactive session.
+func (s *Session) Command() string { return s.spec.command }
+
+// Account is the account the transport authenticated (SessionConfig.Account),
+// nil for a guest.
+func (s *Session) Account() *storify.Account { return s.spec.account }
+
+// Key is the SSH key the client came in with, zero for none.
+func (s *Session) Key() storify.AccountKey { return s.spec.key }
+
+// SetExitStatus sets the status the session ends with, for a transport that
+// reports one (an SSH exec request): 0 for success, 1 when the command failed.
+func (s *Session) SetExitStatus(code int) { s.exitStatus = code }
+
+// exitStatusSetter is a connection that reports an exit status when it closes.
+type exitStatusSetter interface{ SetExitStatus(int) }
+
+// Codec is the session's line discipline, for a handler that needs more than
+// the Term (an SSH manager's line editor completing names).
+func (s *Session) Codec() Codec { return s.tc }
 
 // wire is the connection as the codec sees it: every write first moves the write
 // deadline, so that no write, a negotiation answer included, can block longer
@@ -100,13 +157,13 @@ func (w wire) Write(p []byte) (int, error) {
 // cost little more than their sockets.
 func (s *Session) awaitInput() {
 	s.armWrite(s.Since)
-	if _, err := s.conn.Write(s.srv.welcome); err != nil {
+	if _, err := s.conn.Write(s.spec.welcome); err != nil {
 		return // the session's first read or write fails the same way and ends it
 	}
-	if s.srv.prompt == "" {
+	if s.spec.prompt == "" {
 		return // the handler shows its own prompt: nothing to wait at here
 	}
-	s.shown = s.srv.prompt
+	s.shown = s.spec.prompt
 	if !s.enterPrompt(s.Since.Add(s.srv.IdleTimeout - s.srv.IdleWarning)) {
 		return
 	}
@@ -118,10 +175,10 @@ func (s *Session) awaitInput() {
 	}
 }
 
-// startCodec puts the telnet codec on the connection, fed first with what
-// awaitInput read.
+// startCodec puts the codec on the connection, fed first with what awaitInput
+// read.
 func (s *Session) startCodec() {
-	s.tc = telnet.NewConn(wire{s}, telnet.Options{MaxLine: s.srv.MaxLine, Read: s.first})
+	s.tc = s.spec.newCodec(wire{s}, s.first, s.srv.MaxLine)
 	s.first = nil
 }
 
@@ -156,23 +213,21 @@ func (s *Session) Write(p []byte) (int, error) { return s.tc.Write(p) }
 // after its goodbye.
 func (s *Session) ReadLine(prompt string) (string, error) {
 	if s.hidden {
-		s.tc.SetEcho(false)
+		s.tc.HideInput(false)
 		s.hidden = false
 	}
 	return s.readLine(prompt)
 }
 
-// ReadPassword reads a line with the client's echo off (IAC WILL ECHO before the
+// ReadPassword reads a line with echo off (on telnet, IAC WILL ECHO before the
 // prompt); echo comes back with the next ordinary prompt (IAC WONT ECHO), so that
 // two password prompts in a row stay hidden. It implements shell.PasswordReader.
 func (s *Session) ReadPassword(prompt string) (string, error) {
 	if !s.hidden {
-		s.tc.SetEcho(true)
+		s.tc.HideInput(true)
 		s.hidden = true
 	}
-	line, err := s.readLine(prompt)
-	s.tc.WriteString("\n") // the client did not echo the Enter either
-	return line, err
+	return s.readLine(prompt)
 }
 
 func (s *Session) readLine(prompt string) (string, error) {
@@ -189,6 +244,9 @@ func (s *Session) readLine(prompt string) (string, error) {
 		// reads after it, and idle time counts from the connection.
 		start = s.Since
 		s.onScreen = s.shown == prompt && s.tc.Buffered() == 0
+		if s.onScreen {
+			s.tc.PromptShown(prompt)
+		}
 		s.shown = ""
 	}
 	idle := start.Add(s.srv.IdleTimeout)
@@ -200,11 +258,8 @@ func (s *Session) readLine(prompt string) (string, error) {
 			return "", io.EOF
 		}
 		if !s.onScreen {
-			s.tc.WriteString(prompt)
-			if !s.hidden {
-				// After a notice, what the customer had typed, as they typed it.
-				s.tc.WriteString(s.tc.Partial())
-			}
+			// After a notice, with what the customer had typed, as they typed it.
+			s.tc.ShowPrompt(prompt)
 			if err := s.tc.Flush(); err != nil {
 				return "", s.writeFailed(err)
 			}
@@ -246,12 +301,6 @@ func (s *Session) readLine(prompt string) (string, error) {
 		if err == nil {
 			s.busy.Store(true)
 		}
-		switch {
-		case errors.Is(err, telnet.ErrInterrupt):
-			return "", shell.ErrInterrupt
-		case errors.Is(err, telnet.ErrLineTooLong):
-			return "", shell.ErrLineTooLong
-		}
 		return line, err
 	}
 }
@@ -259,7 +308,7 @@ func (s *Session) readLine(prompt string) (string, error) {
 // isWriteError tells a failed write (the customer is not reading) from a read
 // error, a read deadline included.
 func isWriteError(err error) bool {
-	var we *telnet.WriteError
+	var we *WriteError
 	return errors.As(err, &we)
 }
 
@@ -274,7 +323,7 @@ func (s *Session) deliverMail() (goodbye string) {
 		return ""
 	}
 	if s.onScreen {
-		s.tc.WriteString("\n") // off the prompt the customer may be typing at
+		s.tc.BreakLine() // off the prompt the customer may be typing at
 		s.onScreen = false
 	}
 	for _, n := range notices {
@@ -411,6 +460,9 @@ func (s *Session) say(msg string) {
 // close sends what is left and closes the connection, from the session's own
 // goroutine.
 func (s *Session) close() {
+	if es, ok := s.conn.(exitStatusSetter); ok {
+		es.SetExitStatus(s.exitStatus)
+	}
 	if s.tc != nil && s.tc.Flush() != nil {
 		s.conn.Close() // the customer is not reading: nothing more to say
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
@@ -56,10 +57,40 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
 		StoreName: h.name, Log: h.log, LogID: s.ID,
 		Addr: clientKey(s.conn.RemoteAddr()), Throttle: h.opts.Throttle, Catalog: h.catalog,
-		Passwords: h.opts.Passwords, Registrations: h.opts.Registrations,
+		Passwords: h.opts.Passwords, Registrations: h.opts.Registrations, Key: s.Key(),
 	})
+	if acct := s.Account(); acct != nil {
+		if err := c.LogIn(ctx, *acct, s.Command() != ""); err != nil {
+			h.log.Error("logging in an authenticated account", "session", s.ID, "err", err)
+		}
+	}
 	s.SetCustomer(c)
+	if comp, ok := s.Codec().(Completer); ok {
+		comp.SetCompletion(func(before string) (string, []string) { return c.Complete(ctx, before) })
+	}
+	if cmd := s.Command(); cmd != "" {
+		failures := c.Failures()
+		err := c.Exec(ctx, cmd)
+		if ExecFailed(cmd, err, c.Failures() > failures) {
+			s.SetExitStatus(1)
+		}
+		return
+	}
 	if err := c.Run(ctx); err != nil {
 		h.log.Debug("session ended", "session", s.ID, "err", err)
 	}
+}
+
+// ExecFailed says whether a single command (SSH exec) failed, for its exit status:
+// it reported a failure, or it ended early because input ended while it asked for
+// something it was not given (no command but quit ends the session otherwise).
+func ExecFailed(command string, err error, failed bool) bool {
+	if failed {
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	words := strings.Fields(strings.ToLower(command))
+	return len(words) == 0 || words[0] != "quit" && words[0] != "exit" && words[0] != "bye"
 }

@@ -79,6 +79,17 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	}
 	reg.Done()
 	c.printf("Welcome, %s: your account is open and you are logged in.\n", acct.Name)
+	if c.key.Fingerprint != "" {
+		// Over SSH with a key: the key logs the new account in from now on.
+		if _, err := c.store.AddAccountKey(ctx, acct.ID, c.key); err == nil {
+			c.printf("Your SSH key %s logs you in from now on.\n", c.key.Fingerprint)
+		} else if storify.ErrorCode(err) == storify.ECONFLICT {
+			c.printf("Your SSH key logs in another account, so it was not bound to this one.\n")
+		} else {
+			c.fail(err)
+			c.printf("Type keys add to bind your SSH key later.\n")
+		}
+	}
 	return c.enter(ctx, acct)
 }
 

@@ -21,7 +21,8 @@ type Customer struct {
 	store storify.Store
 
 	catalog       *CatalogCache
-	addr          string // the customer's network address, for the login throttle
+	addr          string             // the customer's network address, for the login throttle
+	key           storify.AccountKey // the SSH key the customer came in with; zero if none
 	throttle      *LoginThrottle
 	passwords     *Passwords
 	registrations *RegisterThrottle
@@ -35,6 +36,10 @@ type Customer struct {
 	// unconfirmed is the token of the last checkout, if the store could not
 	// confirm it (storify.ErrUnconfirmed); orders and checkout settle it first.
 	unconfirmed string
+
+	// catalogList is the catalog as list pages it, made at the first list; only
+	// the session's own commands touch it.
+	catalogList *listing
 
 	// state is what the manager and order notices read: a copy published after
 	// every command, so that reading it never waits for a command in progress
@@ -102,6 +107,10 @@ type CustomerConfig struct {
 	// Metrics, if set, is told of every command (as the "customer" set), failed
 	// login and throttled login.
 	Metrics storify.CommandMetrics
+	// Key is the SSH public key the customer connected with (its Added is
+	// unused); zero for none. register binds it to the new account, keys add
+	// to the one logged in.
+	Key storify.AccountKey
 }
 
 // CustomerPrompt is the prompt customers of the named store type commands at.
@@ -110,7 +119,7 @@ func CustomerPrompt(storeName string) string { return storeName + "> " }
 // NewCustomer returns a customer session on term.
 func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c := &Customer{
-		store: store, catalog: cfg.Catalog, addr: cfg.Addr,
+		store: store, catalog: cfg.Catalog, addr: cfg.Addr, key: cfg.Key,
 		throttle: cfg.Throttle, passwords: cfg.Passwords, registrations: cfg.Registrations,
 	}
 	if c.throttle == nil {
@@ -126,17 +135,20 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 	c.setMetrics("customer", cfg.Metrics)
 	c.logID = cfg.LogID
 	c.Shell.published = c.publish
+	c.names = c.productNames
 	return c
 }
 
 // customerCommands is the customers' command table, shared by every customer session.
 var customerCommands = func() *Table[*Customer] {
-	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true}
+	product := Arg{Name: "PRODUCT", Prompt: "Product (number or name): ", Greedy: true, Kind: KindProduct}
 	return NewTable([]*Command[*Customer]{
-		{Name: "list", Aliases: []string{"ls", "catalog"}, Help: "show the catalog (says when only a few units are left)", Run: (*Customer).list},
+		{Name: "list", Aliases: []string{"ls", "catalog"}, Args: []Arg{{Name: "WHAT", Optional: true, Rest: true}},
+			Help: "show the catalog, or one CATEGORY, a page at a time: list, list PAGE, list CATEGORY [PAGE]", Run: (*Customer).list},
+		{Name: "categories", Help: "list the categories of the catalog", Run: (*Customer).categories},
 		{Name: "search", Aliases: []string{"find"}, Args: []Arg{{Name: "TEXT", Prompt: "Search for: ", Rest: true}},
-			Help: "find products whose name or description contains TEXT", Run: (*Customer).search},
-		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+			Help: "find products by words of their name or description, best matches first", Run: (*Customer).search},
+		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "show one product in full", Run: (*Customer).show},
 		{Name: "add", Args: []Arg{product, {Name: "QTY", Optional: true}},
 			Help: "put QTY units (default 1) of a product in your cart", Run: (*Customer).add},
@@ -154,6 +166,11 @@ var customerCommands = func() *Table[*Customer] {
 			Help: "log in to your account", Check: (*Customer).loggedOut, Run: (*Customer).login},
 		{Name: "logout", Help: "log out; your cart stays saved in your account", Run: (*Customer).logout},
 		{Name: "whoami", Help: "say whether you are logged in, and as whom", Run: (*Customer).whoami},
+		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Customer).nextPage},
+		{Name: "prev", Aliases: []string{"p"}, Help: "show the previous page of the last list", Run: (*Customer).prevPage},
+		{Name: "page", Args: []Arg{{Name: "N", Prompt: "Page: "}}, Help: "show page N of the last list", Run: (*Customer).page},
+		{Name: "keys", Args: []Arg{{Name: "ACTION", Optional: true}, {Name: "N", Optional: true}},
+			Help: "list the SSH keys that log you in; keys add binds this connection's, keys remove N unbinds one", Run: (*Customer).keys},
 		{Name: "quit", Aliases: []string{"exit", "bye"}, Help: "leave the store", Run: (*Customer).quit},
 	})
 }()
@@ -176,24 +193,57 @@ func (c *Customer) Owns(o storify.Order) bool {
 // CartUnits is the number of units in the customer's cart.
 func (c *Customer) CartUnits() int { return c.published().cartUnits }
 
-func (c *Customer) list(ctx context.Context, _ Args) error {
-	ps, err := c.store.Products(ctx, storify.ProductFilter{})
-	if err != nil {
-		return err
+func (c *Customer) list(ctx context.Context, a Args) error {
+	page := 1
+	// list [CATEGORY] [PAGE]: a last word of digits is a page.
+	what := strings.TrimSpace(a.Get("WHAT"))
+	if i := strings.LastIndexAny(what, " \t") + 1; isDigits(what[i:]) {
+		var err error
+		if page, err = parsePage(what[i:]); err != nil {
+			return err
+		}
+		what = strings.TrimSpace(what[:i])
 	}
-	if len(ps) == 0 {
-		c.printf("The catalog is empty.\n")
-		return nil
+	if what != "" {
+		return c.listCategory(ctx, strings.Trim(what, `"'`), page)
 	}
-	c.term.Write(c.catalog.render(ps))
+	if c.catalogList == nil {
+		c.catalogList = c.catalogListing()
+	}
+	return c.showList(ctx, c.catalogList, page)
+}
+
+// catalogListing is the catalog as customers list it. A session makes it once:
+// list is the command customers type most. The whole catalog, or its first page,
+// is rendered once for every session (CatalogCache).
+func (c *Customer) catalogListing() *listing {
+	var ps []storify.Product
+	return &listing{
+		noun: "products", empty: "The catalog is empty.", jump: "list PAGE",
+		load: func(ctx context.Context) (n int, err error) {
+			ps, err = c.store.Products(ctx, storify.ProductFilter{})
+			return len(ps), err
+		},
+		render: func(b []byte, from, to int) []byte {
+			if b == nil {
+				return c.catalog.render(ps[from:to]) // shared with other sessions: only written
+			}
+			return append(b, c.catalog.render(ps[from:to])...)
+		},
+		after: c.hint,
+	}
+}
+
+// hint is the line under the first catalog a session sees.
+func (c *Customer) hint() string {
 	c.mu.Lock()
 	hinted := c.hinted
 	c.hinted = true
 	c.mu.Unlock()
-	if !hinted {
-		c.printf("Type show N for details, add N to put one in your cart.\n")
+	if hinted {
+		return ""
 	}
-	return nil
+	return "Type show N for details, add N to put one in your cart.\n"
 }
 
 func (c *Customer) search(ctx context.Context, a Args) error {
@@ -203,11 +253,34 @@ func (c *Customer) search(ctx context.Context, a Args) error {
 		return err
 	}
 	if len(ps) == 0 {
-		c.printf("Nothing matches %q.\n", safe(text, 40))
-		return nil
+		// A typo ("mgu"): search for the closest words the catalog has instead,
+		// and say so.
+		fixed, err := c.store.SuggestSearch(ctx, text)
+		if err != nil {
+			return err
+		}
+		if fixed == "" {
+			c.printf("Nothing matches %q.\n", safe(text, 40))
+			return nil
+		}
+		c.printf("Nothing matches %q. Did you mean %s? Here is what that finds:\n", safe(text, 40), fixed)
+		text = fixed
+		if ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text}); err != nil {
+			return err
+		}
 	}
-	writeCatalog(c.term, ps, false)
-	return nil
+	loaded := true // the first page shows ps; a later one searches again
+	return c.showList(ctx, &listing{
+		noun: "products found", empty: fmt.Sprintf("Nothing matches %q.", safe(text, 40)), jump: "page N",
+		load: func(ctx context.Context) (n int, err error) {
+			if !loaded {
+				ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text})
+			}
+			loaded = false
+			return len(ps), err
+		},
+		render: func(b []byte, from, to int) []byte { return appendCatalog(b, ps[from:to], false) },
+	}, 1)
 }
 
 func (c *Customer) show(ctx context.Context, a Args) error {
@@ -522,22 +595,25 @@ func (c *Customer) listOrders(ctx context.Context, _ Args) error {
 		f = storify.OrderFilter{AccountID: c.account.ID}
 	}
 	c.mu.Unlock()
+	const none = "You have placed no orders yet."
 	if f.AccountID == 0 && len(f.IDs) == 0 {
-		c.printf("You have placed no orders yet.\n")
+		c.printf("%s\n", none)
 		return nil
 	}
-	os, err := c.store.Orders(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(os) == 0 {
-		c.printf("You have placed no orders yet.\n")
-		return nil
-	}
-	for _, o := range os {
-		writeOrder(c.term, o)
-	}
-	return nil
+	var os []storify.Order
+	return c.showList(ctx, &listing{
+		noun: "orders", empty: none, jump: "page N",
+		load: func(ctx context.Context) (n int, err error) {
+			os, err = c.store.Orders(ctx, f)
+			return len(os), err
+		},
+		render: func(b []byte, from, to int) []byte {
+			for _, o := range os[from:to] {
+				writeOrder(bytesWriter{&b}, o)
+			}
+			return b
+		},
+	}, 1)
 }
 
 // showOrder shows one of the customer's orders. Anyone else's order is answered
@@ -561,4 +637,22 @@ func (c *Customer) showOrder(ctx context.Context, a Args) error {
 func (c *Customer) quit(context.Context, Args) error {
 	c.printf("Goodbye, come again.\n")
 	return errQuit
+}
+
+func (c *Customer) nextPage(ctx context.Context, _ Args) error { return c.turnPage(ctx, true) }
+func (c *Customer) prevPage(ctx context.Context, _ Args) error { return c.turnPage(ctx, false) }
+func (c *Customer) page(ctx context.Context, a Args) error     { return c.gotoPage(ctx, a.Get("N")) }
+
+// productNames lists the names of the products in the catalog, for completion (a
+// line editor's Tab over SSH).
+func (c *Customer) productNames(ctx context.Context, kind ArgKind) []string {
+	if kind != KindProduct {
+		return nil
+	}
+	ps, _ := c.store.Products(ctx, storify.ProductFilter{})
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
 }

@@ -54,13 +54,6 @@ func nameWidth(names func(yield func(string) bool), min int) int {
 	return w
 }
 
-// writeCatalog writes products as a table: number, name, price, and stock (for
-// the manager, who also sees discontinued products marked) or availability (for
-// customers).
-func writeCatalog(w io.Writer, ps []storify.Product, manager bool) {
-	w.Write(appendCatalog(nil, ps, manager))
-}
-
 // fewLeft is the stock at and below which a customer's catalog says how many units
 // are left. Above it the row says nothing more: what a customer weighs is whether
 // there are enough, as in any shop, and show N gives the exact count. The manager's
@@ -185,6 +178,9 @@ func writeProduct(w io.Writer, p storify.Product) {
 		fmt.Fprintf(w, "  %s\n", p.Description)
 	}
 	fmt.Fprintf(w, "  Price: %s\n", p.Price)
+	if p.Category != "" {
+		fmt.Fprintf(w, "  Category: %s\n", p.Category)
+	}
 	switch {
 	case p.Discontinued:
 		fmt.Fprintf(w, "  No longer sold.\n")

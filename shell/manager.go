@@ -38,15 +38,22 @@ type CustomerInfo struct {
 // Manager is the manager's console session.
 type Manager struct {
 	*Shell[*Manager]
-	store storify.Store
-	hub   Hub
-	bans  Banner
+	store   storify.Store
+	hub     Hub
+	bans    Banner
+	hostKey string
 }
+
+// ManagerPrompt is the prompt the manager of the named store types commands at.
+func ManagerPrompt(storeName string) string { return storeName + " manager> " }
 
 // ManagerConfig configures the manager's console.
 type ManagerConfig struct {
 	StoreName string
 	Log       *slog.Logger
+	// HostKey is the SSH host key's fingerprint, shown by hostkey; "" when the
+	// store does not serve SSH.
+	HostKey string
 
 	// Script says the commands come from a script (a pipe, a file, storify exec)
 	// rather than from someone at a terminal: no prompts, no questions (a missing
@@ -68,8 +75,8 @@ type ManagerConfig struct {
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
 func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Manager {
-	m := &Manager{store: store, hub: hub, bans: cfg.Bans}
-	prompt := cfg.StoreName + " manager> "
+	m := &Manager{store: store, hub: hub, bans: cfg.Bans, hostKey: cfg.HostKey}
+	prompt := ManagerPrompt(cfg.StoreName)
 	if cfg.Script {
 		prompt = cfg.ScriptPrompt
 	}
@@ -90,7 +97,7 @@ var managerCommands = func() *Table[*Manager] {
 	order := Arg{Name: "N", Prompt: "Order number: ", Valid: validOrder}
 	price := Arg{Name: "PRICE", Prompt: "Price: ", Valid: validPrice}
 	return NewTable(append(append([]*Command[*Manager]{
-		{Name: "products", Help: "list every product, discontinued ones too", Run: (*Manager).products},
+		{Name: "products", Args: []Arg{{Name: "PAGE", Optional: true}}, Help: "list every product, discontinued ones too", Run: (*Manager).products},
 		{Name: "show", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "show a product in full: stock, units received, sold and written off, revenue, adjustments", Run: (*Manager).show},
 		{Name: "addproduct", Args: []Arg{
@@ -106,8 +113,20 @@ var managerCommands = func() *Table[*Manager] {
 			Help: "change a product's price; placed orders keep theirs (0.00 asks first, or takes --free)", Run: (*Manager).price},
 		{Name: "discontinue", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true, Kind: KindProduct}},
 			Help: "stop selling a product", Run: (*Manager).discontinue},
-		{Name: "orders", Args: []Arg{{Name: "STATUS", Optional: true, Kind: KindStatus}},
-			Help: "list the newest orders, all or placed/shipped/cancelled", Run: (*Manager).orders},
+		{Name: "rename", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt}, {Name: "NAME", Prompt: "New name: ", Rest: true}},
+			Help: "rename a product (placed orders keep the old name); quote a product name with spaces", Run: (*Manager).rename},
+		{Name: "describe", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt}, {Name: "TEXT", Prompt: "Description: ", Rest: true}},
+			Help: "replace a product's description; quote a product name with spaces", Run: (*Manager).describe},
+		{Name: "category", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt}, {Name: "NAME", Prompt: "Category (none for none): ", Rest: true}},
+			Help: "put a product in a category (none takes it out); quote a product name with spaces", Run: (*Manager).category},
+		{Name: "reinstate", Args: []Arg{{Name: "PRODUCT", Prompt: product.Prompt, Rest: true}},
+			Help: "put a discontinued product back on sale", Run: (*Manager).reinstate},
+		{Name: "import", Args: []Arg{{Name: "FILE", Prompt: "CSV file: ", Rest: true}},
+			Help: "add or update products from a CSV file (name,price,stock,description,category): checks it, says what changes, asks", Run: (*Manager).importFile},
+		{Name: "export", Args: []Arg{{Name: "WHAT", Prompt: "Export products, orders or sales: "}, {Name: "FILE", Prompt: "CSV file: ", Rest: true}},
+			Help: "write products, orders or sales to a CSV file a spreadsheet opens", Run: (*Manager).exportFile},
+		{Name: "orders", Args: []Arg{{Name: "FILTER", Optional: true, Rest: true, Kind: KindStatus}},
+			Help: "list the orders, newest first: [placed|shipped|cancelled] [account NAME] [name NAME] [from DATE] [to DATE]", Run: (*Manager).reportOrders},
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
@@ -115,8 +134,14 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: ", Valid: validID}}, Help: "disconnect a customer", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
 			Help: "send a message to every connected customer", Run: (*Manager).say},
-		{Name: "sales", Help: "revenue and units sold per product", Run: (*Manager).sales},
+		{Name: "sales", Args: []Arg{{Name: "FILTER", Optional: true, Rest: true}},
+			Help: "revenue and units sold per product: [from DATE] [to DATE] [by category]", Run: (*Manager).reportSales},
+		{Name: "lowstock", Args: []Arg{{Name: "N", Optional: true}}, Help: "products on sale with N (default 10) or fewer left, fewest first", Run: (*Manager).lowStock},
 		{Name: "accounts", Help: "list customer accounts with their order counts", Run: (*Manager).accounts},
+		{Name: "hostkey", Help: "show the fingerprint of the store's SSH host key", Run: (*Manager).showHostKey},
+		{Name: "next", Aliases: []string{"n"}, Help: "show the next page of the last list (or just press Enter)", Run: (*Manager).nextPage},
+		{Name: "prev", Help: "show the previous page of the last list", Run: (*Manager).prevPage},
+		{Name: "page", Args: []Arg{{Name: "N", Prompt: "Page: "}}, Help: "show page N of the last list", Run: (*Manager).page},
 	}, adminCommands()...), &Command[*Manager]{Name: "exit", Aliases: []string{"quit"}, Help: "close the store and exit", Run: (*Manager).exit}))
 }()
 
@@ -143,17 +168,15 @@ func (m *Manager) findProduct(ctx context.Context, s string) (storify.Product, e
 	return findProductHint(ctx, m.store, s, "products")
 }
 
-func (m *Manager) products(ctx context.Context, _ Args) error {
-	ps, err := m.store.Products(ctx, storify.ProductFilter{All: true})
-	if err != nil {
-		return err
+func (m *Manager) products(ctx context.Context, a Args) error {
+	page := 1
+	if arg := a.Get("PAGE"); arg != "" {
+		var err error
+		if page, err = parsePage(arg); err != nil {
+			return err
+		}
 	}
-	if len(ps) == 0 {
-		m.printf("No products yet. Type addproduct to add one.\n")
-		return nil
-	}
-	writeCatalog(m.term, ps, true)
-	return nil
+	return m.showList(ctx, m.productsListing(), page)
 }
 
 func (m *Manager) addProduct(ctx context.Context, a Args) error {
@@ -230,38 +253,6 @@ func (m *Manager) discontinue(ctx context.Context, a Args) error {
 	return nil
 }
 
-const ordersShown = 50
-
-func (m *Manager) orders(ctx context.Context, a Args) error {
-	f := storify.OrderFilter{Limit: ordersShown}
-	switch s := storify.OrderStatus(strings.ToLower(a.Get("STATUS"))); s {
-	case "", "all":
-	case storify.StatusPlaced, storify.StatusShipped, storify.StatusCancelled:
-		f.Status = s
-	case "canceled":
-		f.Status = storify.StatusCancelled
-	default:
-		return storify.Errorf(storify.EINVALID, "%q is not a status: type placed, shipped, cancelled or all", safe(a.Get("STATUS"), 20))
-	}
-	os, err := m.store.Orders(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(os) == 0 {
-		m.printf("No orders.\n")
-		return nil
-	}
-	m.printf("%6s  %-16s  %-9s  %5s  %10s  %s\n", "Order", "Customer", "Status", "Units", "Total", "Placed")
-	for _, o := range os {
-		m.printf("%6s  %s  %-9s  %5d  %10s  %s\n", fmt.Sprint("#", o.ID), pad(shown(o.Customer), 16), o.Status, o.Units(), o.Total,
-			o.Placed.Local().Format("2006-01-02 15:04"))
-	}
-	if len(os) == ordersShown {
-		m.printf("(the newest %d shown)\n", ordersShown)
-	}
-	return nil
-}
-
 func (m *Manager) order(ctx context.Context, a Args) error {
 	id, err := parseOrder(a.Get("N"))
 	if err != nil {
@@ -312,20 +303,7 @@ func (m *Manager) notify(o storify.Order, msg string) string {
 }
 
 func (m *Manager) accounts(ctx context.Context, _ Args) error {
-	as, err := m.store.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	if len(as) == 0 {
-		m.printf("No accounts yet.\n")
-		return nil
-	}
-	m.printf("%-20s  %-16s  %6s\n", "Account", "Opened", "Orders")
-	for _, a := range as {
-		m.printf("%s  %-16s  %6d\n", pad(shown(a.Name), 20), a.Created.Local().Format("2006-01-02 15:04"), a.Orders)
-	}
-	m.printf("%s.\n", count(len(as), "account"))
-	return nil
+	return m.showList(ctx, m.accountsListing(), 1)
 }
 
 func (m *Manager) customers(context.Context, Args) error {
@@ -382,15 +360,8 @@ func (m *Manager) say(_ context.Context, a Args) error {
 	return nil
 }
 
-func (m *Manager) sales(ctx context.Context, _ Args) error {
-	ss, err := m.store.Sales(ctx)
-	if err != nil {
-		return err
-	}
-	if len(ss) == 0 {
-		m.printf("Nothing sold yet.\n")
-		return nil
-	}
+// writeSales writes the sales report, one line per product and the total.
+func (m *Manager) writeSales(ss []storify.Sale) {
 	width := nameWidth(func(yield func(string) bool) {
 		for _, s := range ss {
 			if !yield(s.Name) {
@@ -407,7 +378,6 @@ func (m *Manager) sales(ctx context.Context, _ Args) error {
 		revenue += s.Revenue
 	}
 	m.printf("%4s  %s  %7d  %12s\n", "", pad("Total", width), units, revenue)
-	return nil
 }
 
 func (m *Manager) exit(context.Context, Args) error {
@@ -440,4 +410,13 @@ func cancelled(err error) error {
 		return err
 	}
 	return errNotDone
+}
+
+func (m *Manager) showHostKey(context.Context, Args) error {
+	if m.hostKey == "" {
+		m.printf("This store does not serve SSH (start it with --ssh-listen).\n")
+		return nil
+	}
+	m.printf("SSH host key: %s\n", m.hostKey)
+	return nil
 }

@@ -225,7 +225,7 @@ func TestManagerCompletion(t *testing.T) {
 		{"rest", "rest", []string{"restock"}},
 		{"lock ", "", []string{"Ada"}},
 		{"help ", "", nil}, // every command: checked below
-		{"help pr", "pr", []string{"price", "products"}},
+		{"help pr", "pr", []string{"prev", "price", "products"}},
 		{"orders ", "", []string{"all", "cancelled", "placed", "shipped"}},
 		{"orders sh", "sh", []string{"shipped"}},
 		{"restock ", "", []string{"Blue Mug", "Notebook", "Blue Lamp"}},

@@ -78,7 +78,7 @@ func TestManagerOrderWords(t *testing.T) {
 	wantContains(t, out,
 		"Test manager>      Order  Customer          Status     Units       Total  Placed\n",
 		"    #1  Ada               cancelled      1       12.50",
-		`Test manager> "Shipt" is not a status: type placed, shipped, cancelled or all.`,
+		`Test manager> "Shipt" is not a status or a filter: type placed, shipped, cancelled or all, account NAME, name NAME, from DATE or to DATE.`,
 		"Test manager> There is no order #0: order numbers start at 1; type orders to list them.\n",
 		"#2 Notebook: 20050 in stock.\n",
 	)

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func join(ws []word) string {
 // left out of the map.
 func bind[T any](cmd *Command[T], words []word) (map[string]string, error) {
 	args := cmd.Args
-	if len(args) == 0 && len(words) == 0 {
+	if len(words) == 0 && !slices.ContainsFunc(args, func(a Arg) bool { return !a.Optional }) {
 		return nil, nil // the common case (list, cart): no map to make
 	}
 	vals := make(map[string]string, len(args))

@@ -162,6 +162,8 @@ type Shell[T any] struct {
 	lineNo   int    // lines read so far
 	line     string // the command line being run, for error messages
 	failures int    // commands that failed
+	// pages is the last list shown, for next, prev and page N.
+	pages pager
 }
 
 // newShell returns a shell that runs table's commands on self.
@@ -224,8 +226,15 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 		sh.failf("%s.", capitalize(strings.ToValidUTF8(err.Error(), "\uFFFD")))
 		return nil
 	}
+	more := sh.pages.more
+	sh.pages.more = false // Enter shows the next page only right after a page
 	if len(words) == 0 {
-		sh.run.rec = nil // nothing was asked: nothing to report
+		sh.run.rec = nil // an empty line (or a page turned) is no command to report
+		if more {
+			if err := sh.turnPage(ctx, true); err != nil {
+				sh.fail(err)
+			}
+		}
 		return nil
 	}
 	name := strings.ToLower(words[0].text)

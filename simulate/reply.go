@@ -27,6 +27,8 @@ var (
 	cartTotalRe     = regexp.MustCompile(`^\s+Total\s+(\d+\.\d\d)$`)
 	placedRe        = regexp.MustCompile(`^Thank you, (.+)\. Order #(\d+) is placed: (\d+) units?, total (\d+\.\d\d)\.$`)
 	notPlacedRe     = regexp.MustCompile(`^No order was placed: (.+)\. Your cart is unchanged\.$`)
+	// positionRe is the line under a page of a long list.
+	positionRe = regexp.MustCompile(`^[a-z ]+ [0-9,]+–[0-9,]+ of ([0-9,]+)[.,] `)
 )
 
 const (
@@ -55,6 +57,10 @@ func (c *customer) handle(cmd command, lines []string) (outcome, error) {
 		if len(lines) == 1 && strings.HasPrefix(lines[0], "Nothing matches ") {
 			return succeeded, nil
 		}
+		if strings.HasPrefix(lines[0], "Nothing matches ") { // "Did you mean …?", then what that finds
+			lines = lines[1:]
+		}
+		lines, _ = cutPosition(lines)
 		ps, err := parseCatalog(lines)
 		if err != nil {
 			return failed, err
@@ -89,12 +95,25 @@ func (c *customer) handleList(lines []string) (outcome, error) {
 	if lines[len(lines)-1] == catalogHint { // shown under the first list of a session
 		lines = lines[:len(lines)-1]
 	}
+	lines, total := cutPosition(lines)
 	ps, err := parseCatalog(lines)
 	if err != nil {
 		return failed, err
 	}
-	c.learn(ps, true)
+	c.learn(ps, total < 0) // a page is not the whole catalog
 	return succeeded, nil
+}
+
+// cutPosition removes the line that ends a page of a long list ("products 1–20
+// of 300. Type next …") and returns the total it gives, or -1 if there was none.
+func cutPosition(lines []string) ([]string, int) {
+	if n := len(lines); n > 1 {
+		if m := positionRe.FindStringSubmatch(lines[n-1]); m != nil {
+			total, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+			return lines[:n-1], total
+		}
+	}
+	return lines, -1
 }
 
 // plenty is the stock assumed for a catalog row that names none: more than the
@@ -307,6 +326,8 @@ func (c *customer) handleOrders(lines []string) (outcome, error) {
 		}
 		return succeeded, nil
 	}
+	// A long list comes a page at a time: the position line says how many in all.
+	lines, total := cutPosition(lines)
 	shown := 0
 	for _, l := range lines {
 		if strings.HasPrefix(l, "Order #") {
@@ -319,8 +340,11 @@ func (c *customer) handleOrders(lines []string) (outcome, error) {
 	if shown == 0 {
 		return failed, unexpected(lines)
 	}
-	if shown != c.placed {
-		return failed, fmt.Errorf("the store shows %d orders; the customer placed %d in this session", shown, c.placed)
+	if total < 0 {
+		total = shown
+	}
+	if total != c.placed {
+		return failed, fmt.Errorf("the store shows %d orders; the customer placed %d in this session", total, c.placed)
 	}
 	return succeeded, nil
 }

@@ -24,8 +24,8 @@ func (s *Store) Initialize(ctx context.Context, catalog []storify.NewProduct) (_
 	first := false
 	err = s.writeCatalog(ctx, func(tx *sql.Tx) error {
 		now := time.Now()
-		res, err := tx.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES ('initialized', ?) ON CONFLICT (key) DO NOTHING`,
-			now.UTC().Format(time.RFC3339Nano))
+		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('initialized', ?) ON CONFLICT (key) DO NOTHING`,
+			[]byte(now.UTC().Format(time.RFC3339Nano)))
 		if err != nil {
 			return fmt.Errorf("sqlite: initialize: %w", err)
 		}
@@ -225,6 +225,9 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) (_ int, err erro
 		orders = int(n)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM saved_cart_items WHERE account_id = ?`, a.ID); err != nil {
 			return fmt.Errorf("sqlite: delete account %d: its cart: %w", a.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_keys WHERE account_id = ?`, a.ID); err != nil {
+			return fmt.Errorf("sqlite: delete account %d: its SSH keys: %w", a.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, a.ID); err != nil {
 			return fmt.Errorf("sqlite: delete account %d: %w", a.ID, err)

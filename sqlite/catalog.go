@@ -43,7 +43,7 @@ func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, error) {
 	var ps []storify.Product
 	for rows.Next() {
 		var p storify.Product
-		if err := rows.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category); err != nil {
 			return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
 		}
 		ps = append(ps, p)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,14 @@ func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []sto
 	if filter.Status != "" {
 		where = append(where, `status = ?`)
 		args = append(args, filter.Status)
+	}
+	if !filter.Placed.Since.IsZero() {
+		where = append(where, `placed_at >= ?`)
+		args = append(args, unixNano(filter.Placed.Since))
+	}
+	if !filter.Placed.Before.IsZero() {
+		where = append(where, `placed_at < ?`)
+		args = append(args, unixNano(filter.Placed.Before))
 	}
 	if filter.Token != "" {
 		// Final as it stands: a checkout's commit is settled (see resolve) before
@@ -179,17 +188,29 @@ func setStatus(ctx context.Context, tx *sql.Tx, id int64, status storify.OrderSt
 }
 
 // Sales sums units and revenue of orders not cancelled, per product; see storify.Store.
-func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
+func (s *Store) Sales(ctx context.Context) ([]storify.Sale, error) {
+	return s.SalesFor(ctx, storify.Period{})
+}
+
+// SalesFor sums the sales of orders placed in a period; see storify.Store.
+func (s *Store) SalesFor(ctx context.Context, period storify.Period) (_ []storify.Sale, err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
+	since, before := int64(math.MinInt64), int64(math.MaxInt64)
+	if !period.Since.IsZero() {
+		since = unixNano(period.Since)
+	}
+	if !period.Before.IsZero() {
+		before = unixNano(period.Before)
+	}
 	rows, err := s.reader.QueryContext(ctx, `
-		SELECT p.id, p.name, sum(l.qty), sum(l.qty * l.unit_price)
+		SELECT p.id, p.name, p.category, sum(l.qty), sum(l.qty * l.unit_price)
 		FROM order_lines l
 		JOIN orders o ON o.id = l.order_id
 		JOIN products p ON p.id = l.product_id
-		WHERE o.status <> 'cancelled'
+		WHERE o.status <> 'cancelled' AND o.placed_at >= ? AND o.placed_at < ?
 		GROUP BY p.id
-		ORDER BY p.id`)
+		ORDER BY p.id`, since, before)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: sales: %w", err)
 	}
@@ -197,7 +218,7 @@ func (s *Store) Sales(ctx context.Context) (_ []storify.Sale, err error) {
 	var sales []storify.Sale
 	for rows.Next() {
 		var sa storify.Sale
-		if err := rows.Scan(&sa.ProductID, &sa.Name, &sa.Units, &sa.Revenue); err != nil {
+		if err := rows.Scan(&sa.ProductID, &sa.Name, &sa.Category, &sa.Units, &sa.Revenue); err != nil {
 			return nil, fmt.Errorf("sqlite: sales: %w", err)
 		}
 		sales = append(sales, sa)

@@ -11,13 +11,13 @@ import (
 )
 
 // productColumns are the columns scanProduct reads, in its order.
-const productColumns = `id, name, description, price, stock, received, discontinued`
+const productColumns = `id, name, description, price, stock, received, discontinued, category`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanProduct(row scanner) (storify.Product, error) {
 	var p storify.Product
-	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued)
+	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category)
 	return p, err
 }
 

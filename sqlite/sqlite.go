@@ -248,6 +248,13 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &e) && e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE
 }
 
+// isConstraintPrimaryKey reports whether err is SQLite refusing a duplicate primary
+// key (a WITHOUT ROWID table's key).
+func isConstraintPrimaryKey(err error) bool {
+	var e *sqlite3.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE)
+}
+
 // unixNano stores t as UTC nanoseconds since the epoch, an INTEGER that sorts and
 // compares in SQL and loses nothing.
 func unixNano(t time.Time) int64 { return t.UTC().UnixNano() }

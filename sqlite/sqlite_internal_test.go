@@ -165,7 +165,7 @@ func TestMigrationMarksOldStoresInitialized(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM store_meta WHERE key = 'initialized'`).Scan(&n); err != nil {
+		if err := db.QueryRow(`SELECT count(*) FROM settings WHERE key = 'initialized'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != tc.want {

@@ -188,11 +188,15 @@ func testProductsSearch(t *testing.T, s storify.Store) {
 		{storify.ProductFilter{All: true}, []storify.Product{mug, plate, bowl, old, creme}},
 		{storify.ProductFilter{Search: "blue"}, []storify.Product{mug, plate}},
 		{storify.ProductFilter{Search: "BLUE"}, []storify.Product{mug, plate}},
-		{storify.ProductFilter{Search: "blue", All: true}, []storify.Product{mug, plate, old}},
+		// Found in the name before found in the description.
+		{storify.ProductFilter{Search: "blue", All: true}, []storify.Product{mug, old, plate}},
 		{storify.ProductFilter{Search: "mug"}, []storify.Product{mug}},
 		{storify.ProductFilter{Search: "SOUP"}, []storify.Product{bowl}},
-		{storify.ProductFilter{Search: "e m"}, []storify.Product{mug}},
+		// Every word must be found, in a word or part of one: both in the name
+		// first, then one in the description.
+		{storify.ProductFilter{Search: "e m"}, []storify.Product{mug, creme, plate}},
 		{storify.ProductFilter{Search: "CRÈME"}, []storify.Product{creme}},
+		{storify.ProductFilter{Search: "creme brulee"}, []storify.Product{creme}}, // accents need not be typed
 		{storify.ProductFilter{Search: "chipped"}, nil},
 		{storify.ProductFilter{Search: "teapot"}, nil},
 		// Characters that are wildcards in SQL LIKE must match only themselves.
@@ -457,4 +461,52 @@ func testReadAfterWrite(t *testing.T, s storify.Store) {
 	_, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{item(plate, 6)}})
 	wantCode(t, "Checkout of more than there is", err, storify.ECONFLICT)
 	check("a refused Checkout")
+}
+
+// Search ranks: every word in the name before any in the description, whole
+// words before parts, then catalog order; and SuggestSearch corrects a typo.
+func testProductsSearchRanked(t *testing.T, s storify.Store) {
+	ctx := context.Background()
+	var ps []storify.Product
+	for _, np := range [][2]string{
+		{"Coaster", "goes under mugs"},    // part of a description word
+		{"Tea Towel", "dries a mug"},      // a description word
+		{"Mugwort Tea", "a herbal tea"},   // part of a name word
+		{"Blue Mug", "stoneware"},         // a name word
+		{"Mug Rack", "holds six mugs"},    // a name word
+		{"Teapot", "for the whole table"}, // not found
+	} {
+		p, err := s.AddProduct(ctx, storify.NewProduct{Name: np[0], Description: np[1], Price: 100, Stock: 1})
+		if err != nil {
+			t.Fatalf("AddProduct: %v", err)
+		}
+		ps = append(ps, p)
+	}
+	ids := func(ps []storify.Product) []int64 {
+		var ids []int64
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+	if got, want := ids(listProducts(t, s, storify.ProductFilter{Search: "MUG"})),
+		ids([]storify.Product{ps[3], ps[4], ps[2], ps[1], ps[0]}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("search mug: %v, want %v (name words, name parts, description words, description parts)", got, want)
+	}
+	if got, want := ids(listProducts(t, s, storify.ProductFilter{Search: "tea mug"})),
+		ids([]storify.Product{ps[2], ps[1]}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("search tea mug: %v, want %v", got, want)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{"mgu", "mug"},
+		{"BLUE MGU", "blue mug"},
+		{"stonewear", "stoneware"},
+		{"mug", ""},  // found: nothing to correct
+		{"xqzv", ""}, // nothing close
+		{"mgu xqzv", ""},
+	} {
+		if got, err := s.SuggestSearch(ctx, tt.text); err != nil || got != tt.want {
+			t.Errorf("SuggestSearch(%q) = %q, %v; want %q", tt.text, got, err, tt.want)
+		}
+	}
 }

@@ -91,6 +91,9 @@ type Conn struct {
 	outP   *[]byte     // the pool's holder of out, when out came from outPool
 	outCR  bool        // the last byte given to Write was '\r', so a following '\n' needs no CR
 
+	naws          qopt // the client's side of NAWS: qYes once we sent DO
+	width, height int  // the window size the client last sent (NAWS); 0 before
+
 	echo      qopt // our side of ECHO, per RFC 1143
 	sga       qopt // our side of SUPPRESS-GO-AHEAD
 	hideEcho  bool // the caller asked for ECHO (hidden input) via SetEcho

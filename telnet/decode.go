@@ -21,9 +21,10 @@ const (
 	dont = 254
 	iac  = 255
 
-	optEcho       = 1 // RFC 857
-	optSGA        = 3 // RFC 858
-	optTimingMark = 6 // RFC 860
+	optEcho       = 1  // RFC 857
+	optSGA        = 3  // RFC 858
+	optTimingMark = 6  // RFC 860
+	optNAWS       = 31 // RFC 1073: the client's window size
 )
 
 // Control bytes with a meaning in a line.
@@ -55,7 +56,8 @@ const (
 	tsData  telnetState = iota
 	tsIAC               // after IAC
 	tsOpt               // after IAC WILL/WONT/DO/DONT, waiting for the option byte
-	tsSB                // inside IAC SB ... IAC SE, payload skipped
+	tsSBOpt             // after IAC SB, waiting for the option byte
+	tsSB                // inside IAC SB ... IAC SE; only a NAWS payload is kept
 	tsSBIAC             // IAC inside a subnegotiation
 )
 
@@ -81,6 +83,13 @@ type decoder struct {
 	npend int
 	need  int // length of the rune in pend, from its first byte
 
+	// The subnegotiation in progress: its option, and the first bytes of its
+	// payload (a NAWS payload is four); sbLen counts past the array, so that a
+	// payload of the wrong length is known and ignored.
+	sbOpt byte
+	sb    [4]byte
+	sbLen int
+
 	line     []byte
 	max      int
 	overflow bool // the line passed max: drop bytes until its end
@@ -102,18 +111,28 @@ func (c *Conn) step(b byte) event {
 	case tsOpt:
 		d.ts = tsData
 		c.negotiate(d.verb, b)
+	case tsSBOpt:
+		d.sbOpt, d.sbLen = b, 0
+		d.ts = tsSB
+		if b == iac {
+			d.ts = tsSBIAC // IAC SB IAC: malformed, handled as IAC inside a subnegotiation
+		}
 	case tsSB:
-		// The payload (window size, terminal type...) is not used, so it is never
-		// stored: a subnegotiation of any length costs no memory.
+		// Only the window size is used, and only its four bytes are kept: a
+		// subnegotiation of any length costs no memory.
 		if b == iac {
 			d.ts = tsSBIAC
+			return evNone
 		}
+		d.sbByte(b)
 	case tsSBIAC:
 		switch b {
 		case se:
 			d.ts = tsData
+			c.subnegotiated()
 		case iac:
 			d.ts = tsSB // an escaped 0xFF in the payload
+			d.sbByte(iac)
 		default:
 			// IAC and anything but SE is malformed; ending the subnegotiation here
 			// (as BSD telnetd does) keeps a client that forgot SE from losing all
@@ -123,6 +142,28 @@ func (c *Conn) step(b byte) event {
 		}
 	}
 	return evNone
+}
+
+// sbByte takes one byte of a subnegotiation's payload.
+func (d *decoder) sbByte(b byte) {
+	if d.sbLen < len(d.sb) {
+		d.sb[d.sbLen] = b
+	}
+	if d.sbLen <= len(d.sb) {
+		d.sbLen++ // stops one past the array: too long is all it needs to know
+	}
+}
+
+// subnegotiated acts on a complete subnegotiation: a window size (IAC SB NAWS
+// WIDTH[2] HEIGHT[2] IAC SE) from a client that agreed to send it is kept; any
+// other is ignored.
+func (c *Conn) subnegotiated() {
+	d := &c.dec
+	if d.sbOpt != optNAWS || d.sbLen != len(d.sb) || c.naws.state != qYes {
+		return
+	}
+	c.width = int(d.sb[0])<<8 | int(d.sb[1])
+	c.height = int(d.sb[2])<<8 | int(d.sb[3])
 }
 
 // command acts on the byte after IAC.
@@ -135,7 +176,7 @@ func (c *Conn) command(b byte) event {
 		d.verb = b
 		d.ts = tsOpt
 	case sb:
-		d.ts = tsSB
+		d.ts = tsSBOpt
 	case ayt:
 		c.queueReply([]byte(ayeReply)...)
 	case ip, ao:

@@ -63,6 +63,7 @@ func FuzzReadLine(f *testing.F) {
 		"a" + IAC + IAC + "b\n",
 		IAC + WILL + NAWS + IAC + WILL + TTYPE + IAC + DO + ECHO + IAC + DO + SGA + IAC + WILL + LINEMODE + "hi\r\n",
 		IAC + SB + NAWS + "\x00\x50\x00\x18" + IAC + SE + "x\n",
+		IAC + WILL + NAWS + IAC + SB + NAWS + "\x00" + IAC + IAC + "\x00\x18" + IAC + SE + IAC + WONT + NAWS + "x\n",
 		IAC + SB + TTYPE + "xterm" + IAC + DO + ECHO + "ok\n",
 		"abc" + IAC + IP + IAC + DO + TM + IAC + DM + "def\r\n",
 		"ab" + IAC + AYT + "c" + IAC + EC + IAC + EL + "d\x08\x7f\x15\n",

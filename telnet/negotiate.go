@@ -20,8 +20,8 @@ type qopt struct {
 }
 
 // negotiate answers IAC verb opt. We agree to WILL SGA, and to WILL ECHO only while
-// the caller wants hidden input; every other option is refused, and nothing else is
-// ever enabled on the client's side.
+// the caller wants hidden input; on the client's side we agree only to NAWS, so
+// that it tells us its window size. Every other option is refused.
 func (c *Conn) negotiate(verb, opt byte) {
 	switch verb {
 	case do:
@@ -46,12 +46,33 @@ func (c *Conn) negotiate(verb, opt byte) {
 		}
 		// Any other option is already off on our side: nothing to confirm.
 	case will:
-		// The client's side of every option stays off, so each offer is refused.
-		// A refusal changes nothing for a compliant client, so it cannot loop.
+		if opt == optNAWS {
+			// Agreed once; a repeated offer changes nothing, so it is not answered.
+			if c.naws.state != qYes {
+				c.naws.state = qYes
+				c.sendOption(do, opt)
+			}
+			return
+		}
+		// The client's side of every other option stays off, so each offer is
+		// refused. A refusal changes nothing for a compliant client, so it cannot loop.
 		c.sendOption(dont, opt)
+	case wont:
+		// WONT confirms the client's side is off, which it always is but for
+		// NAWS: that one is confirmed once, and the size it sent is forgotten.
+		if opt == optNAWS && c.naws.state == qYes {
+			c.naws.state = qNo
+			c.width, c.height = 0, 0
+			c.sendOption(dont, opt)
+		}
 	}
-	// WONT confirms the client's side is off, which it always is: no answer.
 }
+
+// WindowSize is the client's window in columns and lines, as it last reported
+// it (RFC 1073, NAWS); 0, 0 when it has not. A client reports it when it offers
+// NAWS (PuTTY, and telnet on port 23, do) and again each time the window changes.
+// A zero in either means the client does not know that dimension.
+func (c *Conn) WindowSize() (width, height int) { return c.width, c.height }
 
 // receiveDo applies RFC 1143's rules for an incoming DO.
 func (c *Conn) receiveDo(q *qopt, opt byte, agree bool) {

@@ -20,13 +20,13 @@ func TestNegotiationReplies(t *testing.T) {
 		{name: "PuTTY connect burst",
 			input: IAC + WILL + NAWS + IAC + WILL + TSPEED + IAC + WILL + TTYPE + IAC + WILL + ENVIRON +
 				IAC + DO + ECHO + IAC + WILL + SGA + IAC + DO + SGA,
-			reply: IAC + DONT + NAWS + IAC + DONT + TSPEED + IAC + DONT + TTYPE + IAC + DONT + ENVIRON +
+			reply: IAC + DO + NAWS + IAC + DONT + TSPEED + IAC + DONT + TTYPE + IAC + DONT + ENVIRON +
 				IAC + WONT + ECHO + IAC + DONT + SGA + IAC + WILL + SGA},
 		{name: "BSD telnet burst (port 23 style)",
 			input: IAC + DO + SGA + IAC + WILL + TTYPE + IAC + WILL + NAWS + IAC + WILL + TSPEED +
 				IAC + WILL + LFLOW + IAC + WILL + LINEMODE + IAC + WILL + ENVIRON + IAC + DO + STATUS +
 				IAC + WILL + XDISPLOC,
-			reply: IAC + WILL + SGA + IAC + DONT + TTYPE + IAC + DONT + NAWS + IAC + DONT + TSPEED +
+			reply: IAC + WILL + SGA + IAC + DONT + TTYPE + IAC + DO + NAWS + IAC + DONT + TSPEED +
 				IAC + DONT + LFLOW + IAC + DONT + LINEMODE + IAC + DONT + ENVIRON + IAC + WONT + STATUS +
 				IAC + DONT + XDISPLOC},
 		{name: "repeated DO SGA answered once", input: IAC + DO + SGA + IAC + DO + SGA, reply: IAC + WILL + SGA},
@@ -37,6 +37,10 @@ func TestNegotiationReplies(t *testing.T) {
 		{name: "DONT and WONT for options already off: silence",
 			input: IAC + DONT + ECHO + IAC + DONT + SGA + IAC + DONT + NAWS + IAC + WONT + ECHO + IAC + WONT + TTYPE,
 			reply: ""},
+		{name: "NAWS agreed once", input: IAC + WILL + NAWS + IAC + WILL + NAWS, reply: IAC + DO + NAWS},
+		{name: "NAWS withdrawn is confirmed once",
+			input: IAC + WILL + NAWS + IAC + WONT + NAWS + IAC + WONT + NAWS, reply: IAC + DO + NAWS + IAC + DONT + NAWS},
+		{name: "DO NAWS refused: the server has no window to report", input: IAC + DO + NAWS, reply: IAC + WONT + NAWS},
 		{name: "unsolicited DO ECHO refused", input: IAC + DO + ECHO, reply: IAC + WONT + ECHO},
 		{name: "unknown DO refused", input: IAC + DO + "\xc8", reply: IAC + WONT + "\xc8"},
 		{name: "unknown WILL refused", input: IAC + WILL + "\xc8", reply: IAC + DONT + "\xc8"},

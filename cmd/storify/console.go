@@ -57,7 +57,7 @@ func (c *console) logOutput() io.Writer {
 
 // run runs manager commands until exit, end of input, or ctx's end.
 func (c *console) run(ctx context.Context) error {
-	cfg := shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, Bans: c.m.bans}
+	cfg := shell.ManagerConfig{StoreName: c.m.Config.Name, Log: c.m.Log, Bans: c.m.bans, HostKey: c.m.hostKey}
 	if c.rl == nil {
 		// Nobody types at a pipe or a file: a question would take the next
 		// command as its answer, and prompts would mix with the replies.

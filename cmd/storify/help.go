@@ -29,6 +29,7 @@ Usage:
   storify serve [flags]                    open the store without a console, for a service
                                            manager; SIGINT or SIGTERM closes it
   storify simulate [flags]                 run scripted customers against a running store
+  storify import [flags] FILE.csv          add or update products from a CSV file, all rows or none
   storify help [SUBCOMMAND]                show this help, or a subcommand's (with its flags)
 
 Customers connect with: telnet 127.0.0.1 65432

@@ -44,6 +44,8 @@ func run(args []string) int {
 		err = m.Exec(ctx, rest)
 	case "simulate":
 		err = runSimulate(ctx, rest, os.Stdout, os.Stderr)
+	case "import":
+		err = runImport(ctx, rest, os.Stdout, os.Stderr)
 	case "help":
 		// storify help [SUBCOMMAND] is SUBCOMMAND --help: the same text on stdout.
 		switch sub := append(rest, "")[0]; sub {

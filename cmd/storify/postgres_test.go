@@ -107,3 +107,15 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Errorf("Last Ten = %+v, %v", p, err)
 	}
 }
+
+// TestTwoInstancesOneHostKey: two instances on one PostgreSQL store present the
+// same SSH host key, made by whichever started first and kept in the store, so a
+// client behind a load balancer never sees "host key changed".
+func TestTwoInstancesOneHostKey(t *testing.T) {
+	dsn := postgresDSN(t)
+	a := startProgram(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
+	b := startChild(t, dsn, "--no-sample", "--ssh-listen", "127.0.0.1:0")
+	if ka, kb := hostKeyLogged(t, a.log), hostKeyLogged(t, b.log); ka != kb {
+		t.Errorf("host keys %s and %s, want one", ka, kb)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,6 +58,10 @@ type Config struct {
 	FailFast bool     // --fail-fast: stop at the first failed command
 	Commands string   // -c: run these commands (one a line) instead of reading stdin
 	Command  []string // storify exec's arguments: the words of one command
+
+	SSHListen  string // "" serves no SSH
+	SSHHostKey string // a private key file; "" keeps the host key in the store
+	AdminKeys  string // authorized_keys of the managers over SSH; "" for none
 }
 
 // logCloseWait is how long Close waits for the log output to take the last lines: a
@@ -96,6 +101,12 @@ type Main struct {
 	listener  net.Listener
 	served    chan error
 	console   *console
+
+	sshListener net.Listener // nil without --ssh-listen
+	sshServed   chan error
+	hostKey     string // the SSH host key's fingerprint
+	shopOptions server.ShopOptions
+	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -136,6 +147,12 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
 	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
+	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
+		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
+	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
+		"the SSH host key's private key file; empty: an Ed25519 key made on first start and kept in the store (env STORIFY_SSH_HOST_KEY)")
+	fs.StringVar(&c.AdminKeys, "admin-keys", env("STORIFY_ADMIN_KEYS", ""),
+		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
 	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
@@ -285,7 +302,8 @@ func (m *Main) Open(ctx context.Context) error {
 		// file or a service manager gets structured lines.
 		readable := m.console != nil && m.console.rl != nil && !m.Config.LogJSON
 		m.logs = logging.New(w, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: m.console != nil, Readable: readable})
-		m.Log = m.logs.Logger
+		// Events go to the log, and to the managers connected over SSH.
+		m.Log = slog.New(teeHandler{m.logs.Logger.Handler(), newManagerEvents(&m.events)})
 	}
 	m.newMetrics()
 	if err := m.openStore(ctx); err != nil {
@@ -318,23 +336,57 @@ func (m *Main) Open(ctx context.Context) error {
 		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
 	}
 	m.listener = l
+	// One login throttle and one hashing budget (its dummy hash built now) for the
+	// process: telnet's login command and SSH's passwords go through the same.
+	m.shopOptions = server.ShopOptions{
+		Throttle:      shell.NewLoginThrottle(),
+		Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
+		Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+	}
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{m.shopStore, m.Log}, m.Config.Name, m.Log, server.ShopOptions{
-			// One hashing budget for the process, its dummy hash built now.
-			Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
-			Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
-		}),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{m.shopStore, m.Log}, m.Config.Name, m.Log, m.shopOptions),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
+	}
+	var ssh *sshTransport
+	if m.Config.SSHListen != "" {
+		if ssh, err = m.openSSH(ctx); err != nil {
+			l.Close()
+			m.closeMetrics()
+			store.Close()
+			m.Store, m.Server = nil, nil
+			return err
+		}
 	}
 	m.served = make(chan error, 1)
 	m.bans = &server.Bans{Log: m.Log}
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
+	if ssh != nil {
+		if len(ssh.AdminKeys) > 0 {
+			m.events.Store(m.Server)
+		}
+		m.sshServed = make(chan error, 1)
+		go func() { m.sshServed <- ssh.Serve(m.bans.Listener(m.sshListener)) }()
+	}
 	if m.Ready != nil {
 		close(m.Ready)
 	}
-	m.Log.Info("store open", "name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet "+strings.Replace(l.Addr().String(), ":", " ", 1))
+	attrs := []any{"name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet " + strings.Replace(l.Addr().String(), ":", " ", 1)}
+	if ssh != nil {
+		host, port, _ := net.SplitHostPort(m.sshListener.Addr().String())
+		attrs = append(attrs, "ssh", "ssh -p "+port+" "+host, "ssh_host_key", m.hostKey)
+	}
+	m.Log.Info("store open", attrs...)
 	return nil
+}
+
+// SSHAddr is the address SSH clients connect to, once Open has succeeded with
+// --ssh-listen; nil without.
+func (m *Main) SSHAddr() net.Addr {
+	if m.sshListener == nil {
+		return nil
+	}
+	return m.sshListener.Addr()
 }
 
 // openStore opens the store that Config.DB names as m.Store. A store opened for the
@@ -367,6 +419,7 @@ func (m *Main) Addr() net.Addr { return m.listener.Addr() }
 func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
+		m.events.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
 		if err := m.Server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("closing the customer server: %w", err))
@@ -374,6 +427,12 @@ func (m *Main) Close() error {
 		cancel()
 		if err := <-m.served; err != nil && !errors.Is(err, server.ErrServerClosed) {
 			errs = append(errs, err)
+		}
+		if m.sshServed != nil {
+			if err := <-m.sshServed; err != nil && !errors.Is(err, server.ErrServerClosed) {
+				errs = append(errs, err)
+			}
+			m.sshServed, m.sshListener = nil, nil
 		}
 		m.Server = nil
 	}

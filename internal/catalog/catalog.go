@@ -23,42 +23,64 @@ type Snapshot struct {
 	listed  []storify.Product // the products on sale, in catalog order
 	keys    []keys            // the folded name and description of each of all
 	byName  map[string]int    // name key to index in all
+	// categories are the categories of the listed products, by key; the slice
+	// of each is its products in catalog order.
+	categories []storify.Category
+	inCategory map[string][]storify.Product
+	indexHolder
 }
 
-type keys struct{ name, description string }
+type keys struct{ name, category string }
 
 // New makes a snapshot of products, which must be in catalog order.
 func New(products []storify.Product) *Snapshot {
-	s := &Snapshot{all: products, keys: make([]keys, len(products)), byName: make(map[string]int, len(products))}
+	s := &Snapshot{all: products, keys: make([]keys, len(products)), byName: make(map[string]int, len(products)),
+		inCategory: map[string][]storify.Product{}}
+	names := map[string]string{} // category key to the name shown
 	for i, p := range products {
-		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Description)}
+		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Category)}
 		s.byName[s.keys[i].name] = i
 		if !p.Discontinued {
 			s.listed = append(s.listed, p)
+			if k := s.keys[i].category; k != "" {
+				s.inCategory[k] = append(s.inCategory[k], p)
+				if _, ok := names[k]; !ok {
+					names[k] = p.Category
+				}
+			}
 		}
 	}
+	for k, ps := range s.inCategory {
+		s.categories = append(s.categories, storify.Category{Name: names[k], Products: len(ps)})
+	}
+	slices.SortFunc(s.categories, func(a, b storify.Category) int {
+		return cmp.Compare(storify.FoldKey(a.Name), storify.FoldKey(b.Name))
+	})
 	return s
 }
 
-// Products answers storify.Store.Products. The whole catalog is returned as it is,
-// shared, not copied; a search makes a new slice.
+// Categories answers storify.Store.Categories. The slice is shared.
+func (s *Snapshot) Categories() []storify.Category { return s.categories }
+
+// Products answers storify.Store.Products. The whole catalog, and a category's
+// products on sale, are returned as they are, shared, not copied; a search makes
+// a new slice, ranked (see search).
 func (s *Snapshot) Products(filter storify.ProductFilter) []storify.Product {
 	switch {
 	case filter.Search != "":
+		return s.search(filter)
+	case filter.Category != "" && !filter.All:
+		return s.inCategory[storify.FoldKey(strings.TrimSpace(filter.Category))]
+	case filter.Category != "":
 	case filter.All:
 		return s.all
 	default:
 		return s.listed
 	}
-	// The keys fold as names are compared everywhere else; a substring of either
-	// one is a match.
-	key := storify.FoldKey(filter.Search)
+	catKey := storify.FoldKey(strings.TrimSpace(filter.Category))
 	var ps []storify.Product
 	for i, p := range s.all {
-		if p.Discontinued && !filter.All {
-			continue
-		}
-		if strings.Contains(s.keys[i].name, key) || strings.Contains(s.keys[i].description, key) {
+		if s.keys[i].category == catKey {
 			ps = append(ps, p)
 		}
 	}
@@ -147,6 +169,7 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	}
 	snap := New(products)
 	snap.version = v
+	snap.inherit(c.current.Load())
 	c.current.Store(snap)
 	return snap, nil
 }

@@ -1,14 +1,9 @@
--- What the store records about itself, one row per key. 'initialized' is written
--- once, the first time the store is opened (Store.Initialize): the sample catalog is
--- for a store that was never opened before, not for one that happens to be empty.
-CREATE TABLE store_meta (
-	key   TEXT NOT NULL PRIMARY KEY,
-	value TEXT NOT NULL
-) WITHOUT ROWID;
-
--- A store with anything in it was opened before this migration existed.
-INSERT INTO store_meta (key, value)
-SELECT 'initialized', 'before migration 0020'
+-- 'initialized' is written once in settings (0010), the first time the store is
+-- opened (Store.Initialize): the sample catalog is for a store that was never opened
+-- before, not for one that happens to be empty. A store with anything in it was
+-- opened before this migration existed.
+INSERT INTO settings (key, value)
+SELECT 'initialized', CAST('before migration 0020' AS BLOB)
 WHERE EXISTS (SELECT 1 FROM products) OR EXISTS (SELECT 1 FROM orders) OR EXISTS (SELECT 1 FROM accounts);
 
 -- Corrections of stock outside sales and receipts (breakage, a miscount), kept as an

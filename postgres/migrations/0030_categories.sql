@@ -1,0 +1,6 @@
+-- 0030 (catalog branch; numbered apart from the migrations other work adds in
+-- parallel): a product's category. category_key is the name under storify.FoldKey,
+-- as name_key is, so that "Mugs" and "mugs" are one category; '' is none.
+ALTER TABLE products ADD COLUMN category     text NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN category_key text NOT NULL DEFAULT '';
+CREATE INDEX products_category ON products (category_key);
