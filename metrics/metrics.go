@@ -34,7 +34,7 @@ type Options struct {
 // dashboard shows them at 0 before the first customer.
 var (
 	transports = []string{"telnet", "ssh"}
-	reasons    = []string{"max_customers", "max_per_ip", "banned", "shutting_down"}
+	reasons    = []string{"max_customers", "max_per_ip", "banned", "shutting_down", "no_proxy_header"}
 )
 
 // Metrics implements storify.Metrics on a Prometheus registry of its own.

@@ -173,3 +173,21 @@ func TestLoginsReported(t *testing.T) {
 		t.Errorf("login reported %v, want refused 6 times", got)
 	}
 }
+
+// CheckPassword, the login of transports that ask the password themselves (SSH),
+// reports wrong and throttled passwords as the login command does.
+func TestCheckPasswordReported(t *testing.T) {
+	store := mustOpenStore(t)
+	th := shell.NewLoginThrottle()
+	measured(t, store, nil, th, "register Eve", "password1", "password1")
+	m := newFakeMetrics()
+	pw := shell.NewPasswords(shell.PasswordBudget{})
+	for i := range 6 {
+		shell.CheckPassword(context.Background(), store, th, pw, m, "Eve", "wrongpass"+string(rune('a'+i)), "10.0.0.1")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.loginFailed != 5 || m.loginThrottled != 1 {
+		t.Errorf("6 wrong passwords: %d failed logins and %d throttled reported, want 5 and 1", m.loginFailed, m.loginThrottled)
+	}
+}

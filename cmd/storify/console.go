@@ -63,9 +63,7 @@ func (c *console) run(ctx context.Context) error {
 		// command as its answer, and prompts would mix with the replies.
 		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
 	}
-	if c.m.metrics != nil {
-		cfg.Metrics = c.m.Metrics
-	}
+	cfg.Metrics = c.m.commandMetrics()
 	c.mgr = shell.NewManager(c.m.shopStore, c.m.Server, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()

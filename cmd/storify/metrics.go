@@ -42,6 +42,15 @@ func (m *Main) newMetrics() {
 // ready is /readyz's check: the database answers within --db-timeout.
 func (ms *metricsServer) ready(ctx context.Context) error { return ms.store.Ping(ctx) }
 
+// commandMetrics is Metrics for the shells when it is served, nil otherwise: a
+// shell with no metrics does not even read the clock.
+func (m *Main) commandMetrics() storify.CommandMetrics {
+	if m.metrics == nil {
+		return nil
+	}
+	return m.Metrics
+}
+
 // serveMetrics starts serving --metrics-listen, if it is set.
 func (m *Main) serveMetrics() error {
 	ms := m.metrics

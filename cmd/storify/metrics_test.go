@@ -2,16 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/storify/storify/simulate"
 )
 
 // scrape GETs path from p's metrics listener and returns the status and body.
@@ -255,4 +260,145 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestMetricsDuringSimulation scrapes /metrics while simulated customers shop and
+// after, and checks the counters against what the simulation saw: every command
+// the customers sent counted under its name, every order they were told of
+// counted as placed with its units, customers connected while they shop and none
+// after. A wrong login is counted as a failed login.
+func TestMetricsDuringSimulation(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sim.db")
+	p := startProgram(t, db, "--metrics-listen", "127.0.0.1:0")
+	p.manager("addproduct Pencil 0.80 1000")
+
+	type result struct {
+		r   *simulate.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := simulate.Run(context.Background(), simulate.Config{Addr: p.m.Addr().String(), Customers: 5, Duration: 1500 * time.Millisecond, Seed: 7})
+		done <- result{r, err}
+	}()
+	time.Sleep(700 * time.Millisecond)
+	_, during := p.scrape("/metrics")
+	if n, _ := sample(during, `storify_customers_connected{transport="telnet"}`); n < 1 {
+		t.Errorf("customers connected during the simulation: %v, want at least 1", n)
+	}
+	if n, _ := sample(during, `storify_commands_total{command="list",outcome="ok",set="customer"}`); n < 1 {
+		t.Errorf("customers' list commands counted during the simulation: %v, want some", n)
+	}
+	res := <-done
+	if res.err != nil || res.r.Errors() > 0 {
+		t.Fatalf("simulate: %v, %d errors: %v", res.err, res.r.Errors(), res.r.ErrorSamples)
+	}
+	c := dial(t, p.m.Addr())
+	c.doUntil("login nobody", "Password: ")
+	if r := c.do("wrongpassword"); !strings.Contains(r, "Wrong name or password") {
+		t.Errorf("a wrong login: %q", r)
+	}
+	c.conn.Close()
+
+	var after string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, after = p.scrape("/metrics")
+		if n, _ := sample(after, `storify_customers_connected{transport="telnet"}`); n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("customers connected 10 s after they all left: %v", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, cmd := range res.r.Commands {
+		var counted float64
+		for _, o := range []string{"ok", "refused", "failed"} {
+			n, _ := sample(after, fmt.Sprintf(`storify_commands_total{command=%q,outcome=%q,set="customer"}`, cmd.Name, o))
+			counted += n
+		}
+		// The simulation's check before it starts sends a list and a quit of its own.
+		if extra := map[string]int64{"list": 1, "quit": 1}[cmd.Name]; counted != float64(cmd.Count+extra) {
+			t.Errorf("%s: %v counted, the simulation sent %d", cmd.Name, counted, cmd.Count)
+		}
+		if n, _ := sample(after, fmt.Sprintf(`storify_commands_total{command=%q,outcome="failed",set="customer"}`, cmd.Name)); n != 0 {
+			t.Errorf("%s: %v failed", cmd.Name, n)
+		}
+	}
+	units := 0
+	for _, o := range res.r.Orders {
+		units += o.Units
+	}
+	if len(res.r.Orders) == 0 {
+		t.Fatal("the simulation placed no orders")
+	}
+	wantSamples(t, after, map[string]float64{
+		`storify_checkouts_total{outcome="placed"}`:                                float64(len(res.r.Orders)),
+		`storify_units_sold_total`:                                                 float64(units),
+		`storify_login_failures_total`:                                             1,
+		`storify_commands_total{command="login",outcome="refused",set="customer"}`: 1,
+	})
+	t.Logf("%d commands, %d orders of %d units, counted alike", res.r.TotalCommands(), len(res.r.Orders), units)
+}
+
+// TestMetricsOverSSH: an SSH customer is counted as connected over ssh while their
+// session runs, and their commands and the SSH manager's are counted as the
+// customers' and the manager's.
+func TestMetricsOverSSH(t *testing.T) {
+	needOpenSSH(t)
+	keys := t.TempDir()
+	boss, ada := keygen(t, keys, "boss"), keygen(t, keys, "ada")
+	admins := filepath.Join(keys, "admins")
+	pub, err := os.ReadFile(boss + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(admins, pub, 0o600)
+	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"), "--ssh-listen", "127.0.0.1:0", "--admin-keys", admins, "--metrics-listen", "127.0.0.1:0")
+	o := newOpenSSH(t, p.m.SSHAddr())
+	if out, errs, code := o.run(o.cmd(ada, "ada", "show 3"), ""); code != 0 {
+		t.Fatalf("ssh show 3: %d %q %q", code, out, errs)
+	}
+	if out, errs, code := o.run(o.cmd(boss, "manager", "products"), ""); code != 0 {
+		t.Fatalf("ssh manager products: %d %q %q", code, out, errs)
+	}
+
+	// A customer's shell, held open until its stdin closes.
+	c := o.cmd(ada, "ada", "")
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stdout, c.Stderr = io.Discard, io.Discard
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitSample := func(series string, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, body := p.scrape("/metrics")
+			got, _ := sample(body, series)
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s = %v, want %v", series, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitSample(`storify_customers_connected{transport="ssh"}`, 1)
+	io.WriteString(stdin, "list\nquit\n")
+	stdin.Close()
+	c.Wait()
+	waitSample(`storify_customers_connected{transport="ssh"}`, 0)
+
+	_, body := p.scrape("/metrics")
+	wantSamples(t, body, map[string]float64{
+		`storify_commands_total{command="show",outcome="ok",set="customer"}`:    1,
+		`storify_commands_total{command="list",outcome="ok",set="customer"}`:    1,
+		`storify_commands_total{command="products",outcome="ok",set="manager"}`: 1,
+		`storify_customers_connected{transport="telnet"}`:                       0,
+	})
 }

@@ -333,7 +333,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listening for customers: %w", err)
 	}
 	if m.Config.ProxyProtocol {
-		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log, m.Metrics)
 	}
 	m.listener = l
 	// One login throttle and one hashing budget (its dummy hash built now) for the
@@ -342,11 +342,13 @@ func (m *Main) Open(ctx context.Context) error {
 		Throttle:      shell.NewLoginThrottle(),
 		Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
 		Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+		Metrics:       m.commandMetrics(),
 	}
 	m.Server = &server.Server{
 		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{m.shopStore, m.Log}, m.Config.Name, m.Log, m.shopOptions),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
+		Metrics: m.Metrics,
 	}
 	var ssh *sshTransport
 	if m.Config.SSHListen != "" {
@@ -359,7 +361,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.served = make(chan error, 1)
-	m.bans = &server.Bans{Log: m.Log}
+	m.bans = &server.Bans{Log: m.Log, Metrics: m.Metrics}
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if ssh != nil {
 		if len(ssh.AdminKeys) > 0 {
