@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/storify/storify"
 )
 
 // Reconnecting the listener: the n-th wait after a failure is drawn from [d/2, d) with
@@ -50,6 +53,43 @@ const notifySQL = `SELECT pg_notify($1, $2)`
 func channelName(schema string) string {
 	h := sha256.Sum256([]byte(schema))
 	return "storify_catalog_" + hex.EncodeToString(h[:8])
+}
+
+// ordersChannelName is the channel on which the store in schema announces orders
+// shipped and cancelled, for the instances whose customers may be told.
+func ordersChannelName(schema string) string {
+	h := sha256.Sum256([]byte(schema))
+	return "storify_orders_" + hex.EncodeToString(h[:8])
+}
+
+// orderPayload is the payload of an order's notification: the sending instance, the
+// order's new status and its number.
+func (s *Store) orderPayload(status storify.OrderStatus, id int64) string {
+	return s.instance + " " + string(status) + " " + strconv.FormatInt(id, 10)
+}
+
+// orderEvent reads an order notification's payload; ok is false for one of this
+// Store's own, or one it cannot read.
+func (s *Store) orderEvent(payload string) (e storify.OrderEvent, ok bool) {
+	f := strings.Fields(payload)
+	if len(f) != 3 || f[0] == s.instance {
+		return e, false
+	}
+	id, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return e, false
+	}
+	return storify.OrderEvent{OrderID: id, Status: storify.OrderStatus(f[1])}, true
+}
+
+// WatchOrders implements storify.OrderWatcher: f is called from the listener, as
+// each notification of another instance's ship or cancel is received.
+func (s *Store) WatchOrders(f func(storify.OrderEvent)) {
+	if f == nil {
+		s.orderWatch.Store(nil)
+		return
+	}
+	s.orderWatch.Store(&f)
 }
 
 // newInstanceID returns a random name for this Store, sent as the payload of its
@@ -182,7 +222,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		conn.Close(ctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
-	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize())
+	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize())
 	cancel()
 	if err != nil {
 		return false
@@ -240,6 +280,14 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 	}
 	cfg.RuntimeParams["application_name"] = name + listenerSuffix
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == s.ordersChannel {
+			if f := s.orderWatch.Load(); f != nil {
+				if e, ok := s.orderEvent(n.Payload); ok {
+					(*f)(e)
+				}
+			}
+			return
+		}
 		if n.Payload != s.instance {
 			s.catalog.invalidate()
 		}

@@ -134,10 +134,14 @@ type Store struct {
 	timeout time.Duration        // the budget of one call (Options.Timeout)
 	metrics storify.StoreMetrics // told of each group commit and retry
 
-	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
-	catalog  catalogCopy
-	channel  string // the store's notification channel, named after its schema
-	instance string // this Store's name in the payload of its notifications
+	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
+	catalog catalogCopy
+	channel string // the store's notification channel, named after its schema
+	// ordersChannel announces orders shipped and cancelled; orderWatch is told of
+	// other instances' (WatchOrders).
+	ordersChannel string
+	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
+	instance      string // this Store's name in the payload of its notifications
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
@@ -193,7 +197,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s.channel, s.instance = channelName(s.channel), newInstanceID()
+	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
 		pool.Close()

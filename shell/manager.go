@@ -276,7 +276,7 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("Order #%d for %s is shipped.%s\n", o.ID, shown(o.Customer),
-		m.notify(o, fmt.Sprintf("Your order #%d has shipped.", o.ID)))
+		m.notify(o, OrderNotice(o)))
 	return nil
 }
 
@@ -290,8 +290,16 @@ func (m *Manager) cancel(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("Order #%d for %s is cancelled; %s back in stock.%s\n", o.ID, shown(o.Customer), count(o.Units(), "unit"),
-		m.notify(o, fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)))
+		m.notify(o, OrderNotice(o)))
 	return nil
+}
+
+// OrderNotice is what the customer of an order shipped or cancelled is told.
+func OrderNotice(o storify.Order) string {
+	if o.Status == storify.StatusCancelled {
+		return fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)
+	}
+	return fmt.Sprintf("Your order #%d has shipped.", o.ID)
 }
 
 // notify tells the order's customer, if connected, and says so for the manager.

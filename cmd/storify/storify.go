@@ -107,6 +107,7 @@ type Main struct {
 	hostKey     string // the SSH host key's fingerprint
 	shopOptions server.ShopOptions
 	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
+	stopOrders  func()                        // stops telling customers of other instances' ships and cancels
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -360,6 +361,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	m.stopOrders = watchOrders(context.Background(), m.shopStore, m.Server, m)
 	m.served = make(chan error, 1)
 	m.bans = &server.Bans{Log: m.Log, Metrics: m.Metrics}
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
@@ -420,6 +422,10 @@ func (m *Main) Addr() net.Addr { return m.listener.Addr() }
 // commands in flight, and closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	if m.stopOrders != nil {
+		m.stopOrders()
+		m.stopOrders = nil
+	}
 	if m.Server != nil {
 		m.events.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
