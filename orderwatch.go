@@ -11,7 +11,8 @@ type OrderEvent struct {
 // connected to any instance is told. An instance is not told of its own changes.
 type OrderWatcher interface {
 	// WatchOrders has f called with each event, on the store's own goroutine: f
-	// must not wait (hand the event on). A nil f stops the calls. Events that
-	// come while the store's listener is disconnected are not delivered.
+	// must not wait (hand the event on). A nil f stops the calls. Each event is
+	// delivered once; those announced while the store could not hear them (its
+	// connection lost) are delivered when it is back.
 	WatchOrders(f func(OrderEvent))
 }

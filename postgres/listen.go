@@ -62,24 +62,102 @@ func ordersChannelName(schema string) string {
 	return "storify_orders_" + hex.EncodeToString(h[:8])
 }
 
-// orderPayload is the payload of an order's notification: the sending instance, the
-// order's new status and its number.
-func (s *Store) orderPayload(status storify.OrderStatus, id int64) string {
-	return s.instance + " " + string(status) + " " + strconv.FormatInt(id, 10)
+// orderEventSQL records an order's event and announces it, on commit only, on the
+// orders channel: "INSTANCE STATUS ORDER EVENT".
+const orderEventSQL = `WITH e AS (
+	INSERT INTO order_events (order_id, status, instance) VALUES ($1::bigint, $2::text, $3::text) RETURNING id)
+SELECT pg_notify($4::text, $3::text || ' ' || $2::text || ' ' || $1::bigint::text || ' ' || e.id::text) FROM e`
+
+// queueOrderEvent adds the recording and announcement of order id's new status to
+// the batch that begins its transaction.
+func (s *Store) queueOrderEvent(b *pgx.Batch, id int64, status storify.OrderStatus) {
+	b.Queue(orderEventSQL, id, string(status), s.instance, s.ordersChannel)
 }
 
-// orderEvent reads an order notification's payload; ok is false for one of this
-// Store's own, or one it cannot read.
-func (s *Store) orderEvent(payload string) (e storify.OrderEvent, ok bool) {
+// orderEvent reads an order notification's payload: the event, its id, and whether
+// it is another instance's (this Store's own are told by the instance itself).
+func (s *Store) orderEvent(payload string) (e storify.OrderEvent, id int64, theirs bool) {
 	f := strings.Fields(payload)
-	if len(f) != 3 || f[0] == s.instance {
-		return e, false
+	if len(f) != 4 {
+		return e, 0, false
 	}
-	id, err := strconv.ParseInt(f[2], 10, 64)
-	if err != nil {
-		return e, false
+	order, err1 := strconv.ParseInt(f[2], 10, 64)
+	id, err2 := strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return e, 0, false
 	}
-	return storify.OrderEvent{OrderID: id, Status: storify.OrderStatus(f[1])}, true
+	return storify.OrderEvent{OrderID: order, Status: storify.OrderStatus(f[1])}, id, f[0] != s.instance
+}
+
+// eventMargin is how far before the listener was last known to hear that the events
+// of an outage are read again: an event is stamped when its transaction began, which
+// may be a while before it committed and was announced.
+const eventMargin = time.Minute
+
+// eventKeep is how long the order_events rows are kept.
+const eventKeep = 24 * time.Hour
+
+// eventLog is what the listener knows of the order events: when it last heard the
+// server (a round answered), and the events it has told, for twice eventMargin
+// after it heard them, so that one read again after an outage is told once.
+// Only the listener's goroutine uses it.
+type eventLog struct {
+	heard time.Time
+	seen  map[int64]time.Time
+}
+
+// tell hands event e (id) to the watcher, unless it was told already.
+func (s *Store) tell(e storify.OrderEvent, id int64) {
+	if s.events.seen == nil {
+		s.events.seen = map[int64]time.Time{}
+	}
+	if _, ok := s.events.seen[id]; ok {
+		return
+	}
+	s.events.seen[id] = time.Now()
+	if f := s.orderWatch.Load(); f != nil {
+		(*f)(e)
+	}
+}
+
+// heard notes that the listener heard the server now: every event committed
+// before has been announced to it.
+func (s *Store) heard() {
+	now := time.Now()
+	s.events.heard = now
+	for id, at := range s.events.seen {
+		if now.Sub(at) > 2*eventMargin {
+			delete(s.events.seen, id)
+		}
+	}
+}
+
+// catchUp tells the events announced while the listener was not listening: those
+// stamped since eventMargin before it last heard the server. Called once LISTEN is
+// in effect, so that what commits meanwhile is announced too (and told once). The
+// first time, there is nothing to catch up: this instance had no customers yet.
+func (s *Store) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	if !s.events.heard.IsZero() {
+		window := time.Since(s.events.heard) + eventMargin
+		rows, _ := conn.Query(ctx, `SELECT id, order_id, status, instance FROM order_events
+			WHERE at > now() - $1::interval ORDER BY id`, window)
+		var id, order int64
+		var status, instance string
+		_, err := pgx.ForEachRow(rows, []any{&id, &order, &status, &instance}, func() error {
+			if instance != s.instance {
+				s.tell(storify.OrderEvent{OrderID: order, Status: storify.OrderStatus(status)}, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM order_events WHERE at < now() - $1::interval`, eventKeep); err != nil {
+		return err
+	}
+	s.heard()
+	return nil
 }
 
 // WatchOrders implements storify.OrderWatcher: f is called from the listener, as
@@ -223,6 +301,9 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	}()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
 	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize())
+	if err == nil {
+		err = s.catchUp(lctx, conn)
+	}
 	cancel()
 	if err != nil {
 		return false
@@ -254,6 +335,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		if err != nil {
 			return true
 		}
+		s.heard()
 		idle.Reset(listenIdle)
 	}
 }
@@ -281,10 +363,8 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 	cfg.RuntimeParams["application_name"] = name + listenerSuffix
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
 		if n.Channel == s.ordersChannel {
-			if f := s.orderWatch.Load(); f != nil {
-				if e, ok := s.orderEvent(n.Payload); ok {
-					(*f)(e)
-				}
+			if e, id, theirs := s.orderEvent(n.Payload); theirs {
+				s.tell(e, id)
 			}
 			return
 		}

@@ -338,7 +338,7 @@ func (s *Store) Ship(ctx context.Context, id int64) (_ storify.Order, err error)
 	defer end()
 	var o storify.Order
 	// The other instances hear of it on commit, for the customer connected there.
-	notify := func(b *pgx.Batch) { b.Queue(notifySQL, s.ordersChannel, s.orderPayload(storify.StatusShipped, id)) }
+	notify := func(b *pgx.Batch) { s.queueOrderEvent(b, id, storify.StatusShipped) }
 	err = s.transact(ctx, notify, closeThen(func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusShipped); err != nil {
 			return err
@@ -366,7 +366,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err erro
 	defer s.catalog.invalidate()
 	notify := func(b *pgx.Batch) {
 		b.Queue(notifySQL, s.channel, s.instance)
-		b.Queue(notifySQL, s.ordersChannel, s.orderPayload(storify.StatusCancelled, id))
+		s.queueOrderEvent(b, id, storify.StatusCancelled)
 	}
 	err = s.transact(ctx, notify, closeThen(func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {

@@ -141,7 +141,8 @@ type Store struct {
 	// other instances' (WatchOrders).
 	ordersChannel string
 	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
-	instance      string // this Store's name in the payload of its notifications
+	events        eventLog // the listener's: events told, when it last heard
+	instance      string   // this Store's name in the payload of its notifications
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped

@@ -198,6 +198,16 @@ func (p *pauseProxy) pipe(dst, src net.Conn) {
 	}
 }
 
+// cutAll closes every connection forwarded so far, as a dropped link does.
+func (p *pauseProxy) cutAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
 func (p *pauseProxy) pause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,43 @@ func TestOrderNoticesAcrossInstances(t *testing.T) {
 	}
 	if strings.Contains(seenA, shipped) || strings.Contains(seen, cancelled) {
 		t.Errorf("a customer was told of another's order:\nA: %s\nB: %s", seenA, seen)
+	}
+}
+
+// TestOrderNoticeAfterListenerOutage: instance B cannot reach the database (paused
+// behind a proxy) while A ships the order of B's customer, so B's listener misses
+// the announcement; when B has the database back, the customer is told, once.
+func TestOrderNoticeAfterListenerOutage(t *testing.T) {
+	dsn := postgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		t.Skip("needs a postgres:// URL")
+	}
+	proxy := newPauseProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	a := startProgram(t, dsn, "--no-sample")
+	b := startProgram(t, u.String(), "--no-sample", "--db-timeout", "1s")
+	a.manager(`addproduct Mug 5 10`)
+	onB := dial(t, b.m.Addr())
+	onB.do("add Mug 1")
+	placed := orderRe.FindStringSubmatch(onB.do("checkout Ann"))
+	if placed == nil {
+		t.Fatal("the checkout was not placed")
+	}
+
+	proxy.pause()
+	// B's listener gives up on its connection after half its budget.
+	time.Sleep(2 * time.Second)
+	a.manager("ship " + placed[1])
+	time.Sleep(500 * time.Millisecond)
+	proxy.cutAll()
+	proxy.resume()
+
+	shipped := "Your order #" + placed[1] + " has shipped."
+	seen := onB.readUntil(shipped)
+	time.Sleep(1500 * time.Millisecond)
+	seen += onB.do("cart")
+	if n := strings.Count(seen, shipped); n != 1 {
+		t.Errorf("the customer on B was told %d times:\n%s", n, seen)
 	}
 }
