@@ -266,6 +266,10 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 	for failures := 0; ; failures++ {
 		if s.listenOnce(ctx, cfg) {
 			failures = 0 // it was listening: the next failure is a new one
+			if ctx.Err() == nil {
+				s.listenerLost = true
+				s.log.Warn("the store's listener lost its database connection: catalog reads go to the database, and other instances' order notices are told when it is back")
+			}
 		}
 		if ctx.Err() != nil {
 			return
@@ -307,6 +311,10 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	cancel()
 	if err != nil {
 		return false
+	}
+	if s.listenerLost {
+		s.listenerLost = false
+		s.log.Info("the store's listener is back: caught up with the other instances")
 	}
 	// Listening first, then invalidating: a change committed before LISTEN took
 	// effect was not announced to this connection, but the next load sees it.

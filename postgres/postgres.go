@@ -75,6 +75,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -122,9 +123,13 @@ type Options struct {
 	// sets the sessions' connect_timeout, statement_timeout, lock_timeout and
 	// idle_in_transaction_session_timeout, and the pool's health-check ping
 	// timeout, unless the DSN sets them. 0 means DefaultTimeout.
-	Timeout time.Duration // Metrics is told of group commits, retries and database errors; nil reports
+	Timeout time.Duration
+	// Metrics is told of group commits, retries and database errors; nil reports
 	// nothing.
 	Metrics storify.StoreMetrics
+	// Log is told when the listener (the connection other instances' changes are
+	// heard on) is lost and when it is back; nil logs nothing.
+	Log *slog.Logger
 }
 
 // Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
@@ -142,7 +147,9 @@ type Store struct {
 	ordersChannel string
 	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
 	events        eventLog // the listener's: events told, when it last heard
-	instance      string   // this Store's name in the payload of its notifications
+	listenerLost  bool     // the listener lost its connection and is not back; the listener's own
+	log           *slog.Logger
+	instance      string // this Store's name in the payload of its notifications
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
@@ -180,7 +187,10 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	if o.Metrics == nil {
 		o.Metrics = storify.NoMetrics{}
 	}
-	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, listenDone: make(chan struct{})}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, log: o.Log, listenDone: make(chan struct{})}
 	// Each step gets the budget, as a call does: their statements use ctx.
 	mctx, cancel := s.budget(ctx)
 	err = migrate(mctx, s, migrations)

@@ -44,7 +44,8 @@ type Options struct {
 	// or a reader, for a group commit, for the catalog's reload and for another
 	// process's lock (busy_timeout) all come out of it. When it runs out the call
 	// fails with storify.ErrUnavailable. 0 means DefaultTimeout.
-	Timeout time.Duration // Metrics is told of group commits, retries and database errors; nil reports
+	Timeout time.Duration
+	// Metrics is told of group commits, retries and database errors; nil reports
 	// nothing.
 	Metrics storify.StoreMetrics
 }

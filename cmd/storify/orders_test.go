@@ -55,7 +55,8 @@ func TestOrderNoticesAcrossInstances(t *testing.T) {
 
 // TestOrderNoticeAfterListenerOutage: instance B cannot reach the database (paused
 // behind a proxy) while A ships the order of B's customer, so B's listener misses
-// the announcement; when B has the database back, the customer is told, once.
+// the announcement; when B has the database back, the customer is told, once, and
+// B's log says the listener was lost and is back.
 func TestOrderNoticeAfterListenerOutage(t *testing.T) {
 	dsn := postgresDSN(t)
 	u, err := url.Parse(dsn)
@@ -89,4 +90,7 @@ func TestOrderNoticeAfterListenerOutage(t *testing.T) {
 	if n := strings.Count(seen, shipped); n != 1 {
 		t.Errorf("the customer on B was told %d times:\n%s", n, seen)
 	}
+	// B's log says the listener was lost, and that it is back.
+	b.waitLog("listener lost its database connection")
+	b.waitLog("listener is back")
 }

@@ -397,7 +397,7 @@ func (m *Main) SSHAddr() net.Addr {
 // first time ever gets the sample catalog, unless Config.NoSample says not to; a
 // store opened before never does, even when its catalog is empty.
 func (m *Main) openStore(ctx context.Context) error {
-	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout, m.Metrics)
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout, m.Metrics, m.Log)
 	if err != nil {
 		return err
 	}
@@ -513,11 +513,11 @@ func (m *Main) closeConsole() {
 // storify.ErrUnavailable (exit status 3), rather than retrying: a service manager
 // restarts the program with its own backoff, and a person at the console learns at
 // once that the database is away.
-func openStore(ctx context.Context, dsn string, timeout time.Duration, metrics storify.StoreMetrics) (storify.Store, error) {
+func openStore(ctx context.Context, dsn string, timeout time.Duration, metrics storify.StoreMetrics, log *slog.Logger) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout, Metrics: metrics})
+		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout, Metrics: metrics, Log: log})
 		if errors.Is(err, storify.ErrUnavailable) {
 			return nil, fmt.Errorf("cannot reach the database %s within --db-timeout %v: %w", redact(dsn), timeout, err)
 		}
