@@ -204,3 +204,81 @@ func (s observedStore) DeleteAccount(ctx context.Context, name string) (int, err
 	s.observe(err)
 	return v, err
 }
+
+func (s observedStore) Reinstate(ctx context.Context, id int64) (storify.Product, error) {
+	v, err := s.Store.Reinstate(ctx, id)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) Rename(ctx context.Context, id int64, name string) (storify.Product, error) {
+	v, err := s.Store.Rename(ctx, id, name)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) Describe(ctx context.Context, id int64, description string) (storify.Product, error) {
+	v, err := s.Store.Describe(ctx, id, description)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) SetCategory(ctx context.Context, id int64, category string) (storify.Product, error) {
+	v, err := s.Store.SetCategory(ctx, id, category)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) SuggestSearch(ctx context.Context, text string) (string, error) {
+	v, err := s.Store.SuggestSearch(ctx, text)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) ImportProducts(ctx context.Context, rows []storify.ProductRow, dryRun bool) (storify.ImportResult, error) {
+	v, err := s.Store.ImportProducts(ctx, rows, dryRun)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) Categories(ctx context.Context) ([]storify.Category, error) {
+	v, err := s.Store.Categories(ctx)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) SalesFor(ctx context.Context, p storify.Period) ([]storify.Sale, error) {
+	v, err := s.Store.SalesFor(ctx, p)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) AddAccountKey(ctx context.Context, accountID int64, key storify.AccountKey) (storify.AccountKey, error) {
+	v, err := s.Store.AddAccountKey(ctx, accountID, key)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) AccountByKey(ctx context.Context, fingerprint string) (storify.Account, error) {
+	v, err := s.Store.AccountByKey(ctx, fingerprint)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) AccountKeys(ctx context.Context, accountID int64) ([]storify.AccountKey, error) {
+	v, err := s.Store.AccountKeys(ctx, accountID)
+	s.observe(err)
+	return v, err
+}
+
+func (s observedStore) RemoveAccountKey(ctx context.Context, accountID int64, fingerprint string) error {
+	err := s.Store.RemoveAccountKey(ctx, accountID, fingerprint)
+	s.observe(err)
+	return err
+}
+
+func (s observedStore) InitSetting(ctx context.Context, key string, value []byte) ([]byte, error) {
+	v, err := s.Store.InitSetting(ctx, key, value)
+	s.observe(err)
+	return v, err
+}
