@@ -94,6 +94,7 @@ func (s *Store) placeAll(cos []*checkout) []groupcommit.Result[storify.Order] {
 		case <-t.C:
 		}
 		t.Stop()
+		s.metrics.DatabaseRetry()
 		results, err = s.placeTogether(ctx, cos)
 		sent = sent || errors.As(err, &unknown)
 	}

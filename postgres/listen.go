@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/storify/storify"
 )
 
 // Reconnecting the listener: the n-th wait after a failure is drawn from [d/2, d) with
@@ -50,6 +53,121 @@ const notifySQL = `SELECT pg_notify($1, $2)`
 func channelName(schema string) string {
 	h := sha256.Sum256([]byte(schema))
 	return "storify_catalog_" + hex.EncodeToString(h[:8])
+}
+
+// ordersChannelName is the channel on which the store in schema announces orders
+// shipped and cancelled, for the instances whose customers may be told.
+func ordersChannelName(schema string) string {
+	h := sha256.Sum256([]byte(schema))
+	return "storify_orders_" + hex.EncodeToString(h[:8])
+}
+
+// orderEventSQL records an order's event and announces it, on commit only, on the
+// orders channel: "INSTANCE STATUS ORDER EVENT".
+const orderEventSQL = `WITH e AS (
+	INSERT INTO order_events (order_id, status, instance) VALUES ($1::bigint, $2::text, $3::text) RETURNING id)
+SELECT pg_notify($4::text, $3::text || ' ' || $2::text || ' ' || $1::bigint::text || ' ' || e.id::text) FROM e`
+
+// queueOrderEvent adds the recording and announcement of order id's new status to
+// the batch that begins its transaction.
+func (s *Store) queueOrderEvent(b *pgx.Batch, id int64, status storify.OrderStatus) {
+	b.Queue(orderEventSQL, id, string(status), s.instance, s.ordersChannel)
+}
+
+// orderEvent reads an order notification's payload: the event, its id, and whether
+// it is another instance's (this Store's own are told by the instance itself).
+func (s *Store) orderEvent(payload string) (e storify.OrderEvent, id int64, theirs bool) {
+	f := strings.Fields(payload)
+	if len(f) != 4 {
+		return e, 0, false
+	}
+	order, err1 := strconv.ParseInt(f[2], 10, 64)
+	id, err2 := strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return e, 0, false
+	}
+	return storify.OrderEvent{OrderID: order, Status: storify.OrderStatus(f[1])}, id, f[0] != s.instance
+}
+
+// eventMargin is how far before the listener was last known to hear that the events
+// of an outage are read again: an event is stamped when its transaction began, which
+// may be a while before it committed and was announced.
+const eventMargin = time.Minute
+
+// eventKeep is how long the order_events rows are kept.
+const eventKeep = 24 * time.Hour
+
+// eventLog is what the listener knows of the order events: when it last heard the
+// server (a round answered), and the events it has told, for twice eventMargin
+// after it heard them, so that one read again after an outage is told once.
+// Only the listener's goroutine uses it.
+type eventLog struct {
+	heard time.Time
+	seen  map[int64]time.Time
+}
+
+// tell hands event e (id) to the watcher, unless it was told already.
+func (s *Store) tell(e storify.OrderEvent, id int64) {
+	if s.events.seen == nil {
+		s.events.seen = map[int64]time.Time{}
+	}
+	if _, ok := s.events.seen[id]; ok {
+		return
+	}
+	s.events.seen[id] = time.Now()
+	if f := s.orderWatch.Load(); f != nil {
+		(*f)(e)
+	}
+}
+
+// heard notes that the listener heard the server now: every event committed
+// before has been announced to it.
+func (s *Store) heard() {
+	now := time.Now()
+	s.events.heard = now
+	for id, at := range s.events.seen {
+		if now.Sub(at) > 2*eventMargin {
+			delete(s.events.seen, id)
+		}
+	}
+}
+
+// catchUp tells the events announced while the listener was not listening: those
+// stamped since eventMargin before it last heard the server. Called once LISTEN is
+// in effect, so that what commits meanwhile is announced too (and told once). The
+// first time, there is nothing to catch up: this instance had no customers yet.
+func (s *Store) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	if !s.events.heard.IsZero() {
+		window := time.Since(s.events.heard) + eventMargin
+		rows, _ := conn.Query(ctx, `SELECT id, order_id, status, instance FROM order_events
+			WHERE at > now() - $1::interval ORDER BY id`, window)
+		var id, order int64
+		var status, instance string
+		_, err := pgx.ForEachRow(rows, []any{&id, &order, &status, &instance}, func() error {
+			if instance != s.instance {
+				s.tell(storify.OrderEvent{OrderID: order, Status: storify.OrderStatus(status)}, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM order_events WHERE at < now() - $1::interval`, eventKeep); err != nil {
+		return err
+	}
+	s.heard()
+	return nil
+}
+
+// WatchOrders implements storify.OrderWatcher: f is called from the listener, as
+// each notification of another instance's ship or cancel is received.
+func (s *Store) WatchOrders(f func(storify.OrderEvent)) {
+	if f == nil {
+		s.orderWatch.Store(nil)
+		return
+	}
+	s.orderWatch.Store(&f)
 }
 
 // newInstanceID returns a random name for this Store, sent as the payload of its
@@ -148,6 +266,10 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 	for failures := 0; ; failures++ {
 		if s.listenOnce(ctx, cfg) {
 			failures = 0 // it was listening: the next failure is a new one
+			if ctx.Err() == nil {
+				s.listenerLost = true
+				s.log.Warn("the store's listener lost its database connection: catalog reads go to the database, and other instances' order notices are told when it is back")
+			}
 		}
 		if ctx.Err() != nil {
 			return
@@ -182,10 +304,17 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		conn.Close(ctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
-	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize())
+	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize())
+	if err == nil {
+		err = s.catchUp(lctx, conn)
+	}
 	cancel()
 	if err != nil {
 		return false
+	}
+	if s.listenerLost {
+		s.listenerLost = false
+		s.log.Info("the store's listener is back: caught up with the other instances")
 	}
 	// Listening first, then invalidating: a change committed before LISTEN took
 	// effect was not announced to this connection, but the next load sees it.
@@ -214,6 +343,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		if err != nil {
 			return true
 		}
+		s.heard()
 		idle.Reset(listenIdle)
 	}
 }
@@ -240,6 +370,12 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 	}
 	cfg.RuntimeParams["application_name"] = name + listenerSuffix
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == s.ordersChannel {
+			if e, id, theirs := s.orderEvent(n.Payload); theirs {
+				s.tell(e, id)
+			}
+			return
+		}
 		if n.Payload != s.instance {
 			s.catalog.invalidate()
 		}

@@ -337,14 +337,16 @@ func (s *Store) Ship(ctx context.Context, id int64) (_ storify.Order, err error)
 	ctx, end := s.call(ctx, &err)
 	defer end()
 	var o storify.Order
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	// The other instances hear of it on commit, for the customer connected there.
+	notify := func(b *pgx.Batch) { s.queueOrderEvent(b, id, storify.StatusShipped) }
+	err = s.transact(ctx, notify, closeThen(func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusShipped); err != nil {
 			return err
 		}
 		var err error
 		o, err = order(ctx, tx, id)
 		return err
-	})
+	}))
 	return o, err
 }
 
@@ -360,7 +362,13 @@ func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err erro
 	ctx, end := s.call(ctx, &err)
 	defer end()
 	var o storify.Order
-	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	// As writeCatalog, and the other instances hear of the order too.
+	defer s.catalog.invalidate()
+	notify := func(b *pgx.Batch) {
+		b.Queue(notifySQL, s.channel, s.instance)
+		s.queueOrderEvent(b, id, storify.StatusCancelled)
+	}
+	err = s.transact(ctx, notify, closeThen(func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}
@@ -385,7 +393,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err erro
 			return fmt.Errorf("postgres: cancel order %d: put stock back: %w", id, err)
 		}
 		return nil
-	})
+	}))
 	return o, err
 }
 

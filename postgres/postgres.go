@@ -75,6 +75,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -123,18 +124,32 @@ type Options struct {
 	// idle_in_transaction_session_timeout, and the pool's health-check ping
 	// timeout, unless the DSN sets them. 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Metrics is told of group commits, retries and database errors; nil reports
+	// nothing.
+	Metrics storify.StoreMetrics
+	// Log is told when the listener (the connection other instances' changes are
+	// heard on) is lost and when it is back; nil logs nothing.
+	Log *slog.Logger
 }
 
 // Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
 	pool    *pgxpool.Pool
-	timeout time.Duration // the budget of one call (Options.Timeout)
+	timeout time.Duration        // the budget of one call (Options.Timeout)
+	metrics storify.StoreMetrics // told of each group commit and retry
 
-	commit   *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
-	catalog  catalogCopy
-	channel  string // the store's notification channel, named after its schema
-	instance string // this Store's name in the payload of its notifications
+	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
+	catalog catalogCopy
+	channel string // the store's notification channel, named after its schema
+	// ordersChannel announces orders shipped and cancelled; orderWatch is told of
+	// other instances' (WatchOrders).
+	ordersChannel string
+	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
+	events        eventLog // the listener's: events told, when it last heard
+	listenerLost  bool     // the listener lost its connection and is not back; the listener's own
+	log           *slog.Logger
+	instance      string // this Store's name in the payload of its notifications
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
@@ -169,7 +184,13 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, timeout: o.Timeout, listenDone: make(chan struct{})}
+	if o.Metrics == nil {
+		o.Metrics = storify.NoMetrics{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, log: o.Log, listenDone: make(chan struct{})}
 	// Each step gets the budget, as a call does: their statements use ctx.
 	mctx, cancel := s.budget(ctx)
 	err = migrate(mctx, s, migrations)
@@ -187,7 +208,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s.channel, s.instance = channelName(s.channel), newInstanceID()
+	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
 		pool.Close()
@@ -196,7 +217,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	var lctx context.Context
 	lctx, s.stopListening = context.WithCancel(context.Background())
 	go s.listen(lctx, s.listenerConfig(cfg.ConnConfig))
-	s.commit = groupcommit.Start(maxBatch, s.placeAll)
+	s.commit = groupcommit.StartObserved(maxBatch, s.placeAll, s.metrics.CommitBatch)
 	return s, nil
 }
 
@@ -284,7 +305,7 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	parent := ctx
 	ctx, cancel := s.budget(ctx)
 	defer cancel()
-	return unreachable(parent, retry(ctx, func() (bool, error) {
+	return unreachable(parent, retry(ctx, s.metrics.DatabaseRetry, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
@@ -338,7 +359,7 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 	parent := ctx
 	ctx, cancel := s.budget(ctx)
 	defer cancel()
-	return unreachable(parent, retry(ctx, func() (bool, error) {
+	return unreachable(parent, retry(ctx, s.metrics.DatabaseRetry, func() (bool, error) {
 		c, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return canReconnect(ctx, err), &lostError{fmt.Errorf("postgres: connect: %w", err)}
@@ -439,8 +460,9 @@ func isUnreachable(err error) bool {
 }
 
 // retry calls attempt until it succeeds, fails for good, or maxAttempts is reached,
-// and returns its last error.
-func retry(ctx context.Context, attempt func() (again bool, err error)) error {
+// and returns its last error. retried, if not nil, is called before each attempt
+// after the first.
+func retry(ctx context.Context, retried func(), attempt func() (again bool, err error)) error {
 	for n := 1; ; n++ {
 		again, err := attempt()
 		if err == nil || !again || n == maxAttempts {
@@ -456,6 +478,9 @@ func retry(ctx context.Context, attempt func() (again bool, err error)) error {
 			t.Stop()
 			return err
 		case <-t.C:
+		}
+		if retried != nil {
+			retried()
 		}
 	}
 }

@@ -18,25 +18,27 @@ import (
 	"github.com/storify/storify"
 )
 
-// A failure that may clear is tried maxAttempts times in all, then returned.
+// A failure that may clear is tried maxAttempts times in all, then returned; each
+// attempt after the first is reported as a retry.
 func TestRetryIsBounded(t *testing.T) {
 	errAgain := errors.New("again")
-	n := 0
-	err := retry(context.Background(), func() (bool, error) {
+	n, retries := 0, 0
+	err := retry(context.Background(), func() { retries++ }, func() (bool, error) {
 		n++
 		return true, errAgain
 	})
-	if !errors.Is(err, errAgain) || n != maxAttempts {
-		t.Errorf("retry of a failure that may clear: %v after %d attempts, want %v after %d", err, n, errAgain, maxAttempts)
+	if !errors.Is(err, errAgain) || n != maxAttempts || retries != maxAttempts-1 {
+		t.Errorf("retry of a failure that may clear: %v after %d attempts and %d retries reported, want %v after %d and %d",
+			err, n, retries, errAgain, maxAttempts, maxAttempts-1)
 	}
 
-	n = 0
-	err = retry(context.Background(), func() (bool, error) {
+	n, retries = 0, 0
+	err = retry(context.Background(), func() { retries++ }, func() (bool, error) {
 		n++
 		return false, errAgain
 	})
-	if !errors.Is(err, errAgain) || n != 1 {
-		t.Errorf("retry of a lasting failure: %v after %d attempts, want %v after 1", err, n, errAgain)
+	if !errors.Is(err, errAgain) || n != 1 || retries != 0 {
+		t.Errorf("retry of a lasting failure: %v after %d attempts and %d retries reported, want %v after 1 and none", err, n, retries, errAgain)
 	}
 }
 
@@ -44,7 +46,7 @@ func TestRetryIsBounded(t *testing.T) {
 func TestRetryStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := retry(ctx, func() (bool, error) {
+	err := retry(ctx, nil, func() (bool, error) {
 		n++
 		cancel()
 		return true, errors.New("again")

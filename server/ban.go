@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storify/storify"
 	"github.com/storify/storify/shell"
 )
 
@@ -21,6 +22,8 @@ const bannedMessage = "This store does not serve your address.\r\n"
 // bans no one.
 type Bans struct {
 	Log *slog.Logger // where refusals are logged; nil for nowhere
+	// Metrics, if set, counts each refusal (reason "banned").
+	Metrics storify.ServerMetrics
 
 	mu   sync.Mutex
 	bans map[netip.Prefix]time.Time // until when; the zero time for until unbanned
@@ -108,6 +111,9 @@ func (l *banningListener) Accept() (net.Conn, error) {
 		}
 		if l.bans.Log != nil {
 			l.bans.Log.Warn("customer refused", "addr", c.RemoteAddr().String(), "why", "banned")
+		}
+		if l.bans.Metrics != nil {
+			l.bans.Metrics.ConnectionRefused("banned")
 		}
 		c.SetWriteDeadline(time.Now().Add(refuseWait))
 		c.Write([]byte(bannedMessage))

@@ -63,6 +63,9 @@ type Server struct {
 	IdleTimeout   time.Duration // a customer silent this long is disconnected
 	IdleWarning   time.Duration // warned this long before; default a fifth of IdleTimeout, at most a minute
 	WriteTimeout  time.Duration // a customer who does not read for this long is dropped
+	// Metrics is told of customers connecting and leaving, connections refused and
+	// customers dropped for not reading; nil reports nothing.
+	Metrics storify.ServerMetrics
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -96,6 +99,9 @@ func (s *Server) init() {
 	s.baseCtx, s.cancelCtx = context.WithCancel(context.Background())
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Metrics == nil {
+		s.Metrics = storify.NoMetrics{}
 	}
 	if s.MaxLine <= 0 {
 		s.MaxLine = DefaultMaxLine
@@ -179,17 +185,18 @@ func (s *Server) ServeTransport(l net.Listener, tr Transport) error {
 func (s *Server) accept(conn net.Conn, tr Transport) {
 	ip := clientKey(conn.RemoteAddr())
 	s.mu.Lock()
-	var refusal string
+	var refusal, reason string
 	switch {
 	case s.shutting.Load():
-		refusal = "The store is closing now. Thank you for shopping, goodbye."
+		refusal, reason = "The store is closing now. Thank you for shopping, goodbye.", "shutting_down"
 	case s.admitted >= s.MaxCustomers:
-		refusal = "The store is full right now; please try again in a few minutes."
+		refusal, reason = "The store is full right now; please try again in a few minutes.", "max_customers"
 	case s.perIP[ip] >= s.MaxPerIP && (s.LimitLoopback || !isLoopback(ip)):
-		refusal = "Too many connections from your address; please close one and try again."
+		refusal, reason = "Too many connections from your address; please close one and try again.", "max_per_ip"
 	}
 	if refusal != "" {
 		s.mu.Unlock()
+		s.Metrics.ConnectionRefused(reason)
 		s.Log.Warn("customer refused", "addr", conn.RemoteAddr().String(), "why", refusal)
 		s.wg.Add(1)
 		go func() {
@@ -201,7 +208,7 @@ func (s *Server) accept(conn net.Conn, tr Transport) {
 		return
 	}
 	s.nextID++
-	t := &Ticket{srv: s, conn: conn, ip: ip, id: s.nextID}
+	t := &Ticket{srv: s, conn: conn, ip: ip, id: s.nextID, transport: transportName(tr)}
 	s.admitted++
 	s.perIP[ip]++
 	s.wg.Add(1)
@@ -214,6 +221,7 @@ func (s *Server) accept(conn net.Conn, tr Transport) {
 		sess = newSession(s, t.id, conn, s.telnet)
 		s.sessions[sess.ID] = sess
 		t.sess = sess
+		s.Metrics.CustomerConnected(t.transport)
 	} else {
 		s.tickets[t] = struct{}{}
 	}

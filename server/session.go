@@ -405,6 +405,7 @@ func (s *Session) armGoodbye(now time.Time) {
 // for the whole write deadline is worth a line in the log.
 func (s *Session) writeFailed(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) && !s.stopped.Load() {
+		s.srv.Metrics.SlowReaderDropped()
 		s.srv.Log.Info("customer not reading; dropped", "session", s.ID, "addr", s.RemoteAddr, "after", s.srv.WriteTimeout)
 	}
 	return err

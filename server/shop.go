@@ -18,6 +18,8 @@ type ShopOptions struct {
 	Registrations *shell.RegisterThrottle
 	// Throttle is the login throttle.
 	Throttle *shell.LoginThrottle
+	// Metrics, if set, is told of every customer command and login.
+	Metrics storify.CommandMetrics
 }
 
 // Shop returns the Handler that runs the customer command set on a store. Its
@@ -57,7 +59,7 @@ func (h *shop) ServeSession(ctx context.Context, s *Session) {
 	c := shell.NewCustomer(h.store, s, shell.CustomerConfig{
 		StoreName: h.name, Log: h.log, LogID: s.ID,
 		Addr: clientKey(s.conn.RemoteAddr()), Throttle: h.opts.Throttle, Catalog: h.catalog,
-		Passwords: h.opts.Passwords, Registrations: h.opts.Registrations, Key: s.Key(),
+		Passwords: h.opts.Passwords, Registrations: h.opts.Registrations, Key: s.Key(), Metrics: h.opts.Metrics,
 	})
 	if acct := s.Account(); acct != nil {
 		if err := c.LogIn(ctx, *acct, s.Command() != ""); err != nil {

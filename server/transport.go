@@ -59,11 +59,28 @@ type SessionConfig struct {
 // Ticket is an admitted connection's place in the server: its share of the
 // limits, and what Shutdown closes.
 type Ticket struct {
-	srv  *Server
-	conn net.Conn
-	ip   string
-	id   int64
-	sess *Session // while a session runs; guarded by srv.mu
+	srv       *Server
+	conn      net.Conn
+	ip        string
+	id        int64
+	transport string   // the transport's name, for the metrics: telnet, ssh
+	sess      *Session // while a session runs; guarded by srv.mu
+}
+
+// Named is a Transport with a name for the metrics ("ssh"); telnet is "telnet",
+// and a transport without a name "other".
+type Named interface {
+	Name() string
+}
+
+func transportName(tr Transport) string {
+	switch tr := tr.(type) {
+	case telnetTransport:
+		return "telnet"
+	case Named:
+		return tr.Name()
+	}
+	return "other"
 }
 
 // ID is the session id the connection's session gets, as logged at connect.
@@ -130,6 +147,9 @@ func (t *Ticket) start(cfg *SessionConfig) *Session {
 	}
 	t.sess = sess
 	s.mu.Unlock()
+	if !sess.spec.manager {
+		s.Metrics.CustomerConnected(t.transport)
+	}
 	return sess
 }
 
@@ -142,6 +162,9 @@ func (t *Ticket) finish(sess *Session) {
 		delete(s.sessions, sess.ID)
 		delete(s.managers, sess.ID)
 		s.mu.Unlock()
+		if !sess.spec.manager {
+			s.Metrics.CustomerDisconnected(t.transport)
+		}
 		sess.close()
 		if sess.spec.manager {
 			s.Log.Info("manager left", "session", sess.ID, "addr", sess.RemoteAddr)

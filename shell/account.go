@@ -28,6 +28,7 @@ func (c *Customer) loggedOut(context.Context) error {
 
 // readPassword reads a password with echo off where the Term can hide it.
 func (c *Customer) readPassword(prompt string) (string, error) {
+	defer c.answered()
 	if pr, ok := c.term.(PasswordReader); ok {
 		return pr.ReadPassword(prompt)
 	}
@@ -97,6 +98,13 @@ func roundWait(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
+// loginThrottled reports a login the throttle turned away.
+func (c *Customer) loginThrottled() {
+	if c.metrics != nil {
+		c.metrics.LoginThrottled()
+	}
+}
+
 // login logs in to an account. The attempt is reserved in the throttle before the
 // password is asked for, and known and unknown names take the same path: one
 // bcrypt comparison, against the dummy hash when there is no such account.
@@ -107,6 +115,7 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 	}
 	attempt, wait := c.throttle.Reserve(key, c.addr)
 	if attempt == nil {
+		c.loginThrottled()
 		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
 	defer attempt.Release() // unless decided
@@ -119,6 +128,7 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 		return tooLong()
 	}
 	if wait, ok := attempt.Check(); !ok {
+		c.loginThrottled()
 		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
 	acct, err := c.store.AccountByName(ctx, key)
@@ -135,6 +145,9 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 	}
 	if !ok {
 		attempt.Fail()
+		if c.metrics != nil {
+			c.metrics.LoginFailed()
+		}
 		return storify.Errorf(storify.EINVALID, "wrong name or password")
 	}
 	attempt.Succeed()

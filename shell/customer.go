@@ -104,6 +104,9 @@ type CustomerConfig struct {
 	Registrations *RegisterThrottle
 	// Catalog, if set, is a rendering cache shared by all sessions.
 	Catalog *CatalogCache
+	// Metrics, if set, is told of every command (as the "customer" set), failed
+	// login and throttled login.
+	Metrics storify.CommandMetrics
 	// Key is the SSH public key the customer connected with (its Added is
 	// unused); zero for none. register binds it to the new account, keys add
 	// to the one logged in.
@@ -129,6 +132,7 @@ func NewCustomer(store storify.Store, term Term, cfg CustomerConfig) *Customer {
 		c.registrations = NewRegisterThrottle(0)
 	}
 	c.Shell = newShell(c, customerCommands, term, CustomerPrompt(cfg.StoreName), cfg.Log)
+	c.setMetrics("customer", cfg.Metrics)
 	c.logID = cfg.LogID
 	c.Shell.published = c.publish
 	c.names = c.productNames

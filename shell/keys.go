@@ -111,8 +111,12 @@ func (discardTerm) ReadLine(string) (string, error) { return "", io.EOF }
 // returns the account, or EINVALID "wrong name or password", or ECONFLICT while
 // the throttle holds the name or the address back, or for a one-time password
 // (resetpassword), which only the login command takes: it has the customer
-// choose a new one. A locked account's password never matches.
-func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, passwords *Passwords, name, password, addr string) (storify.Account, error) {
+// choose a new one. A locked account's password never matches. metrics, if not
+// nil, is told of a wrong password or a throttled attempt, as the login command's.
+func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThrottle, passwords *Passwords, metrics storify.CommandMetrics, name, password, addr string) (storify.Account, error) {
+	if metrics == nil {
+		metrics = storify.NoMetrics{}
+	}
 	wrong := storify.Errorf(storify.EINVALID, "wrong name or password")
 	key := username.Key(name)
 	if key == "" || password == "" || len(password) > MaxPasswordLen {
@@ -120,10 +124,12 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 	}
 	attempt, wait := throttle.Reserve(key, addr)
 	if attempt == nil {
+		metrics.LoginThrottled()
 		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
 	defer attempt.Release() // unless decided
 	if wait, ok := attempt.Check(); !ok {
+		metrics.LoginThrottled()
 		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
 	acct, err := store.AccountByName(ctx, key)
@@ -140,6 +146,7 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 	}
 	if !ok {
 		attempt.Fail()
+		metrics.LoginFailed()
 		return storify.Account{}, wrong
 	}
 	attempt.Succeed()

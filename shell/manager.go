@@ -69,6 +69,8 @@ type ManagerConfig struct {
 	// Bans, if set, is where ban and unban keep addresses out; nil when no
 	// customer server runs.
 	Bans Banner
+	// Metrics, if set, is told of every command, as the "manager" set.
+	Metrics storify.CommandMetrics
 }
 
 // NewManager returns a manager session on term; hub may be nil when no server runs.
@@ -79,6 +81,7 @@ func NewManager(store storify.Store, hub Hub, term Term, cfg ManagerConfig) *Man
 		prompt = cfg.ScriptPrompt
 	}
 	m.Shell = newShell(m, managerCommands, term, prompt, cfg.Log)
+	m.setMetrics("manager", cfg.Metrics)
 	m.lookup = func(ctx context.Context, name string) error {
 		_, err := m.findProduct(ctx, name)
 		return err
@@ -273,7 +276,7 @@ func (m *Manager) ship(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("Order #%d for %s is shipped.%s\n", o.ID, shown(o.Customer),
-		m.notify(o, fmt.Sprintf("Your order #%d has shipped.", o.ID)))
+		m.notify(o, OrderNotice(o)))
 	return nil
 }
 
@@ -287,8 +290,16 @@ func (m *Manager) cancel(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("Order #%d for %s is cancelled; %s back in stock.%s\n", o.ID, shown(o.Customer), count(o.Units(), "unit"),
-		m.notify(o, fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)))
+		m.notify(o, OrderNotice(o)))
 	return nil
+}
+
+// OrderNotice is what the customer of an order shipped or cancelled is told.
+func OrderNotice(o storify.Order) string {
+	if o.Status == storify.StatusCancelled {
+		return fmt.Sprintf("Your order #%d has been cancelled by the store.", o.ID)
+	}
+	return fmt.Sprintf("Your order #%d has shipped.", o.ID)
 }
 
 // notify tells the order's customer, if connected, and says so for the manager.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,6 +27,7 @@ type Command[T any] struct {
 	// Flags are the options the command takes, such as "--free", typed anywhere
 	// after its name (not quoted); a flag given is an argument with value "yes".
 	Flags []string
+	index int // in its table's commands, for its metrics
 	// Check, if set, runs before any argument is asked for, so that a command that
 	// cannot succeed says so at once (checkout with an empty cart).
 	Check func(self T, ctx context.Context) error
@@ -96,6 +98,7 @@ type Table[T any] struct {
 	byName   map[string]*Command[T] // by name and alias
 	names    []string               // the keys of byName, sorted
 	help     *Command[T]
+	recs     atomicRecorders // the commands' recorders for the metrics last used
 }
 
 // NewTable returns a table of commands, with help added.
@@ -107,7 +110,8 @@ func NewTable[T any](commands []*Command[T]) *Table[T] {
 	}}
 	t.commands = append(slices.Clip(commands), t.help)
 	t.byName = make(map[string]*Command[T], 2*len(t.commands))
-	for _, c := range t.commands {
+	for i, c := range t.commands {
+		c.index = i
 		t.byName[c.Name] = c
 		for _, a := range c.Aliases {
 			t.byName[a] = c
@@ -136,6 +140,12 @@ type Shell[T any] struct {
 	// published, if set, runs after every command, to publish what others may
 	// read of the session.
 	published func()
+
+	// recs, if set, record each command by its index in table (setMetrics), and
+	// run notes the command being run for them.
+	recs    []storify.CommandRecorder
+	metrics storify.CommandMetrics // nil when nothing is reported
+	run     commandRun
 
 	// lookup, if set, finds the product a KindProduct argument names, so that a
 	// command naming none fails before it asks for anything more.
@@ -198,7 +208,11 @@ func (sh *Shell[T]) Run(ctx context.Context) error {
 // command ends the session, a Term error when input failed, and nil otherwise:
 // command errors are written to the Term as one line.
 func (sh *Shell[T]) Exec(ctx context.Context, line string) error {
+	if sh.recs != nil {
+		sh.run = commandRun{rec: sh.recs[len(sh.recs)-1], began: time.Now()}
+	}
 	err := sh.exec(ctx, line)
+	sh.record()
 	if sh.published != nil {
 		sh.published()
 	}
@@ -215,6 +229,7 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	more := sh.pages.more
 	sh.pages.more = false // Enter shows the next page only right after a page
 	if len(words) == 0 {
+		sh.run.rec = nil // an empty line (or a page turned) is no command to report
 		if more {
 			if err := sh.turnPage(ctx, true); err != nil {
 				sh.fail(err)
@@ -227,6 +242,9 @@ func (sh *Shell[T]) exec(ctx context.Context, line string) error {
 	if !ok {
 		sh.unknown(words[0].text)
 		return nil
+	}
+	if sh.recs != nil {
+		sh.run.rec = sh.recs[cmd.index]
 	}
 	words, flags := takeFlags(cmd, words[1:])
 	args, err := bind(cmd, words)
@@ -382,6 +400,7 @@ func (sh *Shell[T]) confirm(question, flag string, a Args) (bool, error) {
 // ask prompts for one value; quotes around the whole answer are removed.
 func (sh *Shell[T]) ask(prompt string) (string, error) {
 	v, err := sh.term.ReadLine(prompt)
+	sh.answered()
 	if errors.Is(err, ErrInterrupt) {
 		sh.printf("\n") // off the line where the terminal showed ^C
 	}
@@ -402,12 +421,17 @@ func (sh *Shell[T]) ask(prompt string) (string, error) {
 func (sh *Shell[T]) fail(err error) {
 	switch code := storify.ErrorCode(err); {
 	case errors.Is(err, context.Canceled) && code != storify.EUNAVAILABLE:
+		sh.run.outcome = storify.OutcomeFailed
 		sh.printf("The store is closing, so that was not done.\n")
 		return
-	case code == storify.EUNAVAILABLE && !sh.warned:
-		sh.warned = true
-		sh.logAt(slog.LevelWarn, "the database cannot be reached", err)
+	case code == storify.EUNAVAILABLE:
+		sh.run.outcome = storify.OutcomeFailed
+		if !sh.warned {
+			sh.warned = true
+			sh.logAt(slog.LevelWarn, "the database cannot be reached", err)
+		}
 	case code == storify.EINTERNAL:
+		sh.run.outcome = storify.OutcomeFailed
 		sh.logAt(slog.LevelError, "command failed", err)
 	}
 	sh.failf("%s", sentence(storify.ErrorMessage(err)))
@@ -425,6 +449,7 @@ func (sh *Shell[T]) logAt(level slog.Level, msg string, err error) {
 // script the line goes to the error output, with where it came from.
 func (sh *Shell[T]) failf(format string, args ...any) {
 	sh.failures++
+	sh.refused()
 	msg := fmt.Sprintf(format, args...)
 	if sh.scripted {
 		fmt.Fprintf(sh.errw, "line %d: %s: %s\n", sh.lineNo, safe(strings.TrimSpace(sh.line), 60), msg)

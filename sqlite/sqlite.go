@@ -45,11 +45,15 @@ type Options struct {
 	// process's lock (busy_timeout) all come out of it. When it runs out the call
 	// fails with storify.ErrUnavailable. 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Metrics is told of group commits, retries and database errors; nil reports
+	// nothing.
+	Metrics storify.StoreMetrics
 }
 
 // Store is a storify.Store on an SQLite file. It is safe for concurrent use.
 type Store struct {
 	timeout time.Duration                                // the budget of one call (Options.Timeout)
+	metrics storify.StoreMetrics                         // told of each group commit
 	writer  *sql.DB                                      // one connection: every write transaction
 	reader  *sql.DB                                      // read-only connections for queries outside a write
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be committed together
@@ -117,7 +121,10 @@ func Open(path string, opts ...Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{timeout: o.Timeout, writer: writer, reader: reader, stmts: stmts}
+	if o.Metrics == nil {
+		o.Metrics = storify.NoMetrics{}
+	}
+	s := &Store{timeout: o.Timeout, metrics: o.Metrics, writer: writer, reader: reader, stmts: stmts}
 	if s.conflicts, err = s.rekeyAccounts(context.Background()); err != nil {
 		reader.Close()
 		writer.Close()
@@ -129,7 +136,7 @@ func Open(path string, opts ...Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s.commit = groupcommit.Start(maxBatch, s.placeAll)
+	s.commit = groupcommit.StartObserved(maxBatch, s.placeAll, s.metrics.CommitBatch)
 	return s, nil
 }
 

@@ -167,7 +167,7 @@ func (t *Transport) checkPassword(ctx context.Context, meta gossh.ConnMetadata, 
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	acct, err := shell.CheckPassword(ctx, t.Store, t.Throttle, t.Passwords, meta.User(), password, addr)
+	acct, err := shell.CheckPassword(ctx, t.Store, t.Throttle, t.Passwords, t.Metrics, meta.User(), password, addr)
 	if err != nil {
 		if storify.ErrorCode(err) == storify.ECONFLICT {
 			t.Log.Info("ssh: password login refused", "user", meta.User(), "addr", addr, "why", storify.ErrorMessage(err))

@@ -55,11 +55,18 @@ type Transport struct {
 	// customers' (server.ShopOptions). Nil: one of the transport's own.
 	Passwords *shell.Passwords
 	Log       *slog.Logger
+	// Metrics, if set, is told of the SSH managers' commands and of wrong or
+	// throttled passwords; the customers' commands report through the server's
+	// Handler (server.ShopOptions).
+	Metrics storify.CommandMetrics
 
 	once     sync.Once
 	config   *gossh.ServerConfig
 	refusing atomic.Int32
 }
+
+// Name is the transport's name in the metrics (server.Named).
+func (t *Transport) Name() string { return "ssh" }
 
 func (t *Transport) init() {
 	t.once.Do(func() {

@@ -63,7 +63,8 @@ func (c *console) run(ctx context.Context) error {
 		// command as its answer, and prompts would mix with the replies.
 		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
 	}
-	c.mgr = shell.NewManager(c.m.Store, c.m.Server, c.term, cfg)
+	cfg.Metrics = c.m.commandMetrics()
+	c.mgr = shell.NewManager(c.m.shopStore, c.m.Server, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {

@@ -51,7 +51,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer f.Close()
-	store, err := openStore(ctx, *db, *timeout)
+	store, err := openStore(ctx, *db, *timeout, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+	"github.com/storify/storify"
 )
 
 // proxyHeaderTimeout bounds how long a trusted proxy may take to send the PROXY
@@ -29,6 +30,7 @@ type proxyListener struct {
 	net.Listener
 	trusted []netip.Prefix
 	log     *slog.Logger
+	metrics storify.ServerMetrics // counts connections closed for want of a header
 
 	ready chan net.Conn // connections ready to serve
 	errc  chan error    // the inner listener's Accept error
@@ -37,9 +39,12 @@ type proxyListener struct {
 	wg    sync.WaitGroup
 }
 
-func newProxyListener(l net.Listener, trusted []netip.Prefix, log *slog.Logger) *proxyListener {
+func newProxyListener(l net.Listener, trusted []netip.Prefix, log *slog.Logger, metrics storify.ServerMetrics) *proxyListener {
+	if metrics == nil {
+		metrics = storify.NoMetrics{}
+	}
 	p := &proxyListener{
-		Listener: l, trusted: trusted, log: log,
+		Listener: l, trusted: trusted, log: log, metrics: metrics,
 		ready: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}),
 	}
 	go p.acceptLoop()
@@ -70,6 +75,7 @@ func (p *proxyListener) acceptLoop() {
 				// A LOCAL header (a health check) is a header too; none at all, or a
 				// bad one, from a proxy we trust is a misconfiguration worth a line.
 				p.log.Warn("connection from a trusted proxy without a valid PROXY header; closed", "addr", conn.RemoteAddr().String())
+				p.metrics.ConnectionRefused("no_proxy_header")
 				conn.Close()
 				return
 			}

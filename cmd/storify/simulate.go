@@ -82,7 +82,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // verifyStore opens the store the simulation ran against and checks it.
 func verifyStore(ctx context.Context, db string, r *simulate.Report, stdout io.Writer) error {
-	store, err := openStore(ctx, db, defaultDBTimeout)
+	store, err := openStore(ctx, db, defaultDBTimeout, nil, nil)
 	if err != nil {
 		return err
 	}

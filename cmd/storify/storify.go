@@ -52,6 +52,8 @@ type Config struct {
 	ProxyProtocol  bool           // customers come through proxies that send a PROXY header
 	TrustedProxies []netip.Prefix // the proxies whose PROXY header is believed
 
+	MetricsListen string // where /metrics, /healthz and /readyz are served; "" for nowhere
+
 	// The console's script, when stdin is not a terminal or with -c or exec.
 	FailFast bool     // --fail-fast: stop at the first failed command
 	Commands string   // -c: run these commands (one a line) instead of reading stdin
@@ -86,18 +88,26 @@ type Main struct {
 	Server *server.Server
 	// Log is the program's logger; Open makes one on Stderr (or above the console's
 	// line) unless it is set.
-	Log      *slog.Logger
-	logs     *logging.Logs // the log path Open made for Log, if it made one
-	bans     *server.Bans  // the addresses the manager turned away
-	listener net.Listener
-	served   chan error
-	console  *console
+	Log *slog.Logger
+	// Metrics is where the rooms report; Open sets it (Prometheus with
+	// --metrics-listen, storify.NoMetrics without).
+	Metrics storify.Metrics
+	metrics *metricsServer // serving --metrics-listen, once Open has started it
+	// shopStore is Store as the customers and the console use it: reporting to
+	// Metrics when they are served.
+	shopStore storify.Store
+	logs      *logging.Logs // the log path Open made for Log, if it made one
+	bans      *server.Bans  // the addresses the manager turned away
+	listener  net.Listener
+	served    chan error
+	console   *console
 
 	sshListener net.Listener // nil without --ssh-listen
 	sshServed   chan error
 	hostKey     string // the SSH host key's fingerprint
 	shopOptions server.ShopOptions
 	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
+	stopOrders  func()                        // stops telling customers of other instances' ships and cancels
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -134,6 +144,8 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
 	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
 		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("STORIFY_METRICS_LISTEN", ""),
+		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
 	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
 	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
@@ -294,7 +306,12 @@ func (m *Main) Open(ctx context.Context) error {
 		// Events go to the log, and to the managers connected over SSH.
 		m.Log = slog.New(teeHandler{m.logs.Logger.Handler(), newManagerEvents(&m.events)})
 	}
+	m.newMetrics()
 	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.serveMetrics(); err != nil {
+		m.Store.Close()
 		return err
 	}
 	store := m.Store
@@ -304,13 +321,20 @@ func (m *Main) Open(ctx context.Context) error {
 				"account", c.ID, "name", c.Name, "same_as", c.WithID, "why", c.Reason)
 		}
 	}
+	// Customers and the console use the Store through observedStore when it is
+	// watched; without metrics, nothing stands between them and it.
+	m.shopStore = store
+	if m.metrics != nil {
+		m.shopStore = observedStore{store, m.Metrics}
+	}
 	l, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
+		m.closeMetrics()
 		store.Close()
 		return fmt.Errorf("listening for customers: %w", err)
 	}
 	if m.Config.ProxyProtocol {
-		l = newProxyListener(l, m.Config.TrustedProxies, m.Log)
+		l = newProxyListener(l, m.Config.TrustedProxies, m.Log, m.Metrics)
 	}
 	m.listener = l
 	// One login throttle and one hashing budget (its dummy hash built now) for the
@@ -319,23 +343,27 @@ func (m *Main) Open(ctx context.Context) error {
 		Throttle:      shell.NewLoginThrottle(),
 		Passwords:     shell.NewPasswords(shell.PasswordBudget{}),
 		Registrations: shell.NewRegisterThrottle(m.Config.MaxNewAccounts),
+		Metrics:       m.commandMetrics(),
 	}
 	m.Server = &server.Server{
-		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{store, m.Log}, m.Config.Name, m.Log, m.shopOptions),
+		Name: m.Config.Name, Log: m.Log, Handler: server.Shop(eventStore{m.shopStore, m.Log}, m.Config.Name, m.Log, m.shopOptions),
 		MaxLine: m.Config.MaxLine, MaxCustomers: m.Config.MaxCustomers, MaxPerIP: m.Config.MaxPerIP,
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
+		Metrics: m.Metrics,
 	}
 	var ssh *sshTransport
 	if m.Config.SSHListen != "" {
 		if ssh, err = m.openSSH(ctx); err != nil {
 			l.Close()
+			m.closeMetrics()
 			store.Close()
 			m.Store, m.Server = nil, nil
 			return err
 		}
 	}
+	m.stopOrders = watchOrders(context.Background(), m.shopStore, m.Server, m)
 	m.served = make(chan error, 1)
-	m.bans = &server.Bans{Log: m.Log}
+	m.bans = &server.Bans{Log: m.Log, Metrics: m.Metrics}
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if ssh != nil {
 		if len(ssh.AdminKeys) > 0 {
@@ -369,7 +397,7 @@ func (m *Main) SSHAddr() net.Addr {
 // first time ever gets the sample catalog, unless Config.NoSample says not to; a
 // store opened before never does, even when its catalog is empty.
 func (m *Main) openStore(ctx context.Context) error {
-	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout)
+	store, err := openStore(ctx, m.Config.DB, m.Config.DBTimeout, m.Metrics, m.Log)
 	if err != nil {
 		return err
 	}
@@ -394,6 +422,10 @@ func (m *Main) Addr() net.Addr { return m.listener.Addr() }
 // commands in flight, and closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	if m.stopOrders != nil {
+		m.stopOrders()
+		m.stopOrders = nil
+	}
 	if m.Server != nil {
 		m.events.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
@@ -412,11 +444,12 @@ func (m *Main) Close() error {
 		}
 		m.Server = nil
 	}
+	m.closeMetrics()
 	if m.Store != nil {
 		if err := closeStore(m.Store, storeCloseWait); err != nil {
 			errs = append(errs, fmt.Errorf("closing the store: %w", err))
 		}
-		m.Store = nil
+		m.Store, m.shopStore = nil, nil
 	}
 	m.closeConsole()
 	if len(errs) == 0 && m.Log != nil {
@@ -480,17 +513,17 @@ func (m *Main) closeConsole() {
 // storify.ErrUnavailable (exit status 3), rather than retrying: a service manager
 // restarts the program with its own backoff, and a person at the console learns at
 // once that the database is away.
-func openStore(ctx context.Context, dsn string, timeout time.Duration) (storify.Store, error) {
+func openStore(ctx context.Context, dsn string, timeout time.Duration, metrics storify.StoreMetrics, log *slog.Logger) (storify.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout})
+		s, err := postgres.Open(ctx, dsn, postgres.Options{Timeout: timeout, Metrics: metrics, Log: log})
 		if errors.Is(err, storify.ErrUnavailable) {
 			return nil, fmt.Errorf("cannot reach the database %s within --db-timeout %v: %w", redact(dsn), timeout, err)
 		}
 		return s, err
 	}
-	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout})
+	return sqlite.Open(dsn, sqlite.Options{Timeout: timeout, Metrics: metrics})
 }
 
 // redact hides a password in a database URL before it is logged.

@@ -21,8 +21,9 @@ type Result[T any] struct {
 
 // Queue takes calls and runs them in batches of at most max, in the order queued.
 type Queue[In, Out any] struct {
-	max int
-	run func(batch []In) []Result[Out]
+	max     int
+	run     func(batch []In) []Result[Out]
+	observe func(n int) // told the size of each batch run; may be nil
 
 	mu     sync.Mutex
 	queue  []*call[In, Out]
@@ -52,7 +53,13 @@ type call[In, Out any] struct {
 // of the calls whose callers still wait, and returns their results in the same
 // order; every result is final.
 func Start[In, Out any](max int, run func(batch []In) []Result[Out]) *Queue[In, Out] {
-	q := &Queue[In, Out]{max: max, run: run, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	return StartObserved(max, run, nil)
+}
+
+// StartObserved is Start with observe, if not nil, told the number of calls of each
+// batch run, after run returns, on the queue's goroutine (so it must not wait).
+func StartObserved[In, Out any](max int, run func(batch []In) []Result[Out], observe func(n int)) *Queue[In, Out] {
+	q := &Queue[In, Out]{max: max, run: run, observe: observe, wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	go q.loop()
 	return q
 }
@@ -174,6 +181,9 @@ func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
 	}
 	results := q.run(ins)
 	q.batches.Add(1)
+	if q.observe != nil {
+		q.observe(len(calls))
+	}
 	for i, c := range calls {
 		c.done <- results[i]
 	}

@@ -114,3 +114,46 @@ func TestAbandoned(t *testing.T) {
 	default:
 	}
 }
+
+// TestObserve: the observer is told the size of every batch run, and a call whose
+// caller gave up before its batch started is not counted in it.
+func TestObserve(t *testing.T) {
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var observed []int
+	q := groupcommit.StartObserved(10, func(ins []int) []groupcommit.Result[int] {
+		started <- struct{}{}
+		<-release
+		return make([]groupcommit.Result[int], len(ins))
+	}, func(n int) {
+		mu.Lock()
+		observed = append(observed, n)
+		mu.Unlock()
+	})
+	var wg sync.WaitGroup
+	do := func(ctx context.Context, i int) {
+		wg.Add(1)
+		go func() { defer wg.Done(); q.Do(ctx, i) }()
+	}
+	do(context.Background(), 0)
+	<-started // the first batch holds call 0 alone
+	// Queue four more, one of whose callers gives up before they run.
+	ctx, cancel := context.WithCancel(context.Background())
+	for i := 1; i <= 3; i++ {
+		do(context.Background(), i)
+	}
+	do(ctx, 4)
+	for q.Len() < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	close(release)
+	wg.Wait()
+	q.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(observed) != 2 || observed[0] != 1 || observed[1] != 3 {
+		t.Errorf("observed batch sizes %v, want [1 3]", observed)
+	}
+}
