@@ -23,3 +23,17 @@ func TestFoldKey(t *testing.T) {
 		}
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"mug", "mug", 0}, {"mgu", "mug", 1}, {"lmap", "lamp", 1}, {"chekout", "checkout", 1},
+		{"", "abc", 3}, {"crème", "creme", 1}, {"kettle", "ketle", 1}, {"abc", "cab", 2},
+	} {
+		if got := storify.EditDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -78,38 +78,31 @@ func (c *telnetCodec) ReadLine() (string, error) {
 	if c.hidden && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.WriteString("\n") // the client did not echo the Enter either
 	}
-	switch {
-	case err == nil:
-	case isTelnetWriteError(err):
-		err = asWriteError(err)
-	case errors.Is(err, telnet.ErrInterrupt):
-		err = shell.ErrInterrupt
-	case errors.Is(err, telnet.ErrLineTooLong):
-		err = shell.ErrLineTooLong
+	if err != nil {
+		err = codecError(err)
 	}
 	return line, err
 }
 
 func (c *telnetCodec) Flush() error {
 	if err := c.Conn.Flush(); err != nil {
-		return asWriteError(err)
+		return codecError(err)
 	}
 	return nil
 }
 
-// isTelnetWriteError and asWriteError look into an error only once there is one:
-// the target of errors.As escapes to the heap, which would cost every reply an
-// allocation.
-func isTelnetWriteError(err error) bool {
+// codecError turns the telnet codec's errors into the server's and the shell's.
+// It is called only when there is an error: the target of errors.As escapes to the
+// heap, which would cost every reply an allocation.
+func codecError(err error) error {
 	var we *telnet.WriteError
-	return errors.As(err, &we)
-}
-
-// asWriteError turns the telnet codec's write error into the server's.
-func asWriteError(err error) error {
-	var we *telnet.WriteError
-	if errors.As(err, &we) {
+	switch {
+	case errors.As(err, &we):
 		return &WriteError{we.Err}
+	case errors.Is(err, telnet.ErrInterrupt):
+		return shell.ErrInterrupt
+	case errors.Is(err, telnet.ErrLineTooLong):
+		return shell.ErrLineTooLong
 	}
 	return err
 }

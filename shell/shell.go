@@ -483,7 +483,7 @@ func (sh *Shell[T]) suggest(word string) string {
 		if len(word) >= 2 && strings.HasPrefix(n, word) {
 			return sh.table.byName[n].Name
 		}
-		if d := editDistance(word, n); d < bestD {
+		if d := storify.EditDistance(word, n); d < bestD {
 			best, bestD = sh.table.byName[n].Name, d
 		}
 	}
@@ -517,32 +517,6 @@ func (sh *Shell[T]) help(a Args) error {
 
 // Names returns the command names and aliases, sorted (for tab completion).
 func (sh *Shell[T]) Names() []string { return slices.Clone(sh.table.names) }
-
-// editDistance is the optimal string alignment distance: insertions, deletions,
-// substitutions and transpositions of neighbours each count one.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1) // a transposition is one typo
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
-}
 
 // capitalize upper-cases the first letter of s, whole: a letter of several bytes
 // is never split.

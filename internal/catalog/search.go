@@ -285,7 +285,7 @@ func (s *Snapshot) Suggest(text string) string {
 			if d := utf8.RuneCountInString(v) - n; d > maxD || d < -maxD {
 				continue
 			}
-			d := editDistance(w, v)
+			d := storify.EditDistance(w, v)
 			if in := len(ix.name[v]) + len(ix.desc[v]); d < bestD || d == bestD && in > bestN {
 				best, bestD, bestN = v, d, in
 			}
@@ -336,34 +336,6 @@ func (s *Snapshot) inherit(prev *Snapshot) {
 		}
 	}
 	s.index.Store(ix)
-}
-
-// editDistance is the optimal string alignment distance between a and b in
-// runes: insertions, deletions, substitutions and transpositions of neighbours
-// each count one ("mgu" is one typo from "mug").
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // indexHolder is embedded in Snapshot: its search index, once built or
