@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/storify/storify"
@@ -34,23 +33,7 @@ func (s *Store) load(ctx context.Context) (_ *catalog.Snapshot, err error) {
 // loadProducts reads every product, in one statement so that the copy is one
 // consistent snapshot of the table.
 func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
-	}
-	defer rows.Close()
-	var ps []storify.Product
-	for rows.Next() {
-		var p storify.Product
-		if err := rows.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category); err != nil {
-			return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
-		}
-		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
-	}
-	return ps, nil
+	return allProducts(ctx, s.reader)
 }
 
 // loadRows reads the products ids, for a patch of the catalog's copy after
@@ -60,22 +43,5 @@ func (s *Store) loadRows(ctx context.Context, ids []int64) ([]storify.Product, e
 	for i, id := range ids {
 		args[i] = id
 	}
-	marks := strings.Repeat(",?", len(ids))[1:]
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+productColumns+` FROM products WHERE id IN (`+marks+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read products again: %w", err)
-	}
-	defer rows.Close()
-	var ps []storify.Product
-	for rows.Next() {
-		var p storify.Product
-		if err := rows.Scan(&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category); err != nil {
-			return nil, fmt.Errorf("sqlite: read products again: %w", err)
-		}
-		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: read products again: %w", err)
-	}
-	return ps, nil
+	return queryProducts(ctx, s.reader, `WHERE id IN (`+strings.Repeat(",?", len(ids))[1:]+`)`, args...)
 }

@@ -71,9 +71,16 @@ func (s *Store) ImportProducts(ctx context.Context, rows []storify.ProductRow, d
 	return plan.ImportResult, nil
 }
 
-// allProducts reads every product inside a transaction.
+// allProducts reads every product, in catalog order, through q (a transaction or
+// the reader pool).
 func allProducts(ctx context.Context, q queryer) ([]storify.Product, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
+	return queryProducts(ctx, q, `ORDER BY id`)
+}
+
+// queryProducts reads the products that rest (a WHERE or ORDER BY clause, with
+// args) selects.
+func queryProducts(ctx context.Context, q queryer, rest string, args ...any) ([]storify.Product, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+productColumns+` FROM products `+rest, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
 	}
@@ -86,5 +93,8 @@ func allProducts(ctx context.Context, q queryer) ([]storify.Product, error) {
 		}
 		ps = append(ps, p)
 	}
-	return ps, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read the catalog: %w", err)
+	}
+	return ps, nil
 }
