@@ -21,9 +21,10 @@ import (
 // may have missed.
 //
 // A read first waits at the barrier, until the listener has heard of every change
-// committed before the read began; while the listener is not connected nothing
-// invalidates the copy when other instances write, so the barrier turns the read away
-// and it loads the catalog from the database instead.
+// committed up to readWindow before the read began (at once, mostly: see barrier.go);
+// while the listener is not connected nothing invalidates the copy when other
+// instances write, so the barrier turns the read away and it loads the catalog from
+// the database instead.
 type catalogCopy struct {
 	cache   catalog.Cache // the copy and its version (internal/catalog)
 	barrier barrier       // the listener's round trips that reads wait for
@@ -33,7 +34,8 @@ type catalogCopy struct {
 func (c *catalogCopy) invalidate() { c.cache.Invalidate() }
 
 // snapshot returns the catalog as it was at some moment during the call: it has
-// every change committed before the call began, through this Store or any other.
+// every change committed before the call began through this Store, and through any
+// other before readWindow earlier.
 // The wait at the barrier, the wait for another reader's load and the load itself
 // all come out of the call's budget. The common case, a wait at the barrier and a
 // fresh copy, sets no timer: the listener's ping that ends the wait has its own

@@ -32,3 +32,7 @@ func Queued(s *Store) int {
 // UnknownCommits returns how many COMMITs of s lost their connection before their
 // outcome was known.
 func UnknownCommits(s *Store) int64 { return s.unknownCommits.Load() }
+
+// ReadWindow is how long before a read began a change may have committed on another
+// instance and still not be seen by it (readWindow).
+const ReadWindow = readWindow

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -179,85 +178,6 @@ func newInstanceID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// A barrier lets reads wait until the listener has heard of every change committed
-// before they began, without a round trip each: the reads that arrive while the
-// listener is busy wait together for its next round, one ping on its connection.
-//
-// That the ping's answer comes after the notifications of those changes is
-// PostgreSQL's doing: a committing backend signals the listening backends before it
-// answers its client, so by the time a read begins after a write has returned, the
-// listener's backend has been signalled, and a backend sends the notifications it was
-// signalled for before it answers its next command. The listener invalidates the copy
-// as each notification is received (OnNotification), so when the ping returns, every
-// one of them has. Between rounds nobody reads the listener's connection: what comes
-// meanwhile waits in the socket until the next ping, which is when it is needed.
-type barrier struct {
-	mu   sync.Mutex
-	up   bool          // the listener is LISTENing; else reads go to the database
-	next *round        // the round that reads arriving now wait for; nil if none is wanted yet
-	kick chan struct{} // a token tells the listener that a round is wanted; buffered, 1
-}
-
-// round is one ping of the listener, and the reads that wait for it.
-type round struct {
-	done  chan struct{} // closed when the round is over
-	heard bool          // the ping was answered: every change before it has invalidated the copy
-}
-
-// wait waits for a round of the listener that begins after the call. It reports
-// whether the round was answered; if not, or if the listener is not listening, the
-// caller must read the database. The error is ctx's, if it ends first.
-func (b *barrier) wait(ctx context.Context) (heard bool, err error) {
-	b.mu.Lock()
-	if !b.up {
-		b.mu.Unlock()
-		return false, nil
-	}
-	r := b.next
-	if r == nil {
-		r = &round{done: make(chan struct{})}
-		b.next = r
-		select {
-		case b.kick <- struct{}{}:
-		default: // a token is there already
-		}
-	}
-	b.mu.Unlock()
-	select {
-	case <-r.done:
-		return r.heard, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-}
-
-// start begins the round wanted, if any: the reads waiting for it all began before.
-func (b *barrier) start() *round {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r := b.next
-	b.next = nil
-	return r
-}
-
-// setUp opens the barrier to reads (the listener listens) or closes it (it does not),
-// turning away the reads that wait for the next round.
-func (b *barrier) setUp(up bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.up = up
-	if r := b.next; r != nil && !up {
-		b.next = nil
-		close(r.done)
-	}
-}
-
-// finish ends a round.
-func (r *round) finish(heard bool) {
-	r.heard = heard
-	close(r.done)
-}
-
 // listen keeps a connection LISTENing on the store's channel until ctx ends. Whenever
 // the connection is lost it closes the barrier, so that reads go to the database, and
 // connects again with backoff.
@@ -337,9 +257,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		}
 		r := b.start()
 		err := ping(ctx, conn, s.pingTimeout())
-		if r != nil {
-			r.finish(err == nil)
-		}
+		r.finish(err == nil)
 		if err != nil {
 			return true
 		}

@@ -25,19 +25,23 @@
 //     while the version is unchanged, so no copy is used after an invalidation that
 //     raced with its load.
 //
-// How stale can the copy be? Not at all, for a read that begins after a change has
-// committed on any instance. Before a read is served from the copy, it waits for a
-// round trip (a ping) on the listener's connection that began after the read did;
-// reads that arrive together share one. A committing backend signals the listening
-// backends before it answers its client, and a backend sends the notifications it was
-// signalled for before it answers its next command, so the ping's answer follows the
-// notification of every change committed before the read began, and the copy has been
-// invalidated for each. (Notifications alone would leave a window, normally well
-// under a millisecond after a commit but longer on a loaded machine, in which another
-// instance still shows the catalog as it was: a customer there could be shown the old
-// stock after the manager has seen the restock done.) So a read costs one shared
-// round trip, not a query of the catalog. If the listener's connection dies, the ping
-// fails and the reads waiting for it go to the database, after pingTimeout at worst.
+// How stale can the copy be? By at most readWindow (500 µs): a read that begins at T
+// sees every change committed on any instance before T − readWindow. Before a read is
+// served from the copy, it needs a round trip (a ping) on the listener's connection
+// that began at most readWindow before the read did; one that began within the window
+// and was answered serves every read that comes, and reads that find none wait
+// together for the next. A read that finds the last round older than half the window
+// asks for the next one without waiting for it, so that a stream of reads rarely
+// waits at all (barrier.go). A committing backend signals the listening backends
+// before it answers its client, and a backend sends the notifications it was signalled
+// for before it answers its next command, so a ping's answer follows the notification
+// of every change committed before the ping began, and the copy has been invalidated
+// for each. A change committed within the window is seen if its notification has been
+// read already, and may not be: a customer on another instance may be shown the old
+// stock for that long after the manager has seen the restock done. So a read costs a
+// round trip only now and then, not a query of the catalog. If the listener's
+// connection dies, the ping fails and the reads waiting for it go to the database,
+// after pingTimeout at worst.
 // Sales never depend on the copy: checkouts lock and check the products' rows in the
 // database (see below).
 //
