@@ -115,3 +115,43 @@ func BenchmarkProductsChanged(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckoutInstances measures checkouts by 100 customers at once (50 per
+// GOMAXPROCS) through one Store and through two on the same schema, the customers
+// split between them: the same total load, as one instance or two behind a balancer.
+// As in ../shared/bench/compare, every customer finds the product by name in the
+// catalog and buys one unit of it, all the same product, so that the instances'
+// batches contend for one row, and each instance's catalog is made stale by the
+// other's checkouts as well as its own.
+func BenchmarkCheckoutInstances(b *testing.B) {
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			sc := newSchema(b)
+			stores := make([]*postgres.Store, n)
+			for i := range stores {
+				stores[i] = mustOpen(b, sc.dsn)
+			}
+			if _, err := stores[0].AddProduct(ctx, storify.NewProduct{Name: "item01", Price: 101, Stock: storify.MaxStock}); err != nil {
+				b.Fatal(err)
+			}
+			waitListening(b, stores...)
+			var customers atomic.Int64
+			b.SetParallelism(50)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s := stores[customers.Add(1)%int64(n)]
+				for pb.Next() {
+					p, err := s.ProductByName(ctx, "item01")
+					if err == nil {
+						_, err = s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: p.ID, Qty: 1}}})
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

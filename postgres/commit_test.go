@@ -252,3 +252,86 @@ func TestCheckoutAfterClose(t *testing.T) {
 		t.Errorf("orders after Close: %d, %v; want none", n, err)
 	}
 }
+
+// Checkouts that queue while a batch waits for a product's lock (held here from
+// outside, as another instance's batch holds it until its commit) are placed with
+// that batch, in its one commit, if they need nothing else locked. One of them
+// arrives with a token whose lock another transaction holds (an earlier attempt of
+// the same checkout, still in flight): the batch cannot wait for that lock while it
+// holds the product, so that checkout is placed after it, once the lock is let go,
+// and exactly once, in a batch of its own, without holding up the others' answers.
+func TestCheckoutsQueuedDuringALockWaitJoinTheBatch(t *testing.T) {
+	const waiting = 5
+	ctx := context.Background()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy := func(name, token string) (storify.Order, error) {
+		return s.Checkout(ctx, storify.NewOrder{Customer: name, Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
+	}
+	inFlight := storify.NewToken()
+	other := adminConn(t)
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, postgres.TokenLockClass, inFlight); err != nil {
+		t.Fatal(err)
+	}
+
+	first := make(chan error, 1)
+	release := holdProduct(t, sc, mug.ID, func() {
+		_, err := buy("First", "")
+		first <- err
+	})
+	before := postgres.Batches(s)
+	var wg sync.WaitGroup
+	errs := make([]error, waiting)
+	orders := make([]storify.Order, waiting)
+	retried := make(chan error, 1)
+	for i := range waiting {
+		if i == 2 {
+			go func() { _, err := buy("Again", inFlight); retried <- err }()
+		} else {
+			wg.Go(func() { orders[i], errs[i] = buy(fmt.Sprintf("Buyer %d", i), "") })
+		}
+		waitQueued(t, s, i+1)
+	}
+	release()
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("the first checkout: %v", err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("buyer %d: %v", i, err)
+		}
+	}
+	select {
+	case err := <-retried:
+		t.Fatalf("the checkout whose token is locked elsewhere was answered before the lock was let go: %v", err)
+	default:
+	}
+	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, postgres.TokenLockClass, inFlight); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-retried; err != nil {
+		t.Errorf("the checkout whose token was locked elsewhere: %v", err)
+	}
+
+	if n := postgres.Batches(s) - before; n != 2 {
+		t.Errorf("%d checkout batches for 1+%d checkouts, want 2: those queued joined the first, but for the one after it", n, waiting)
+	}
+	os, err := s.Orders(ctx, storify.OrderFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(os) != 1+waiting {
+		t.Errorf("%d orders, want %d", len(os), 1+waiting)
+	}
+	if again, err := s.Orders(ctx, storify.OrderFilter{Token: inFlight}); err != nil || len(again) != 1 {
+		t.Errorf("orders with the token locked elsewhere: %d, %v; want 1", len(again), err)
+	}
+	if p, err := s.Product(ctx, mug.ID); err != nil || p.Stock != 100-1-waiting {
+		t.Errorf("Product = %+v, %v; want stock %d", p, err, 100-1-waiting)
+	}
+}

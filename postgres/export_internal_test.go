@@ -36,3 +36,7 @@ func UnknownCommits(s *Store) int64 { return s.unknownCommits.Load() }
 // ReadWindow is how long before a read began a change may have committed on another
 // instance and still not be seen by it (readWindow).
 const ReadWindow = readWindow
+
+// TokenLockClass is the first key of a checkout token's advisory lock; the second is
+// hashtext(token).
+const TokenLockClass = tokenLockClass

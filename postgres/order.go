@@ -17,7 +17,6 @@ import (
 type checkout struct {
 	storify.CheckedOrder
 	ids      []int64   // product id of each line, in cart order
-	qtys     []int32   // quantity of each line, in cart order
 	deadline time.Time // when its caller's budget ends
 }
 
@@ -28,83 +27,21 @@ func newCheckout(no storify.NewOrder) (*checkout, error) {
 	if err != nil {
 		return nil, err
 	}
-	co := &checkout{CheckedOrder: checked, ids: make([]int64, len(checked.Lines)), qtys: make([]int32, len(checked.Lines))}
+	co := &checkout{CheckedOrder: checked, ids: make([]int64, len(checked.Lines))}
 	for i, l := range checked.Lines {
-		co.ids[i], co.qtys[i] = l.ProductID, int32(l.Qty)
+		co.ids[i] = l.ProductID
 	}
 	return co, nil
 }
 
-// placeOrder is the whole of a checkout in one statement, run after the transaction
-// has locked the order's account and products (lockAccounts, lockProducts). Only if
-// every product exists, is on sale and has the stock, and the account (if any)
-// exists and its saved cart holds exactly the order's lines, it takes the stock, writes the order and its lines, empties the account's
-// saved cart and sends the NOTIFY; otherwise it changes nothing. Either way it
-// returns the products as it found them, in ascending id, and with them the order's
-// id and time (NULL if it was not placed), so a refusal is explained without another
-// query.
-//
-// The locks must be taken by an earlier statement. This statement's snapshot is then
-// taken after them, so it reads the newest version of every row it checks, which
-// nobody else can change before the commit; the checks and the updates agree. Were
-// the rows locked (FOR UPDATE) in this statement, the snapshot could predate a
-// concurrent change that the lock waited for, and the UPDATE would compute the new
-// row from the version in the snapshot and fail the stock >= 0 CHECK before
-// PostgreSQL re-read the newest version.
-//
-// Data-modifying CTEs always run to completion, whether read or not; the SELECT ones
-// run only as far as they are read, which is why the NOTIFY is read in the last
-// column. The placed time is the database's clock, which every instance shares.
-//
-// The checkout's token ($7) may name an order placed already (prior), by an earlier
-// attempt whose COMMIT went through unbeknown to us, or by the same checkout sent
-// again. Then nothing is placed, and the prior order is returned as it was placed:
-// its number, time and status, and each line's name and unit price. The token's
-// advisory lock, taken before (lockTokens), makes sure that this statement sees such
-// an order if it exists, committed.
-const placeOrder = `WITH want AS (
-		SELECT * FROM unnest($3::bigint[], $4::integer[]) WITH ORDINALITY AS w (product_id, qty, line)
-	), prior AS (
-		SELECT id, placed_at, status FROM orders WHERE token = $7
-	), found AS MATERIALIZED (
-		SELECT id, name, price, stock, discontinued FROM products WHERE id = ANY($3::bigint[])
-	), cart AS (
-		SELECT $2::bigint IS NULL OR (
-			(SELECT count(*) FROM saved_cart_items WHERE account_id = $2::bigint) = cardinality($3::bigint[])
-			AND NOT EXISTS (
-				SELECT FROM want w LEFT JOIN saved_cart_items s ON s.account_id = $2::bigint AND s.product_id = w.product_id
-				WHERE s.qty IS DISTINCT FROM w.qty)) AS ok
-	), verdict AS (
-		SELECT count(*) = cardinality($3::bigint[])
-				AND coalesce(bool_and(p.stock >= w.qty AND NOT p.discontinued), false)
-				AND ($2::bigint IS NULL OR EXISTS (SELECT FROM accounts WHERE id = $2::bigint))
-				AND (SELECT ok FROM cart)
-				AND NOT EXISTS (SELECT FROM prior) AS ok,
-			coalesce(sum(p.price * w.qty), 0)::bigint AS total
-		FROM found p JOIN want w ON w.product_id = p.id
-	), taken AS (
-		UPDATE products p SET stock = p.stock - w.qty
-		FROM want w
-		WHERE p.id = w.product_id AND (SELECT ok FROM verdict)
-	), o AS (
-		INSERT INTO orders (customer, account_id, total, status, placed_at, token)
-		SELECT $1, $2::bigint, total, 'placed', clock_timestamp(), $7 FROM verdict WHERE ok
-		RETURNING id, placed_at
-	), l AS (
-		INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
-		SELECT o.id, w.line, w.product_id, p.name, w.qty, p.price
-		FROM o, want w JOIN found p ON p.id = w.product_id
-	), c AS (
-		DELETE FROM saved_cart_items WHERE account_id = $2::bigint AND (SELECT ok FROM verdict)
-	), n AS (
-		SELECT pg_notify($5, $6) FROM o
-	)
-	SELECT p.id, coalesce(pl.name, p.name), coalesce(pl.unit_price, p.price), p.stock, p.discontinued,
-		coalesce(o.id, pr.id), coalesce(o.placed_at, pr.placed_at), coalesce(pr.status, 'placed'),
-		(SELECT count(*) FROM n), (SELECT ok FROM cart)
-	FROM found p LEFT JOIN o ON true LEFT JOIN prior pr ON true
-	LEFT JOIN order_lines pl ON pl.order_id = pr.id AND pl.product_id = p.id
-	ORDER BY p.id`
+// A batch of checkouts is placed in three round trips (see placeTogether): the
+// locks and reads below go to the server with BEGIN; the committer then decides in
+// memory, checkout by checkout in queue order, which are placed, taking their stock
+// from what it read; placeOrders writes them all in one statement; then COMMIT. The
+// rows read are locked by this transaction (products and accounts) or read after a
+// lock that guards them (saved carts after their accounts', orders by token after the
+// tokens' advisory locks), so nobody can change them before the commit, and what the
+// committer decided from them holds.
 
 // tokenLockClass is the first key of a checkout token's advisory lock ("TOKN"); the
 // second is a hash of the token. (Another token of the same hash only makes one
@@ -118,25 +55,69 @@ const tokenLockClass int32 = 0x544f4b4e
 const lockTokens = `SELECT pg_advisory_xact_lock($1, k)
 	FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys`
 
-// lockProducts locks products in ascending id, as every transaction here does:
-// FOR NO KEY UPDATE under ORDER BY locks the rows one by one in that order, so two
-// transactions cannot each hold a row the other waits for.
-const lockProducts = `SELECT FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
+// tryLockTokens takes the advisory lock of each token ($2) that no other transaction
+// holds, without waiting, and says which it took.
+const tryLockTokens = `SELECT t, pg_try_advisory_xact_lock($1, hashtext(t)) FROM unnest($2::text[]) AS t`
+
+// lockProducts locks products in ascending id, as every transaction here does, and
+// returns them: FOR NO KEY UPDATE under ORDER BY locks the rows one by one in that
+// order, so two transactions cannot each hold a row the other waits for, and under
+// READ COMMITTED a row that another transaction changed while this one waited for
+// its lock is returned as that one left it, the newest version, which is the one
+// locked.
+const lockProducts = `SELECT id, name, price, stock, discontinued FROM products
+	WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
 
 // lockAccounts locks accounts in ascending id and returns those that exist; see
 // lockAccount.
 const lockAccounts = `SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
 
-// queue queues the checkout's placeOrder statement.
-func (co *checkout) queue(b *pgx.Batch, s *Store) {
-	var account *int64 // NULL for a guest
-	if co.AccountID != 0 {
-		account = &co.AccountID
-	}
-	b.Queue(placeOrder, co.Customer, account, co.ids, co.qtys, s.channel, s.instance, co.Token)
-}
+// priorOrders finds the orders placed already with the batch's tokens, by an earlier
+// attempt whose COMMIT went through unbeknown to us, or by the same checkout sent
+// again: each line's product, name and unit price, as they were placed. The tokens'
+// advisory locks, taken by an earlier statement, make sure that it sees such an order
+// if it exists, committed.
+const priorOrders = `SELECT o.token, o.id, o.placed_at, o.status, l.product_id, l.name, l.unit_price
+	FROM orders o JOIN order_lines l ON l.order_id = o.id
+	WHERE o.token = ANY($1::text[])`
 
-// foundProduct is a product as placeOrder found it, before it took any stock.
+// savedCarts reads the saved carts of the batch's accounts, once they are locked:
+// an account buys its saved cart, exactly as it is.
+const savedCarts = `SELECT account_id, product_id, qty FROM saved_cart_items WHERE account_id = ANY($1::bigint[])`
+
+// placeOrders writes the orders a batch places, all in one statement: the orders
+// (one row of $1-$4 each), their lines ($5-$10, each naming its order by token), the
+// stock taken ($11-$12, one row per product, the units of all the batch's orders),
+// the saved carts emptied ($13), and the NOTIFY. It returns each order's token, id
+// and time. Data-modifying CTEs always run to completion, whether read or not; the
+// SELECT ones only as far as they are read, which is why the NOTIFY is counted. The
+// placed time is the database's clock, which every instance shares. The stock CHECK
+// (stock >= 0) is the last line of defence: were the committer's arithmetic wrong,
+// the batch would fail rather than oversell.
+const placeOrders = `WITH o AS (
+		INSERT INTO orders (customer, account_id, total, status, placed_at, token)
+		SELECT customer, account_id, total, 'placed', clock_timestamp(), token
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS x (customer, account_id, total, token)
+		RETURNING token, id, placed_at
+	), l AS (
+		INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
+		SELECT o.id, x.line, x.product_id, x.name, x.qty, x.unit_price
+		FROM unnest($5::text[], $6::integer[], $7::bigint[], $8::text[], $9::integer[], $10::bigint[])
+			AS x (token, line, product_id, name, qty, unit_price)
+		JOIN o ON o.token = x.token
+	), taken AS (
+		UPDATE products p SET stock = p.stock - x.qty
+		FROM unnest($11::bigint[], $12::bigint[]) AS x (id, qty)
+		WHERE p.id = x.id
+	), c AS (
+		DELETE FROM saved_cart_items WHERE account_id = ANY($13::bigint[])
+	), n AS (
+		SELECT pg_notify($14, $15)
+	)
+	SELECT o.token, o.id, o.placed_at, (SELECT count(*) FROM n) FROM o`
+
+// foundProduct is a product as a batch found it, less the stock its earlier
+// checkouts took.
 type foundProduct struct {
 	name         string
 	price        storify.Cents
@@ -144,52 +125,24 @@ type foundProduct struct {
 	discontinued bool
 }
 
-// read reads the result of the checkout's placeOrder statement from br: the order
-// placed, or why it was not, as the customer should read it (a *storify.Error). Any
-// other error is the statement's, which has aborted the transaction.
-func (co *checkout) read(br pgx.BatchResults) (storify.Order, error) {
-	rows, _ := br.Query()
-	found := make(map[int64]foundProduct, len(co.Lines))
-	var id int64
-	var p foundProduct
-	var orderID *int64
-	var placed *time.Time
-	var status storify.OrderStatus
-	var notified int64
-	cartOK := true
-	_, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &orderID, &placed, &status, &notified, &cartOK}, func() error {
-		found[id] = p
-		return nil
-	})
-	if err != nil {
-		return storify.Order{}, fmt.Errorf("postgres: checkout: %w", err)
-	}
-	if orderID == nil && !cartOK {
-		return storify.Order{}, storify.ErrCartChanged // an account buys its saved cart, as it is now
-	}
-	if orderID == nil {
-		return storify.Order{}, co.whyNot(found)
-	}
-
-	order := storify.Order{
-		ID:        *orderID,
-		Customer:  co.Customer,
-		AccountID: co.AccountID,
-		Lines:     make([]storify.OrderLine, len(co.Lines)),
-		Status:    status,
-		Placed:    utc(*placed),
-	}
-	for i, it := range co.Lines {
-		p := found[it.ProductID]
-		order.Lines[i] = storify.OrderLine{ProductID: it.ProductID, Name: p.name, Qty: it.Qty, UnitPrice: p.price}
-		order.Total += order.Lines[i].Subtotal()
-	}
-	return order, nil
+// priorOrder is an order placed already with a checkout's token.
+type priorOrder struct {
+	id     int64
+	placed time.Time
+	status storify.OrderStatus
+	lines  map[int64]priorLine // by product
 }
 
-// whyNot explains why placeOrder placed nothing, from the products as it found them:
-// the first line in ascending product id that could not be sold.
-func (co *checkout) whyNot(found map[int64]foundProduct) error {
+// priorLine is a line of a priorOrder as it was placed.
+type priorLine struct {
+	name  string
+	price storify.Cents
+}
+
+// whyNot explains why the checkout cannot be placed, from the products as the batch
+// has them: the first line in ascending product id that cannot be sold, or nil if
+// every line can.
+func (co *checkout) whyNot(found map[int64]*foundProduct) error {
 	for _, i := range co.ByID {
 		it := co.Lines[i]
 		p, ok := found[it.ProductID]
@@ -204,12 +157,22 @@ func (co *checkout) whyNot(found map[int64]foundProduct) error {
 			return storify.Errorf(storify.ECONFLICT, "only %d %s left", p.stock, p.name)
 		}
 	}
-	return errUnexplained
+	return nil
 }
 
-// errUnexplained is placeOrder placing nothing while every line could be sold, as it
-// does when the account is unknown.
-var errUnexplained = errors.New("postgres: checkout: no order was placed, yet every line could be sold")
+// cartMatches reports whether an account's saved cart (qty by product) holds
+// exactly the checkout's lines.
+func (co *checkout) cartMatches(cart map[int64]int) bool {
+	if len(cart) != len(co.Lines) {
+		return false
+	}
+	for _, it := range co.Lines {
+		if cart[it.ProductID] != it.Qty {
+			return false
+		}
+	}
+	return true
+}
 
 // Orders lists orders newest first; see storify.Store.
 func (s *Store) Orders(ctx context.Context, filter storify.OrderFilter) (_ []storify.Order, err error) {

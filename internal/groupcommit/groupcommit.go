@@ -17,6 +17,10 @@ var ErrClosed = errors.New("the store is closed")
 type Result[T any] struct {
 	Value T
 	Err   error
+	// Again, set by run, puts the call back at the head of the queue, for the next
+	// batch, instead of answering it: a call that a batch took on (TopUp) and then
+	// found it could not run with the others.
+	Again bool
 }
 
 // Queue takes calls and runs them in batches of at most max, in the order queued.
@@ -32,6 +36,10 @@ type Queue[In, Out any] struct {
 	exited chan struct{} // closed when the loop has answered its last call
 
 	batches atomic.Int64
+
+	// running is the batch being run, with the calls TopUp added to it; only the
+	// loop's goroutine (and run, which it calls) touches it.
+	running []*call[In, Out]
 }
 
 // The states of a queued call. The loop and a caller whose context ends race for
@@ -158,8 +166,43 @@ func (q *Queue[In, Out]) loop() {
 	}
 }
 
-// runBatch claims the calls whose callers still wait, runs them, and answers each.
-func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
+// TopUp adds to the batch being run the calls queued since it began for which fits
+// is true, as many as the batch has room for (max), in the order queued, and returns
+// their inputs; the others stay queued, in order. Only run may call it, on the
+// queue's goroutine; it must then return results for the batch it was given and,
+// after them, for every input TopUp returned, in order. A store calls it once its
+// transaction holds what those calls need, typically after waiting for another
+// instance's transaction to let go of a row, so that what queued meanwhile shares
+// this commit rather than waiting for the next.
+func (q *Queue[In, Out]) TopUp(fits func(In) bool) []In {
+	room := q.max - len(q.running)
+	if room <= 0 {
+		return nil
+	}
+	var taken []*call[In, Out]
+	q.mu.Lock()
+	kept := q.queue[:0]
+	for _, c := range q.queue {
+		if len(taken) < room && fits(c.in) {
+			taken = append(taken, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(q.queue[len(kept):])
+	q.queue = kept
+	q.mu.Unlock()
+	ins := make([]In, 0, len(taken))
+	for _, c := range q.claim(taken) {
+		q.running = append(q.running, c)
+		ins = append(ins, c.in)
+	}
+	return ins
+}
+
+// claim takes the calls whose callers still wait, answering the others with their
+// context's error.
+func (q *Queue[In, Out]) claim(batch []*call[In, Out]) []*call[In, Out] {
 	calls := batch[:0]
 	for _, c := range batch {
 		if err := c.ctx.Err(); err != nil {
@@ -172,6 +215,12 @@ func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
 			calls = append(calls, c)
 		}
 	}
+	return calls
+}
+
+// runBatch claims the calls whose callers still wait, runs them, and answers each.
+func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
+	calls := q.claim(batch)
 	if len(calls) == 0 {
 		return
 	}
@@ -179,12 +228,32 @@ func (q *Queue[In, Out]) runBatch(batch []*call[In, Out]) {
 	for i, c := range calls {
 		ins[i] = c.in
 	}
+	q.running = calls
 	results := q.run(ins)
+	calls, q.running = q.running, nil
 	q.batches.Add(1)
 	if q.observe != nil {
-		q.observe(len(calls))
+		n := 0
+		for _, r := range results[:len(calls)] {
+			if !r.Again {
+				n++
+			}
+		}
+		q.observe(n)
 	}
+	var again []*call[In, Out]
 	for i, c := range calls {
+		if results[i].Again {
+			c.state.Store(queued)
+			again = append(again, c)
+			continue
+		}
 		c.done <- results[i]
+	}
+	if len(again) > 0 {
+		q.mu.Lock()
+		q.queue = append(again, q.queue...)
+		q.mu.Unlock()
+		q.signal()
 	}
 }
