@@ -191,10 +191,15 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, log: o.Log, listenDone: make(chan struct{})}
-	// Each step gets the budget, as a call does: their statements use ctx.
-	mctx, cancel := s.budget(ctx)
-	err = migrate(mctx, s, migrations)
+	// Each step gets the budget, as a call does: their statements use ctx. The
+	// database must answer within one call's budget; migrating may take longer (a
+	// large table, or another instance migrating first).
+	pctx, cancel := s.budget(ctx)
+	err = pool.Ping(pctx)
 	cancel()
+	if err == nil {
+		err = migrate(ctx, s, migrations)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, unreachable(ctx, err)
@@ -284,9 +289,34 @@ func (s *Store) callFor(ctx context.Context, err *error, d time.Duration) (conte
 	}
 }
 
-// budget is ctx bounded by the Store's budget for one call.
+// budget is ctx bounded by the budget for one call: the Store's, or the longer one
+// that ctx was given by withBudget.
 func (s *Store) budget(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	d := s.timeout
+	if long, ok := ctx.Value(budgetKey{}).(time.Duration); ok && long > d {
+		d = long
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// budgetKey is the key of a longer budget than the Store's in a context.
+type budgetKey struct{}
+
+// withBudget gives the calls made with ctx a budget of d, if longer than the
+// Store's: for the few steps that may rightly take long (an import of a large file, a
+// migration, or waiting for another instance's), which the budget of one customer's
+// call would cut off.
+func withBudget(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, budgetKey{}, d)
+}
+
+// setLocalTimeouts sets the transaction's statement, lock and idle timeouts to d,
+// for a transaction run withBudget: the session's own are the Store's budget.
+func setLocalTimeouts(ctx context.Context, tx pgx.Tx, d time.Duration) error {
+	ms := d.Milliseconds()
+	_, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d;
+		SET LOCAL idle_in_transaction_session_timeout = %d`, ms, ms, ms))
+	return err
 }
 
 // querier is what statements run on: a pooled connection or a transaction, so that a
