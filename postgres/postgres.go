@@ -146,6 +146,9 @@ type Store struct {
 	// other instances' (WatchOrders).
 	ordersChannel string
 	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
+	// bansChannel announces changes of the bans; banWatch is told (WatchBans).
+	bansChannel string
+	banWatch    atomic.Pointer[func()]
 	events        eventLog // the listener's: events told, when it last heard
 	listenerLost  bool     // the listener lost its connection and is not back; the listener's own
 	log           *slog.Logger
@@ -208,6 +211,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	s.bansChannel = bansChannelName(s.channel)
 	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
