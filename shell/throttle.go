@@ -258,7 +258,8 @@ func (at *Attempt) Check(ctx context.Context) (time.Duration, bool, error) {
 		n.Checking[at.id] = now
 	})
 	if err != nil {
-		at.Release(ctx)
+		// The records cannot be reached to give the prompt's place back: it lapses.
+		at.done = true
 		return 0, false, err
 	}
 	if wait > 0 {
