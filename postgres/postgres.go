@@ -146,13 +146,14 @@ type Store struct {
 	// other instances' (WatchOrders).
 	ordersChannel string
 	orderWatch    atomic.Pointer[func(storify.OrderEvent)]
-	// bansChannel announces changes of the bans; banWatch is told (WatchBans).
-	bansChannel string
-	banWatch    atomic.Pointer[func()]
 	events        eventLog // the listener's: events told, when it last heard
 	listenerLost  bool     // the listener lost its connection and is not back; the listener's own
 	log           *slog.Logger
 	instance      string // this Store's name in the payload of its notifications
+
+	// bansChannel announces changes of the bans; banWatch is told (WatchBans).
+	bansChannel string
+	banWatch    atomic.Pointer[func()]
 
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped

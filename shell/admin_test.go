@@ -113,7 +113,10 @@ func TestManagerAccountAdmin(t *testing.T) {
 // fakeBans is a shell.Banner in memory.
 type fakeBans map[netip.Prefix]time.Time
 
-func (b fakeBans) Ban(_ context.Context, p netip.Prefix, until time.Time) error { b[p] = until; return nil }
+func (b fakeBans) Ban(_ context.Context, p netip.Prefix, until time.Time) error {
+	b[p] = until
+	return nil
+}
 func (b fakeBans) Unban(_ context.Context, p netip.Prefix) (bool, error) {
 	_, ok := b[p]
 	delete(b, p)

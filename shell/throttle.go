@@ -75,7 +75,7 @@ const (
 // nameRecord is what the throttle keeps of a name.
 type nameRecord struct {
 	Failures int                  `json:"f,omitempty"`
-	Last     time.Time            `json:"l,omitzero"` // of the last failure
+	Last     time.Time            `json:"l,omitzero"`  // of the last failure
 	Prompts  map[string]time.Time `json:"p,omitempty"` // open password prompts, by attempt: when each was reserved
 	Checking map[string]time.Time `json:"c,omitempty"` // passwords being checked, by attempt: when each began
 }
