@@ -1,9 +1,11 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/storify/storify/postgres"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // sharedThrottles returns a login throttle on each store, as each instance has
@@ -270,4 +273,55 @@ func TestBansHoldForTheStore(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Sixty sign-ups at once from sixty addresses, spread over three instances whose
+// sign-up limits allow ten accounts for the store, open exactly ten: the
+// register command, as customers type it.
+func TestSignupCapHoldsForTheStore(t *testing.T) {
+	sc := newSchema(t)
+	stores := []*postgres.Store{mustOpen(t, sc.dsn), mustOpen(t, sc.dsn), mustOpen(t, sc.dsn)}
+	var limits []*shell.RegisterThrottle
+	for _, s := range stores {
+		l := shell.NewRegisterThrottle(10)
+		l.Shared = s
+		limits = append(limits, l)
+	}
+	// Room to hash every password that gets a place: the hashing budget's
+	// refusals are not what this test is about.
+	passwords := shell.NewPasswords(shell.PasswordBudget{Cost: bcrypt.MinCost, Queue: 60, QueueWait: time.Minute})
+	var opened, refused atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 60 {
+		wg.Go(func() {
+			var out bytes.Buffer
+			term := shell.NewLineTerm(strings.NewReader(fmt.Sprintf("register shopper%d\na-password\na-password\n", i)), &out, 1024)
+			c := shell.NewCustomer(stores[i%3], term, shell.CustomerConfig{
+				StoreName: "Test", Addr: fmt.Sprintf("203.0.113.%d", i+1), Registrations: limits[i%3], Passwords: passwords,
+			})
+			<-start
+			if err := c.Run(context.Background()); err != nil {
+				t.Errorf("sign-up %d: %v", i, err)
+			}
+			term.Flush()
+			switch got := out.String(); {
+			case strings.Contains(got, "your account is open"):
+				opened.Add(1)
+			case strings.Contains(got, "Too many new accounts right now"):
+				refused.Add(1)
+			default:
+				t.Errorf("sign-up %d: %q", i, got)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	accounts, err := stores[0].Accounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened.Load() != 10 || len(accounts) != 10 {
+		t.Errorf("%d sign-ups told their account is open, %d accounts in the store, %d refused; want 10", opened.Load(), len(accounts), refused.Load())
+	}
 }
