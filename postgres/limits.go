@@ -31,7 +31,7 @@ const limitLockClass int32 = 0x4c494d54
 // lockLimits takes the advisory lock of each key ($2) in ascending hash, so that
 // decisions on several keys cannot deadlock, held until the transaction ends.
 const lockLimits = `SELECT pg_advisory_xact_lock($1, k)
-	FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys`
+	FROM (SELECT DISTINCT hashtext(current_schema() || ' ' || t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys`
 
 // sweepEvery is how many decisions, on average, one drops lapsed records (a few
 // hundred at most each time), so that the table holds what counts and a little more.

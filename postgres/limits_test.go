@@ -325,3 +325,25 @@ func TestSignupCapHoldsForTheStore(t *testing.T) {
 		t.Errorf("%d sign-ups told their account is open, %d accounts in the store, %d refused; want 10", opened.Load(), len(accounts), refused.Load())
 	}
 }
+
+// BenchmarkSharedLoginThrottle measures what the shared throttle adds to a login:
+// its three decisions (Reserve before the prompt, Check before the hash, Succeed
+// after it), each a transaction on the store's records.
+func BenchmarkSharedLoginThrottle(b *testing.B) {
+	sc := newSchema(b)
+	th := sharedThrottles(mustOpen(b, sc.dsn))[0]
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		at, _, err := th.Reserve(ctx, fmt.Sprintf("user%d", i%100), "10.0.0.1")
+		if at == nil || err != nil {
+			b.Fatalf("Reserve: %v", err)
+		}
+		if _, ok, err := at.Check(ctx); !ok || err != nil {
+			b.Fatalf("Check: %v", err)
+		}
+		if err := at.Succeed(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
