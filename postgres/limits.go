@@ -37,14 +37,16 @@ const lockLimits = `SELECT pg_advisory_xact_lock($1, k)
 // hundred at most each time), so that the table holds what counts and a little more.
 const sweepEvery = 64
 
-// sweepLimits drops lapsed records; rows locked by a decision in flight are left for
-// the next sweep, so it waits for no one.
+// sweepLimits drops lapsed records, in a statement of its own after a decision;
+// rows locked by a decision in flight are left for the next sweep, so it waits for
+// no one, and a decision that wants a row it is dropping waits only for it.
 const sweepLimits = `DELETE FROM limits WHERE key IN (
 	SELECT key FROM limits WHERE until < now() LIMIT 500 FOR UPDATE SKIP LOCKED)`
 
 // UpdateLimits implements storify.SharedLimits: one transaction takes the keys'
 // advisory locks, reads their records and the clock (one round trip), lets fn
-// decide, and writes back the records fn changed with its COMMIT.
+// decide, writes back the records fn changed (one more) and commits. Now and then
+// it sweeps lapsed records after.
 func (s *Store) UpdateLimits(ctx context.Context, keys []string, fn func(now time.Time, recs []storify.LimitRecord) error) (err error) {
 	ctx, done := s.call(ctx, &err)
 	defer done()
@@ -91,9 +93,6 @@ func (s *Store) UpdateLimits(ctx context.Context, keys []string, fn func(now tim
 					ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until`, k, r.Value, r.Until)
 			}
 		}
-		if rand.N(sweepEvery) == 0 {
-			wb.Queue(sweepLimits)
-		}
 		if wb.Len() == 0 {
 			return nil
 		}
@@ -101,6 +100,11 @@ func (s *Store) UpdateLimits(ctx context.Context, keys []string, fn func(now tim
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: limits: %w", err)
+	}
+	if rand.N(sweepEvery) == 0 {
+		// On its own, holding no lock, so that it waits for no one; a failure
+		// leaves the rows for the next sweep.
+		s.pool.Exec(ctx, sweepLimits)
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (b *Bans) Bans(ctx context.Context) ([]shell.BanInfo, error) {
 // Refresh reads the bans of Shared again into the copy that accepted connections
 // are checked against. On an error the copy stays as it was.
 func (b *Bans) Refresh(ctx context.Context) error {
-	for {
+	for range 3 {
 		b.mu.Lock()
 		before := b.changed
 		b.mu.Unlock()
@@ -120,6 +120,7 @@ func (b *Bans) Refresh(ctx context.Context) error {
 		}
 		b.mu.Unlock() // changed here meanwhile: that read may be older than the change
 	}
+	return nil // changing still: the copy has this instance's changes, the next read the rest
 }
 
 // Follow keeps the copy of Shared's bans true until ctx ends: it reads them
