@@ -47,8 +47,8 @@ type SharedBans interface {
 	AddBan(ctx context.Context, p netip.Prefix, until time.Time) error
 	// RemoveBan lifts the ban of exactly p, and reports whether there was one.
 	RemoveBan(ctx context.Context, p netip.Prefix) (bool, error)
-	// Bans lists the bans in force, by address; lapsed ones are left out (and
-	// dropped).
+	// Bans lists the bans in force, in no particular order; lapsed ones are
+	// left out.
 	Bans(ctx context.Context) ([]Ban, error)
 	// WatchBans has f called, on the store's own goroutine, whenever any
 	// instance (this one too) may have changed the bans: f must not wait (it
