@@ -304,7 +304,8 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		conn.Close(ctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
-	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize())
+	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize()+
+		`; LISTEN `+pgx.Identifier{s.bansChannel}.Sanitize())
 	if err == nil {
 		err = s.catchUp(lctx, conn)
 	}
@@ -370,6 +371,10 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 	}
 	cfg.RuntimeParams["application_name"] = name + listenerSuffix
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == s.bansChannel {
+			s.bansChanged() // this instance's own bans too: its copy is read again
+			return
+		}
 		if n.Channel == s.ordersChannel {
 			if e, id, theirs := s.orderEvent(n.Payload); theirs {
 				s.tell(e, id)

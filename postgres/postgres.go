@@ -151,6 +151,10 @@ type Store struct {
 	log           *slog.Logger
 	instance      string // this Store's name in the payload of its notifications
 
+	// bansChannel announces changes of the bans; banWatch is told (WatchBans).
+	bansChannel string
+	banWatch    atomic.Pointer[func()]
+
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
 
@@ -213,6 +217,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	s.bansChannel = bansChannelName(s.channel)
 	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {

@@ -108,6 +108,7 @@ type Main struct {
 	shopOptions server.ShopOptions
 	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
 	stopOrders  func()                        // stops telling customers of other instances' ships and cancels
+	stopBans    func()                        // stops following a shared store's bans
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -399,6 +400,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.stopOrders = watchOrders(context.Background(), m.shopStore, m.Server, m)
 	m.served = make(chan error, 1)
 	m.bans = &server.Bans{Log: m.Log, Metrics: m.Metrics}
+	m.stopBans = shareLimits(m.Store, m.shopOptions.Throttle, m.shopOptions.Registrations, m.bans)
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if ssh != nil {
 		if len(ssh.AdminKeys) > 0 {
@@ -460,6 +462,10 @@ func (m *Main) Close() error {
 	if m.stopOrders != nil {
 		m.stopOrders()
 		m.stopOrders = nil
+	}
+	if m.stopBans != nil {
+		m.stopBans()
+		m.stopBans = nil
 	}
 	if m.Server != nil {
 		m.events.Store(nil)
