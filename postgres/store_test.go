@@ -284,7 +284,12 @@ func TestOpenWaitsForAnotherInstancesMigration(t *testing.T) {
 	}
 	const budget = 200 * time.Millisecond
 	held := 4 * budget
-	time.AfterFunc(held, func() { tx.Rollback(context.Background()) })
+	released := make(chan struct{})
+	time.AfterFunc(held, func() {
+		tx.Rollback(context.Background())
+		close(released)
+	})
+	defer func() { <-released }() // admin is closed when the test ends
 	start := time.Now()
 	s, err := postgres.Open(context.Background(), sc.dsn, postgres.Options{Timeout: budget})
 	if err != nil {
