@@ -56,6 +56,27 @@ func guess(t *testing.T, th *shell.LoginThrottle, name, addr string) bool {
 	return true
 }
 
+// raceGuesses makes sixty wrong guesses at once, the i-th for the name and from
+// the address that at gives, spread over the instances' throttles in turn, and
+// returns how many were checked.
+func raceGuesses(t *testing.T, ths []*shell.LoginThrottle, at func(i int) (name, addr string)) int32 {
+	var checked atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 60 {
+		wg.Go(func() {
+			<-start
+			name, addr := at(i)
+			if guess(t, ths[i%len(ths)], name, addr) {
+				checked.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return checked.Load()
+}
+
 // Sixty wrong guesses at once for one name, spread over three instances, are
 // throttled as by one throttle: five are checked, and the name is paused on every
 // instance.
@@ -63,20 +84,8 @@ func TestLoginThrottleHoldsForTheStore(t *testing.T) {
 	sc := newSchema(t)
 	stores := []*postgres.Store{mustOpen(t, sc.dsn), mustOpen(t, sc.dsn), mustOpen(t, sc.dsn)}
 	ths := sharedThrottles(stores...)
-	var checked atomic.Int32
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 60 {
-		wg.Go(func() {
-			<-start
-			if guess(t, ths[i%3], "bob", fmt.Sprintf("10.0.%d.1", i%7)) {
-				checked.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if n := checked.Load(); n != 5 {
+	n := raceGuesses(t, ths, func(i int) (name, addr string) { return "bob", fmt.Sprintf("10.0.%d.1", i%7) })
+	if n != 5 {
 		t.Errorf("%d of 60 parallel guesses over 3 instances were checked, want 5", n)
 	}
 	for i, th := range ths {
@@ -96,20 +105,8 @@ func TestLoginSprayingHeldForTheStore(t *testing.T) {
 	sc := newSchema(t)
 	stores := []*postgres.Store{mustOpen(t, sc.dsn), mustOpen(t, sc.dsn), mustOpen(t, sc.dsn)}
 	ths := sharedThrottles(stores...)
-	var checked atomic.Int32
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 60 {
-		wg.Go(func() {
-			<-start
-			if guess(t, ths[i%3], fmt.Sprintf("user%d", i), "198.51.100.7") {
-				checked.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if n, want := checked.Load(), int32(ths[0].PerAddr); n != want {
+	n := raceGuesses(t, ths, func(i int) (name, addr string) { return fmt.Sprintf("user%d", i), "198.51.100.7" })
+	if want := int32(ths[0].PerAddr); n != want {
 		t.Errorf("%d names checked from one address over 3 instances, want %d", n, want)
 	}
 	for i, th := range ths {
