@@ -155,6 +155,11 @@ type Store struct {
 	bansChannel string
 	banWatch    atomic.Pointer[func()]
 
+	// liveChannel carries the live instances' requests and replies; live is this
+	// Store among them, once it has joined (live.go).
+	liveChannel string
+	live        liveState
+
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
 
@@ -218,6 +223,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	s.bansChannel = bansChannelName(s.channel)
+	s.liveChannel = liveChannelName(s.channel)
 	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
@@ -254,15 +260,17 @@ func bound(cfg *pgxpool.Config, d time.Duration) {
 	}
 }
 
-// Close answers the checkouts queued, stops the listener and closes the pool. It
-// waits until every connection in use has been returned, so calls in flight finish
-// first (each within its budget); a Checkout after Close returns an error. Closing the
-// pool's connections is bounded by the budget too: a connection to a host that no
-// longer answers is abandoned, not waited for, and Close says so.
+// Close answers the checkouts queued, stops the listener, ends the instance's lease
+// (Join) and closes the pool. It waits until every connection in use has been
+// returned, so calls in flight finish first (each within its budget); a Checkout
+// after Close returns an error. Closing the pool's connections is bounded by the
+// budget too: a connection to a host that no longer answers is abandoned, not waited
+// for, and Close says so.
 func (s *Store) Close() error {
 	s.commit.Close()
 	s.stopListening()
 	<-s.listenDone
+	s.leave()
 	closed := make(chan struct{})
 	go func() {
 		s.pool.Close()

@@ -99,7 +99,7 @@ func (m *Manager) lock(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("The account %s is locked: no one can log in to it until you unlock it.%s\n", acct.Name, m.disconnect(func(c CustomerInfo) bool {
+	m.printf("The account %s is locked: no one can log in to it until you unlock it.%s\n", acct.Name, m.disconnect(ctx, func(c CustomerInfo) bool {
 		return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 	}))
 	return nil
@@ -128,20 +128,22 @@ func (m *Manager) deleteAccount(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("The account %s is deleted; %s kept for %s.%s\n", acct.Name, count(n, "order"), storify.DeletedCustomer,
-		m.disconnect(func(c CustomerInfo) bool {
+		m.disconnect(ctx, func(c CustomerInfo) bool {
 			return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 		}))
 	return nil
 }
 
-// disconnect kicks the connected customers that match, and says how many.
-func (m *Manager) disconnect(match func(CustomerInfo) bool) string {
+// disconnect kicks the connected customers that match, on every instance, and says
+// how many.
+func (m *Manager) disconnect(ctx context.Context, match func(CustomerInfo) bool) string {
 	if m.hub == nil {
 		return ""
 	}
+	r, _ := m.hub.Roster(ctx) // what it could list; it says nothing of the rest
 	n := 0
-	for _, c := range m.hub.Customers() {
-		if match(c) && m.hub.Kick(c.ID) {
+	for _, c := range r.Customers {
+		if match(c) && m.hub.KickSession(ctx, c.Ref()) == nil {
 			n++
 		}
 	}
@@ -172,7 +174,7 @@ func (m *Manager) ban(ctx context.Context, a Args) error {
 	if err := m.bans.Ban(ctx, p, until); err != nil {
 		return err
 	}
-	m.printf("Connections from %s are turned away %s.%s\n", showPrefix(p), how, m.disconnect(func(c CustomerInfo) bool {
+	m.printf("Connections from %s are turned away %s.%s\n", showPrefix(p), how, m.disconnect(ctx, func(c CustomerInfo) bool {
 		ap, err := netip.ParseAddrPort(c.Addr)
 		return err == nil && p.Contains(ap.Addr().Unmap())
 	}))

@@ -14,21 +14,27 @@ import (
 
 type fakeHub struct {
 	customers []shell.CustomerInfo
+	missing   []string // instances that do not answer
 	kicked    []int64
 	said      []string
 }
 
-func (h *fakeHub) Customers() []shell.CustomerInfo { return h.customers }
-func (h *fakeHub) Kick(id int64) bool {
+func (h *fakeHub) Roster(context.Context) (shell.Roster, error) {
+	return shell.Roster{Customers: h.customers, Missing: h.missing}, nil
+}
+func (h *fakeHub) KickSession(_ context.Context, ref shell.SessionRef) error {
 	for _, c := range h.customers {
-		if c.ID == id {
-			h.kicked = append(h.kicked, id)
-			return true
+		if c.Ref() == ref {
+			h.kicked = append(h.kicked, ref.ID)
+			return nil
 		}
 	}
-	return false
+	return storify.Errorf(storify.ENOTFOUND, "no customer session %s", ref)
 }
-func (h *fakeHub) Broadcast(msg string) int { h.said = append(h.said, msg); return len(h.customers) }
+func (h *fakeHub) Say(_ context.Context, msg string) (shell.Told, error) {
+	h.said = append(h.said, msg)
+	return shell.Told{Customers: len(h.customers), Missing: h.missing}, nil
+}
 func (h *fakeHub) NotifyOrder(o storify.Order, msg string) int {
 	h.said = append(h.said, msg)
 	return 1

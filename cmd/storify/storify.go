@@ -54,6 +54,10 @@ type Config struct {
 
 	MetricsListen string // where /metrics, /healthz and /readyz are served; "" for nowhere
 
+	// Instance is this instance's name among those sharing a PostgreSQL store; ""
+	// for the host name and the customers' port.
+	Instance string
+
 	// The console's script, when stdin is not a terminal or with -c or exec.
 	FailFast bool     // --fail-fast: stop at the first failed command
 	Commands string   // -c: run these commands (one a line) instead of reading stdin
@@ -86,6 +90,12 @@ type Main struct {
 
 	Store  storify.Store
 	Server *server.Server
+	// Hub is what the managers' customers, kick and say reach: Server, or on a
+	// shared store every live instance (a server.Cluster). Open sets it.
+	Hub shell.Hub
+	// Instance is this instance's name on a shared store, once Open has joined;
+	// "" on a store that only this instance opens.
+	Instance string
 	// Log is the program's logger; Open makes one on Stderr (or above the console's
 	// line) unless it is set.
 	Log *slog.Logger
@@ -188,6 +198,12 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
 		return errUsage
 	}
+	if c.Instance != "" {
+		if err := storify.CheckInstanceName(c.Instance); err != nil {
+			fmt.Fprintf(m.Stderr, "storify: --instance (or STORIFY_INSTANCE): %s\n", storify.ErrorMessage(err))
+			return errUsage
+		}
+	}
 	return nil
 }
 
@@ -216,6 +232,8 @@ func (m *Main) serveFlags(fs *flag.FlagSet) (trusted *string) {
 		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
 	trusted = fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
+	fs.StringVar(&c.Instance, "instance", env("STORIFY_INSTANCE", ""),
+		"this instance's name among the instances sharing a PostgreSQL store, shown by customers and taken by kick; default: the host name and the customers' port, such as shop1:65432 (env STORIFY_INSTANCE)")
 	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
 		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
 	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
@@ -387,6 +405,14 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 		Metrics: m.Metrics,
 	}
+	m.Hub = m.Server
+	if err := m.joinInstances(ctx, l.Addr()); err != nil {
+		l.Close()
+		m.closeMetrics()
+		store.Close()
+		m.Store, m.Server, m.Hub = nil, nil, nil
+		return err
+	}
 	var ssh *sshTransport
 	if m.Config.SSHListen != "" {
 		if ssh, err = m.openSSH(ctx); err != nil {
@@ -413,6 +439,9 @@ func (m *Main) Open(ctx context.Context) error {
 		close(m.Ready)
 	}
 	attrs := []any{"name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet " + strings.Replace(l.Addr().String(), ":", " ", 1)}
+	if m.Instance != "" {
+		attrs = append(attrs, "instance", m.Instance)
+	}
 	if ssh != nil {
 		host, port, _ := net.SplitHostPort(m.sshListener.Addr().String())
 		attrs = append(attrs, "ssh", "ssh -p "+port+" "+host, "ssh_host_key", m.hostKey)
@@ -483,7 +512,7 @@ func (m *Main) Close() error {
 			}
 			m.sshServed, m.sshListener = nil, nil
 		}
-		m.Server = nil
+		m.Server, m.Hub = nil, nil
 	}
 	m.closeMetrics()
 	if m.Store != nil {
