@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/storify/storify"
 )
 
 // TestLiveStateAcrossInstances: three storify instances share one PostgreSQL store:
@@ -124,5 +128,37 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 	}
 	if r := a.manager("customers"); strings.Count(r, "@b ") != 1 {
 		t.Errorf("customers on a after the impostor: \n%s", r)
+	}
+}
+
+// TestInstanceFlag: --instance and STORIFY_INSTANCE name the instance; a name kick
+// could not take is a usage error that says what a name may hold; the default is the
+// host name and the customers' port.
+func TestInstanceFlag(t *testing.T) {
+	parse := func(args ...string) (*Main, string, error) {
+		var stderr syncBuffer
+		m := NewMain()
+		m.Stderr = &stderr
+		err := m.ParseFlags("storify", args)
+		return m, stderr.String(), err
+	}
+	if m, _, err := parse("--instance", "shop1:65432"); err != nil || m.Config.Instance != "shop1:65432" {
+		t.Errorf("--instance shop1:65432: %q, %v", m.Config.Instance, err)
+	}
+	t.Setenv("STORIFY_INSTANCE", "shop-2")
+	if m, _, err := parse(); err != nil || m.Config.Instance != "shop-2" {
+		t.Errorf("STORIFY_INSTANCE=shop-2: %q, %v", m.Config.Instance, err)
+	}
+	for _, bad := range []string{"shop 1", "a@b", strings.Repeat("x", 65), "caf\u00e9"} {
+		if _, stderr, err := parse("--instance", bad); !errors.Is(err, errUsage) || !strings.Contains(stderr, "--instance (or STORIFY_INSTANCE): the instance name") {
+			t.Errorf("--instance %q: %v, %q; want a usage error", bad, err, stderr)
+		}
+	}
+	host, _ := os.Hostname()
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 65432}
+	got := defaultInstance(addr)
+	hostFits := storify.CheckInstanceName(host+":65432") == nil
+	if storify.CheckInstanceName(got) != nil || !strings.HasSuffix(got, ":65432") || hostFits && got != host+":65432" {
+		t.Errorf("default instance name %q on host %q", got, host)
 	}
 }
