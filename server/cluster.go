@@ -90,14 +90,16 @@ func (c *Cluster) log() *slog.Logger {
 func (c *Cluster) Roster(ctx context.Context) (shell.Roster, error) {
 	local := c.Local.Customers()
 	replies, missing, err := c.ask(ctx, "", clusterRequest{Op: "customers"})
-	if err != nil {
-		return shell.Roster{Customers: local}, unreached(err, "only this instance's customers are listed")
-	}
-	if len(replies) == 0 && len(missing) == 0 {
+	if err == nil && len(replies) == 0 && len(missing) == 0 {
 		return shell.Roster{Customers: local}, nil // alone: plain session numbers
 	}
+	// Others run, or may: sessions are N@INSTANCE, which kick takes even when
+	// nobody else can be asked.
 	for i := range local {
 		local[i].Instance = c.Name
+	}
+	if err != nil {
+		return shell.Roster{Customers: local}, unreached(err, "only this instance's customers are listed")
 	}
 	r := shell.Roster{Customers: local, Missing: missing}
 	for _, rep := range replies {

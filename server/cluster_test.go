@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ type fakeInstances struct {
 	members map[string]*server.Cluster
 	silent  map[string]bool
 	forge   map[string]func(reply []byte) []byte
+	down    bool // the database cannot be reached: nobody can be asked
 }
 
 func (f *fakeInstances) Join(context.Context, string, func(context.Context, string, []byte) []byte) error {
@@ -27,6 +29,9 @@ func (f *fakeInstances) Join(context.Context, string, func(context.Context, stri
 }
 
 func (f *fakeInstances) Ask(ctx context.Context, to string, req []byte, _ time.Duration) (replies []storify.InstanceReply, missing []string, err error) {
+	if f.down {
+		return nil, nil, storify.Unavailable(errors.New("connection refused"))
+	}
 	for _, name := range f.others() {
 		if to != "" && name != to {
 			continue
@@ -214,5 +219,29 @@ func TestClusterAnswerRefusesBadMessages(t *testing.T) {
 	cl.send("hello")
 	if got := cl.until("echo> "); got != "you said: hello\r\necho> " {
 		t.Errorf("the customer on b got %q", got)
+	}
+}
+
+// TestClusterDatabaseAway: when the other instances cannot be asked at all, customers
+// lists this instance's customers (as N@INSTANCE, which kick takes) and say tells
+// them, and each says, in one line, that the others could not be asked.
+func TestClusterDatabaseAway(t *testing.T) {
+	c := startCluster(t, "a", "b")
+	a := c.hubs["a"]
+	c.nets["a"].down = true
+	out := managerExec(nil, a, "customers")
+	if !regexp.MustCompile(`(?m)^1@a  127\.0\.0\.1:\d+`).MatchString(out) || strings.Contains(out, "@b") ||
+		!strings.Contains(out, "1 connected.\nThe other instances could not be asked (the store cannot reach its database just now); only this instance's customers are listed.\n") {
+		t.Errorf("customers with the database away:\n%s", out)
+	}
+	if out := managerExec(nil, a, "say Hello"); out != "Sent to 1 customer.\nThe other instances could not be asked (the store cannot reach its database just now); only this instance's customers were told.\n" {
+		t.Errorf("say with the database away: %q", out)
+	}
+	if got := c.clients["a"].until("echo> "); !strings.Contains(got, "Message from the store: Hello") {
+		t.Errorf("the customer on a got %q", got)
+	}
+	// The session customers showed is what kick takes, database or not.
+	if out := managerExec(nil, a, "kick 1@a"); out != "Customer 1@a is disconnected.\n" {
+		t.Errorf("kick 1@a with the database away: %q", out)
 	}
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // TestLiveStateAcrossInstances: three storify instances share one PostgreSQL store:
@@ -30,7 +34,9 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 	}
 	dsn := postgresDSN(t)
 	const dbTimeout = 2 * time.Second
-	a := startProgram(t, dsn, "--no-sample", "--instance", "a", "--db-timeout", dbTimeout.String())
+	manager, admins := adminKey(t)
+	a := startProgram(t, dsn, "--no-sample", "--instance", "a", "--db-timeout", dbTimeout.String(),
+		"--ssh-listen", "127.0.0.1:0", "--admin-keys", admins)
 	b := startChild(t, dsn, "--no-sample", "--instance", "b")
 	c := startChild(t, dsn, "--no-sample", "--instance", "c")
 	// A fourth instance starts under b's name: it waits for b's lease to lapse,
@@ -64,6 +70,12 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(r) {
 			t.Errorf("customers on a lacks %s:\n%s", want, r)
 		}
+	}
+
+	// A manager over SSH sees the same, and is no customer.
+	if r2 := sshExec(t, a.m.SSHAddr(), manager, "customers"); !strings.Contains(r2, "1@b ") || !strings.Contains(r2, "1@c ") ||
+		!strings.Contains(r2, "3 connected.") {
+		t.Errorf("customers over SSH on a:\n%s", r2)
 	}
 
 	if r := a.manager("say Closing at six"); r != "Sent to 3 customers.\n" {
@@ -161,4 +173,45 @@ func TestInstanceFlag(t *testing.T) {
 	if storify.CheckInstanceName(got) != nil || !strings.HasSuffix(got, ":65432") || hostFits && got != host+":65432" {
 		t.Errorf("default instance name %q on host %q", got, host)
 	}
+}
+
+// adminKey makes a manager's SSH key, and an --admin-keys file that lets it in.
+func adminKey(t *testing.T) (gossh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := filepath.Join(t.TempDir(), "admins")
+	if err := os.WriteFile(admins, gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return signer, admins
+}
+
+// sshExec runs one manager command over SSH and returns its output.
+func sshExec(t *testing.T, addr net.Addr, key gossh.Signer, command string) string {
+	t.Helper()
+	client, err := gossh.Dial("tcp", addr.String(), &gossh.ClientConfig{
+		User: "manager", Auth: []gossh.AuthMethod{gossh.PublicKeys(key)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	s, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(command)
+	if err != nil {
+		t.Errorf("ssh manager %s: %v", command, err)
+	}
+	return string(out)
 }
