@@ -152,6 +152,35 @@ func TestManagerCustomers(t *testing.T) {
 	}
 }
 
+// TestManagerCustomersOfInstances: with several instances, sessions are N@INSTANCE
+// in customers and in kick, whatever the instance name's length; the instances that
+// did not answer are named on one line. A session kick cannot read, or a message
+// longer than MaxMessage, is refused before anyone is asked.
+func TestManagerCustomersOfInstances(t *testing.T) {
+	store := mustOpenStore(t)
+	now := time.Now()
+	hub := &fakeHub{customers: []shell.CustomerInfo{
+		{ID: 7, Instance: "a", Addr: "127.0.0.1:5000", Name: "Ada", Since: now, LastActive: now, CartUnits: 3},
+		{ID: 12, Instance: "shop-b.example.com:65432", Addr: "[::1]:6000", Since: now, LastActive: now},
+	}, missing: []string{"c:1"}}
+	long := strings.Repeat("x", shell.MaxMessage+1)
+	out := manage(t, store, hub, "customers", "kick 12@shop-b.example.com:65432", "kick 7@b", "kick 7@", "kick seven@a", "say "+long)
+	wantContains(t, out,
+		"ID                           Address ",
+		"\n7@a                          127.0.0.1:5000          Ada ",
+		"\n12@shop-b.example.com:65432  [::1]:6000              (guest) ",
+		"2 connected.\nInstance c:1 did not answer; its customers are not listed.\n",
+		"Customer 12@shop-b.example.com:65432 is disconnected.",
+		"No customer session 7@b",
+		"The instance name is empty",
+		`"seven@a" is not a session: type its number, or NUMBER@INSTANCE, as customers shows it`,
+		"The message is 1001 bytes long; at most 1000 are sent",
+	)
+	if len(hub.kicked) != 1 || hub.kicked[0] != 12 || len(hub.said) != 0 {
+		t.Errorf("hub saw kicks %v, messages %d", hub.kicked, len(hub.said))
+	}
+}
+
 // script runs lines as a manager's script and returns what went to stdout, what
 // went to the error output, and the number of failures.
 func script(t *testing.T, store storify.Store, failFast bool, lines ...string) (string, string, int) {
