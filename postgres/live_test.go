@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,6 +148,39 @@ func TestInstancesJoinAfterCrash(t *testing.T) {
 	replies, missing, err := a.Ask(ctx, "b", []byte("back?"), 5*time.Second)
 	if got := replyMap(replies); err != nil || len(missing) != 0 || got["b"] != "b heard a: back?" {
 		t.Errorf("Ask b after its restart = %v, missing %v, %v", got, missing, err)
+	}
+}
+
+// TestInstancesIgnoreForgedNotifications: whatever else is sent on the store's live
+// channel (half a request, a bad name, a request for someone else, a reply nobody
+// asked for) is not acted on, and the instance answers the next true request.
+func TestInstancesIgnoreForgedNotifications(t *testing.T) {
+	sc := newSchema(t)
+	ctx := context.Background()
+	a := joined(t, sc.dsn, "a", echo("a"))
+	var heard atomic.Int32
+	joined(t, sc.dsn, "b", func(_ context.Context, from string, req []byte) []byte {
+		heard.Add(1)
+		return []byte("b heard " + from + ": " + string(req))
+	})
+	h := sha256.Sum256([]byte(sc.name))
+	channel := "storify_live_" + hex.EncodeToString(h[:8])
+	admin := adminConn(t)
+	far := strconv.FormatInt(time.Now().Add(time.Hour).UnixMicro(), 10)
+	for _, payload := range []string{
+		"", "q", "q id", "q id " + far + " a", "q id soon a * body", "q id " + far + " a\x1b[2J * body",
+		"q id " + far + " a c body", "q id " + far + " b * from myself", "r", "r nobody", "r someid b", "x y z",
+	} {
+		if _, err := admin.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replies, missing, err := a.Ask(ctx, "b", []byte("true request"), 5*time.Second)
+	if got := replyMap(replies); err != nil || len(missing) != 0 || got["b"] != "b heard a: true request" {
+		t.Errorf("Ask after the forgeries = %v, missing %v, %v", got, missing, err)
+	}
+	if n := heard.Load(); n != 1 {
+		t.Errorf("b acted on %d requests, want 1: only the true one", n)
 	}
 }
 
