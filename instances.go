@@ -17,11 +17,12 @@ type Instances interface {
 	// for as long as the Store is open. The name is held by a lease in the database
 	// that the instance renews every second; an instance that stops renewing it
 	// (killed, hung, cut off from the database) is taken for gone once it lapses,
-	// InstanceLease later. Join waits that long for a lease that holds name to
-	// lapse, since it may be this instance's own from before a crash; if another
-	// instance keeps renewing it, Join fails with ECONFLICT. answer is called for
-	// the other instances' requests, one at a time, each with a deadline; from is
-	// the asking instance's name, and what answer returns is the reply.
+	// InstanceLease later. Join waits up to that long, and a second, for a lease
+	// that holds name to lapse, since it may be this instance's own from before a
+	// crash; if another instance keeps renewing it, Join fails with ECONFLICT.
+	// answer is called for the other instances' requests, one at a time, each
+	// with a deadline, unless its asker has stopped waiting for it; from is the
+	// asking instance's name, and what answer returns is the reply.
 	Join(ctx context.Context, name string, answer func(ctx context.Context, from string, request []byte) []byte) error
 	// Ask sends request to the other live instances (only to the one named to,
 	// if to is not "") and gathers the replies that come within wait, or before
