@@ -42,7 +42,10 @@ var epoch = time.Now()
 // listener's backend has been signalled, and a backend sends the notifications it was
 // signalled for before it answers its next command. The listener invalidates the copy
 // as each notification is received (OnNotification), so when the ping returns, every
-// one of them has; only then is the round recorded as answered (fresh).
+// one of them has; only then is the round recorded as answered (fresh). Between
+// rounds the listener reads the notifications as they come (awaitRound), and a round
+// wanted interrupts that read, so a change committed within the window is mostly seen
+// as soon as its notification arrives.
 type barrier struct {
 	mu      sync.Mutex
 	up      bool          // the listener is LISTENing; else reads go to the database

@@ -24,14 +24,14 @@ func (s *Store) ImportProducts(ctx context.Context, rows []storify.ProductRow, d
 		return plan.ImportResult, err
 	}
 	budget := max(s.timeout, storify.ImportBudget)
-	ctx, end := s.callFor(ctx, &err, budget)
+	ctx, end := s.callFor(withBudget(ctx, budget), &err, budget)
 	defer end()
 	var plan catalog.ImportPlan
 	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
 		// Another import or AddProduct committing meanwhile could add a name this
 		// plan adds too; the lock makes the plan and its writes one step.
 		// The session's statement_timeout is the budget of one ordinary call.
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, budget.Milliseconds())); err != nil {
+		if err := setLocalTimeouts(ctx, tx, budget); err != nil {
 			return fmt.Errorf("postgres: import: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE`); err != nil {

@@ -24,8 +24,7 @@ const (
 )
 
 // listenIdle is how long the listener waits for a read before it pings the server
-// anyway: that reads the notifications that came meanwhile, so that they do not pile
-// up, and notices a connection that died without a word.
+// anyway: that notices a connection that died without a word.
 const listenIdle = time.Second
 
 // pingTimeout bounds one ping of the listener: if the connection hangs, the reads
@@ -224,7 +223,8 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		conn.Close(ctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
-	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize())
+	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize()+
+		`; LISTEN `+pgx.Identifier{s.bansChannel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.liveChannel}.Sanitize())
 	if err == nil {
 		err = s.catchUp(lctx, conn)
 	}
@@ -246,14 +246,9 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		s.catalog.invalidate()
 	}()
 	b := &s.catalog.barrier
-	idle := time.NewTimer(listenIdle)
-	defer idle.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		if s.awaitRound(ctx, conn, time.Now().Add(listenIdle)) != nil {
 			return true
-		case <-b.kick:
-		case <-idle.C:
 		}
 		r := b.start()
 		err := ping(ctx, conn, s.pingTimeout())
@@ -262,7 +257,49 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 			return true
 		}
 		s.heard()
-		idle.Reset(listenIdle)
+	}
+}
+
+// awaitRound reads the notifications as they come (OnNotification handles each),
+// so that the other instances' requests are answered at once, until a round of the
+// barrier is wanted or, at idle, when the next ping is due. It returns an error if
+// ctx ends or the connection fails. A round wanted meanwhile interrupts the read at
+// once, through the connection's deadline, which leaves the connection usable.
+func (s *Store) awaitRound(ctx context.Context, conn *pgx.Conn, idle time.Time) error {
+	kick := s.catalog.barrier.kick
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-kick:
+			return nil
+		default:
+		}
+		if !time.Now().Before(idle) {
+			return nil
+		}
+		wctx, cancel := context.WithDeadline(ctx, idle)
+		kicked := make(chan bool, 1)
+		go func() {
+			select {
+			case <-kick:
+				cancel()
+				kicked <- true
+			case <-wctx.Done():
+				kicked <- false
+			}
+		}()
+		err := conn.PgConn().WaitForNotification(wctx)
+		cancel()
+		wanted := <-kicked // the helper has returned
+		switch {
+		case wanted:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && (wctx.Err() == nil || conn.IsClosed()):
+			return err // the connection failed
+		}
 	}
 }
 
@@ -288,6 +325,14 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 	}
 	cfg.RuntimeParams["application_name"] = name + listenerSuffix
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == s.bansChannel {
+			s.bansChanged() // this instance's own bans too: its copy is read again
+			return
+		}
+		if n.Channel == s.liveChannel {
+			s.onLive(n.Payload)
+			return
+		}
 		if n.Channel == s.ordersChannel {
 			if e, id, theirs := s.orderEvent(n.Payload); theirs {
 				s.tell(e, id)

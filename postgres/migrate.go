@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -83,8 +84,18 @@ func migrate(ctx context.Context, s *Store, fsys fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	return s.write(ctx, func(tx pgx.Tx) error { return migrateTx(ctx, tx, ms) })
+	ctx = withBudget(ctx, migrateBudget)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := setLocalTimeouts(ctx, tx, max(s.timeout, migrateBudget)); err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		return migrateTx(ctx, tx, ms)
+	})
 }
+
+// migrateBudget bounds migrating, waiting for another instance's migration
+// included, when it is longer than the Store's budget.
+const migrateBudget = 2 * time.Minute
 
 func migrateTx(ctx context.Context, tx pgx.Tx, ms []migration) error {
 	var schema *string

@@ -155,6 +155,15 @@ type Store struct {
 	log           *slog.Logger
 	instance      string // this Store's name in the payload of its notifications
 
+	// bansChannel announces changes of the bans; banWatch is told (WatchBans).
+	bansChannel string
+	banWatch    atomic.Pointer[func()]
+
+	// liveChannel carries the live instances' requests and replies; live is this
+	// Store among them, once it has joined (live.go).
+	liveChannel string
+	live        liveState
+
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
 
@@ -195,10 +204,15 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, timeout: o.Timeout, metrics: o.Metrics, log: o.Log, listenDone: make(chan struct{})}
-	// Each step gets the budget, as a call does: their statements use ctx.
-	mctx, cancel := s.budget(ctx)
-	err = migrate(mctx, s, migrations)
+	// Each step gets the budget, as a call does: their statements use ctx. The
+	// database must answer within one call's budget; migrating may take longer (a
+	// large table, or another instance migrating first).
+	pctx, cancel := s.budget(ctx)
+	err = pool.Ping(pctx)
 	cancel()
+	if err == nil {
+		err = migrate(ctx, s, migrations)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, unreachable(ctx, err)
@@ -212,6 +226,8 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	s.bansChannel = bansChannelName(s.channel)
+	s.liveChannel = liveChannelName(s.channel)
 	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
@@ -248,15 +264,17 @@ func bound(cfg *pgxpool.Config, d time.Duration) {
 	}
 }
 
-// Close answers the checkouts queued, stops the listener and closes the pool. It
-// waits until every connection in use has been returned, so calls in flight finish
-// first (each within its budget); a Checkout after Close returns an error. Closing the
-// pool's connections is bounded by the budget too: a connection to a host that no
-// longer answers is abandoned, not waited for, and Close says so.
+// Close answers the checkouts queued, stops the listener, ends the instance's lease
+// (Join) and closes the pool. It waits until every connection in use has been
+// returned, so calls in flight finish first (each within its budget); a Checkout
+// after Close returns an error. Closing the pool's connections is bounded by the
+// budget too: a connection to a host that no longer answers is abandoned, not waited
+// for, and Close says so.
 func (s *Store) Close() error {
 	s.commit.Close()
 	s.stopListening()
 	<-s.listenDone
+	s.leave()
 	closed := make(chan struct{})
 	go func() {
 		s.pool.Close()
@@ -288,9 +306,34 @@ func (s *Store) callFor(ctx context.Context, err *error, d time.Duration) (conte
 	}
 }
 
-// budget is ctx bounded by the Store's budget for one call.
+// budget is ctx bounded by the budget for one call: the Store's, or the longer one
+// that ctx was given by withBudget.
 func (s *Store) budget(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	d := s.timeout
+	if long, ok := ctx.Value(budgetKey{}).(time.Duration); ok && long > d {
+		d = long
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// budgetKey is the key of a longer budget than the Store's in a context.
+type budgetKey struct{}
+
+// withBudget gives the calls made with ctx a budget of d, if longer than the
+// Store's: for the few steps that may rightly take long (an import of a large file, a
+// migration, or waiting for another instance's), which the budget of one customer's
+// call would cut off.
+func withBudget(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, budgetKey{}, d)
+}
+
+// setLocalTimeouts sets the transaction's statement, lock and idle timeouts to d,
+// for a transaction run withBudget: the session's own are the Store's budget.
+func setLocalTimeouts(ctx context.Context, tx pgx.Tx, d time.Duration) error {
+	ms := d.Milliseconds()
+	_, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d;
+		SET LOCAL idle_in_transaction_session_timeout = %d`, ms, ms, ms))
+	return err
 }
 
 // querier is what statements run on: a pooled connection or a transaction, so that a

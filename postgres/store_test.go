@@ -266,3 +266,67 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 	t.Logf("Open of an unreachable server failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
 }
+
+// An instance that starts while another migrates the schema waits for it, however
+// much longer than one call's budget that takes, and then uses the schema; the
+// database answering is still checked within the budget (TestOpenWhilePausedFailsWithinBudget).
+func TestOpenWaitsForAnotherInstancesMigration(t *testing.T) {
+	sc := newSchema(t)
+	mustOpen(t, sc.dsn) // the tables exist: the other instance's migration is what holds them up
+	admin := adminConn(t)
+	tx, err := admin.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The migration's lock, held as a migrating instance holds it.
+	if _, err := tx.Exec(context.Background(), `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(0x53544f52), sc.name); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 200 * time.Millisecond
+	held := 4 * budget
+	released := make(chan struct{})
+	time.AfterFunc(held, func() {
+		tx.Rollback(context.Background())
+		close(released)
+	})
+	defer func() { <-released }() // admin is closed when the test ends
+	start := time.Now()
+	s, err := postgres.Open(context.Background(), sc.dsn, postgres.Options{Timeout: budget})
+	if err != nil {
+		t.Fatalf("Open with a %v budget while another instance migrates for %v: %v", budget, held, err)
+	}
+	defer s.Close()
+	if took := time.Since(start); took < held {
+		t.Errorf("Open returned after %v, before the other instance's migration ended (%v)", took, held)
+	}
+	if _, err := s.AddProduct(context.Background(), storify.NewProduct{Name: "Mug", Price: 100, Stock: 1}); err != nil {
+		t.Errorf("AddProduct after waiting: %v", err)
+	}
+}
+
+// An import of a large file is one transaction that may take far longer than the
+// budget of one call: it gets storify.ImportBudget, and its statements do too.
+func TestImportOutlastsTheCallBudget(t *testing.T) {
+	sc := newSchema(t)
+	s, err := postgres.Open(context.Background(), sc.dsn, postgres.Options{Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows := make([]storify.ProductRow, 50_000)
+	for i := range rows {
+		rows[i] = storify.ProductRow{Line: i + 2, Name: fmt.Sprintf("Product %06d", i+1), Price: 100, Stock: 5}
+	}
+	start := time.Now()
+	res, err := s.ImportProducts(context.Background(), rows, false)
+	if err != nil {
+		t.Fatalf("import of %d rows with a 200 ms call budget, after %v: %v", len(rows), time.Since(start), err)
+	}
+	t.Logf("imported %+v in %v", res, time.Since(start))
+	for i := range rows {
+		rows[i].Stock = 7 // the second import updates every row, one batch of UPDATEs
+	}
+	if res, err = s.ImportProducts(context.Background(), rows, false); err != nil || res.Updated != len(rows) {
+		t.Fatalf("second import: %+v, %v", res, err)
+	}
+}

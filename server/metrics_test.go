@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -90,7 +91,7 @@ func TestServerReportsConnections(t *testing.T) {
 	// A banned address.
 	banned := newServerMetrics()
 	bans := &server.Bans{Metrics: banned}
-	bans.Ban(netip.MustParsePrefix("127.0.0.0/8"), time.Time{})
+	bans.Ban(context.Background(), netip.MustParsePrefix("127.0.0.0/8"), time.Time{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

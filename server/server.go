@@ -386,6 +386,25 @@ func (s *Server) Broadcast(msg string) int {
 	return len(list)
 }
 
+// Roster lists the connected customers (shell.Hub); it never fails.
+func (s *Server) Roster(context.Context) (shell.Roster, error) {
+	return shell.Roster{Customers: s.Customers()}, nil
+}
+
+// KickSession disconnects one customer (shell.Hub): ENOTFOUND if there is no such
+// session, or it names an instance (a Server alone is no instance of several).
+func (s *Server) KickSession(_ context.Context, ref shell.SessionRef) error {
+	if ref.Instance != "" || !s.Kick(ref.ID) {
+		return storify.Errorf(storify.ENOTFOUND, "no customer session %s; type customers to list them", ref)
+	}
+	return nil
+}
+
+// Say sends msg to every connected customer (shell.Hub); it never fails.
+func (s *Server) Say(_ context.Context, msg string) (shell.Told, error) {
+	return shell.Told{Customers: s.Broadcast(msg)}, nil
+}
+
 // NotifyOrder tells the connected customers whose order o is (shell.Hub).
 func (s *Server) NotifyOrder(o storify.Order, msg string) int {
 	s.init()

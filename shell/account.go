@@ -42,7 +42,9 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	}
 	// Whether a name is taken is the one thing register must tell; the checks are
 	// counted per address, so that names cannot be probed in bulk.
-	if wait := c.registrations.Check(c.addr); wait > 0 {
+	if wait, err := c.registrations.Check(ctx, c.addr); err != nil {
+		return err
+	} else if wait > 0 {
 		return storify.Errorf(storify.ECONFLICT, "too many sign-ups from your address; try again in %s", roundWait(wait))
 	}
 	if _, err := c.store.AccountByName(ctx, key); err == nil {
@@ -50,11 +52,14 @@ func (c *Customer) register(ctx context.Context, a Args) error {
 	} else if storify.ErrorCode(err) != storify.ENOTFOUND {
 		return err
 	}
-	reg, wait := c.registrations.Reserve(c.addr)
+	reg, wait, err := c.registrations.Reserve(ctx, c.addr)
+	if err != nil {
+		return err
+	}
 	if reg == nil {
 		return storify.Errorf(storify.ECONFLICT, "too many new accounts right now; try again in %s", roundWait(wait))
 	}
-	defer reg.Release() // unless Done
+	defer reg.Release(context.WithoutCancel(ctx)) // unless Done
 	pw, err := c.readPassword("Password: ")
 	if err != nil || pw == "" {
 		return errCancelled(err)
@@ -113,12 +118,15 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 	if key == "" {
 		return storify.Errorf(storify.EINVALID, "no account can have that name")
 	}
-	attempt, wait := c.throttle.Reserve(key, c.addr)
+	attempt, wait, err := c.throttle.Reserve(ctx, key, c.addr)
+	if err != nil {
+		return err
+	}
 	if attempt == nil {
 		c.loginThrottled()
 		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
-	defer attempt.Release() // unless decided
+	defer attempt.Release(context.WithoutCancel(ctx)) // unless decided
 	pw, err := c.readPassword("Password: ")
 	if err != nil || pw == "" {
 		return errCancelled(err)
@@ -127,7 +135,9 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 		// bcrypt would compare only the first 72 bytes; no password is longer.
 		return tooLong()
 	}
-	if wait, ok := attempt.Check(); !ok {
+	if wait, ok, err := attempt.Check(ctx); err != nil {
+		return err
+	} else if !ok {
 		c.loginThrottled()
 		return storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
@@ -144,13 +154,17 @@ func (c *Customer) login(ctx context.Context, a Args) error {
 		return err
 	}
 	if !ok {
-		attempt.Fail()
+		if err := attempt.Fail(ctx); err != nil {
+			// Unrecorded, the failure must not be told: the throttle would not
+			// have counted the guess.
+			return err
+		}
 		if c.metrics != nil {
 			c.metrics.LoginFailed()
 		}
 		return storify.Errorf(storify.EINVALID, "wrong name or password")
 	}
-	attempt.Succeed()
+	attempt.Succeed(ctx) // unrecorded, its places lapse
 	if storify.OneTime(acct.PasswordHash) {
 		if err := c.replaceOneTime(ctx, acct); err != nil {
 			return err

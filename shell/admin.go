@@ -17,13 +17,15 @@ import (
 // The manager's commands for customer accounts and for keeping addresses out.
 
 // Banner keeps addresses from connecting; the customer server implements it.
+// Its errors are the store's, where the bans are kept in a store that several
+// instances share.
 type Banner interface {
 	// Ban keeps the addresses of p out until until (the zero time: until Unban).
-	Ban(p netip.Prefix, until time.Time)
+	Ban(ctx context.Context, p netip.Prefix, until time.Time) error
 	// Unban lifts the ban of exactly p, and reports whether there was one.
-	Unban(p netip.Prefix) bool
+	Unban(ctx context.Context, p netip.Prefix) (bool, error)
 	// Bans lists the bans in force.
-	Bans() []BanInfo
+	Bans(ctx context.Context) ([]BanInfo, error)
 }
 
 // BanInfo is one ban in force.
@@ -97,7 +99,7 @@ func (m *Manager) lock(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	m.printf("The account %s is locked: no one can log in to it until you unlock it.%s\n", acct.Name, m.disconnect(func(c CustomerInfo) bool {
+	m.printf("The account %s is locked: no one can log in to it until you unlock it.%s\n", acct.Name, m.disconnect(ctx, func(c CustomerInfo) bool {
 		return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 	}))
 	return nil
@@ -126,20 +128,22 @@ func (m *Manager) deleteAccount(ctx context.Context, a Args) error {
 		return err
 	}
 	m.printf("The account %s is deleted; %s kept for %s.%s\n", acct.Name, count(n, "order"), storify.DeletedCustomer,
-		m.disconnect(func(c CustomerInfo) bool {
+		m.disconnect(ctx, func(c CustomerInfo) bool {
 			return c.Account != "" && username.Key(c.Account) == username.Key(acct.Name)
 		}))
 	return nil
 }
 
-// disconnect kicks the connected customers that match, and says how many.
-func (m *Manager) disconnect(match func(CustomerInfo) bool) string {
+// disconnect kicks the connected customers that match, on every instance, and says
+// how many.
+func (m *Manager) disconnect(ctx context.Context, match func(CustomerInfo) bool) string {
 	if m.hub == nil {
 		return ""
 	}
+	r, _ := m.hub.Roster(ctx) // what it could list; it says nothing of the rest
 	n := 0
-	for _, c := range m.hub.Customers() {
-		if match(c) && m.hub.Kick(c.ID) {
+	for _, c := range r.Customers {
+		if match(c) && m.hub.KickSession(ctx, c.Ref()) == nil {
 			n++
 		}
 	}
@@ -149,7 +153,7 @@ func (m *Manager) disconnect(match func(CustomerInfo) bool) string {
 	return fmt.Sprintf(" %s disconnected.", count(n, "customer"))
 }
 
-func (m *Manager) ban(_ context.Context, a Args) error {
+func (m *Manager) ban(ctx context.Context, a Args) error {
 	if m.bans == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
@@ -167,15 +171,17 @@ func (m *Manager) ban(_ context.Context, a Args) error {
 		until = time.Now().Add(d)
 		how = "until " + until.Local().Format("2006-01-02 15:04")
 	}
-	m.bans.Ban(p, until)
-	m.printf("Connections from %s are turned away %s.%s\n", showPrefix(p), how, m.disconnect(func(c CustomerInfo) bool {
+	if err := m.bans.Ban(ctx, p, until); err != nil {
+		return err
+	}
+	m.printf("Connections from %s are turned away %s.%s\n", showPrefix(p), how, m.disconnect(ctx, func(c CustomerInfo) bool {
 		ap, err := netip.ParseAddrPort(c.Addr)
 		return err == nil && p.Contains(ap.Addr().Unmap())
 	}))
 	return nil
 }
 
-func (m *Manager) unban(_ context.Context, a Args) error {
+func (m *Manager) unban(ctx context.Context, a Args) error {
 	if m.bans == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
@@ -183,18 +189,23 @@ func (m *Manager) unban(_ context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	if !m.bans.Unban(p) {
+	if ok, err := m.bans.Unban(ctx, p); err != nil {
+		return err
+	} else if !ok {
 		return storify.Errorf(storify.ENOTFOUND, "%s is not banned; type bans to list the bans", showPrefix(p))
 	}
 	m.printf("%s may connect again.\n", showPrefix(p))
 	return nil
 }
 
-func (m *Manager) listBans(context.Context, Args) error {
+func (m *Manager) listBans(ctx context.Context, _ Args) error {
 	if m.bans == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
-	bs := m.bans.Bans()
+	bs, err := m.bans.Bans(ctx)
+	if err != nil {
+		return err
+	}
 	if len(bs) == 0 {
 		m.printf("No bans.\n")
 		return nil

@@ -113,18 +113,21 @@ func TestManagerAccountAdmin(t *testing.T) {
 // fakeBans is a shell.Banner in memory.
 type fakeBans map[netip.Prefix]time.Time
 
-func (b fakeBans) Ban(p netip.Prefix, until time.Time) { b[p] = until }
-func (b fakeBans) Unban(p netip.Prefix) bool {
+func (b fakeBans) Ban(_ context.Context, p netip.Prefix, until time.Time) error {
+	b[p] = until
+	return nil
+}
+func (b fakeBans) Unban(_ context.Context, p netip.Prefix) (bool, error) {
 	_, ok := b[p]
 	delete(b, p)
-	return ok
+	return ok, nil
 }
-func (b fakeBans) Bans() []shell.BanInfo {
+func (b fakeBans) Bans(context.Context) ([]shell.BanInfo, error) {
 	var out []shell.BanInfo
 	for p, u := range b {
 		out = append(out, shell.BanInfo{Prefix: p, Until: u})
 	}
-	return out
+	return out, nil
 }
 
 // TestManagerBan: ban takes an address or a network and a duration, disconnects

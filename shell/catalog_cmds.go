@@ -125,7 +125,23 @@ func (c *Customer) listCategory(ctx context.Context, name string, page int) erro
 			render: func(b []byte, from, to int) []byte { return appendCatalog(b, ps[from:to], false) },
 		}, page)
 	}
+	if near := nearestCategory(cs, key); near != "" {
+		return storify.Errorf(storify.ENOTFOUND, "there is no category %q; did you mean %s? Type categories to see them all", safe(name, 40), near)
+	}
 	return storify.Errorf(storify.ENOTFOUND, "there is no category %q; type categories to see them", safe(name, 40))
+}
+
+// nearestCategory is the category whose name is closest to key (folded), for "did
+// you mean": within two typos, and fewer for short names, so that "Pens" is not
+// offered for "Mugs"; "" if none is that close.
+func nearestCategory(cs []storify.Category, key string) string {
+	best, bestD := "", min(3, len([]rune(key))/3+1)
+	for _, cat := range cs {
+		if d := storify.EditDistance(key, storify.FoldKey(cat.Name)); d < bestD {
+			best, bestD = cat.Name, d
+		}
+	}
+	return best
 }
 
 // importFile checks a catalog file, says what importing it would change (or

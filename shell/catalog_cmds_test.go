@@ -60,7 +60,7 @@ func TestCustomerBrowsesCategories(t *testing.T) {
 	if _, err := store.SetCategory(ctx, 26, "Pens"); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, store, false, 0, "categories", "list kitchen things", "", "list pens", `list "KITCHEN things" 2`, "list Mugs", "show 26", "list 2")
+	r := run(t, store, false, 0, "categories", "list kitchen things", "", "list pens", `list "KITCHEN things" 2`, "list Mugs", "show 26", "list 2", "list pnes", "list kichen thngs")
 	wants := []string{
 		"Kitchen Things 25\nPens 1\nType list CATEGORY to see one.",
 		`products in Kitchen Things 1–20 of 25. Type next (or just Enter) for more, list "Kitchen Things" PAGE to go to a page.`,
@@ -70,6 +70,8 @@ func TestCustomerBrowsesCategories(t *testing.T) {
 		`There is no category "Mugs"; type categories to see them.`,
 		"Category: Pens",
 		"products 21–30 of 30",
+		`There is no category "pnes"; did you mean Pens? Type categories to see them all.`,
+		`There is no category "kichen thngs"; did you mean Kitchen Things? Type categories to see them all.`,
 	}
 	for i, w := range wants {
 		if !strings.Contains(spaces.ReplaceAllString(r[i], " "), w) {

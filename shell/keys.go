@@ -122,13 +122,18 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 	if key == "" || password == "" || len(password) > MaxPasswordLen {
 		return storify.Account{}, wrong
 	}
-	attempt, wait := throttle.Reserve(key, addr)
+	attempt, wait, err := throttle.Reserve(ctx, key, addr)
+	if err != nil {
+		return storify.Account{}, err
+	}
 	if attempt == nil {
 		metrics.LoginThrottled()
 		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
-	defer attempt.Release() // unless decided
-	if wait, ok := attempt.Check(); !ok {
+	defer attempt.Release(context.WithoutCancel(ctx)) // unless decided
+	if wait, ok, err := attempt.Check(ctx); err != nil {
+		return storify.Account{}, err
+	} else if !ok {
 		metrics.LoginThrottled()
 		return storify.Account{}, storify.Errorf(storify.ECONFLICT, "too many failed logins; try again in %s", roundWait(wait))
 	}
@@ -145,11 +150,13 @@ func CheckPassword(ctx context.Context, store storify.Store, throttle *LoginThro
 		return storify.Account{}, err
 	}
 	if !ok {
-		attempt.Fail()
+		if err := attempt.Fail(ctx); err != nil {
+			return storify.Account{}, err // unrecorded, the failure is not told
+		}
 		metrics.LoginFailed()
 		return storify.Account{}, wrong
 	}
-	attempt.Succeed()
+	attempt.Succeed(ctx) // unrecorded, its places lapse
 	if storify.OneTime(acct.PasswordHash) {
 		// The store gave this password for one login, at which the customer
 		// chooses their own: the login command asks for it, a transport cannot.

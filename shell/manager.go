@@ -5,34 +5,91 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/storify/storify"
 )
 
-// Hub is what the manager sees of the connected customers; the server implements it.
+// Hub is what the manager sees of the connected customers: the server's own
+// (server.Server) or, when several instances share the store, every live
+// instance's (server.Cluster). Asking other instances takes time and may fail, so
+// the calls take a context and return an error.
 type Hub interface {
-	// Customers lists the connected customers, oldest connection first.
-	Customers() []CustomerInfo
-	// Kick says goodbye to a customer and disconnects them; false if no such session.
-	Kick(id int64) bool
-	// Broadcast sends a message to every connected customer and returns how many.
-	Broadcast(msg string) int
-	// NotifyOrder sends a message to the connected customers whose order o is
-	// (its account's sessions, or the session that placed it) and returns how many.
+	// Roster lists the connected customers, each instance's oldest connection
+	// first, and names the instances that did not answer.
+	Roster(ctx context.Context) (Roster, error)
+	// KickSession says goodbye to a customer and disconnects them; ENOTFOUND if no
+	// such session.
+	KickSession(ctx context.Context, ref SessionRef) error
+	// Say sends a message to every connected customer and says how many were told.
+	Say(ctx context.Context, msg string) (Told, error)
+	// NotifyOrder sends a message to the customers connected to this instance
+	// whose order o is (its account's sessions, or the session that placed it)
+	// and returns how many. Other instances learn of the order from the store.
 	NotifyOrder(o storify.Order, msg string) int
+}
+
+// Roster is the customers connected to the store.
+type Roster struct {
+	Customers []CustomerInfo
+	// Missing names the instances that did not answer in time: their customers
+	// are not in the list.
+	Missing []string
+}
+
+// Told is how many customers a message reached.
+type Told struct {
+	Customers int
+	// Missing names the instances that did not answer in time: their customers
+	// may not have been told.
+	Missing []string
 }
 
 // CustomerInfo describes one connected customer.
 type CustomerInfo struct {
 	ID         int64
+	Instance   string // the instance the customer is connected to; "" when only one runs
 	Addr       string
 	Name       string // given at checkout, or the account's; "" before either
 	Account    string // the account logged in; "" for a guest
 	Since      time.Time
 	LastActive time.Time
 	CartUnits  int
+}
+
+// Ref is how the manager names the customer's session.
+func (c CustomerInfo) Ref() SessionRef { return SessionRef{ID: c.ID, Instance: c.Instance} }
+
+// SessionRef names a customer's session: its number on its instance, and the
+// instance when several run ("" for this one, or the only one).
+type SessionRef struct {
+	ID       int64
+	Instance string
+}
+
+// String is the session as customers shows it and kick takes it: 3, or 3@shop1:65432.
+func (r SessionRef) String() string {
+	if r.Instance == "" {
+		return strconv.FormatInt(r.ID, 10)
+	}
+	return strconv.FormatInt(r.ID, 10) + "@" + r.Instance
+}
+
+// ParseSessionRef reads a session as customers shows it: N, or N@INSTANCE.
+func ParseSessionRef(s string) (SessionRef, error) {
+	num, instance, at := strings.Cut(strings.TrimSpace(s), "@")
+	id, err := storify.ParseID(num)
+	if err != nil {
+		return SessionRef{}, storify.Errorf(storify.EINVALID, "%q is not a session: type its number, or NUMBER@INSTANCE, as customers shows it", safe(s, 80))
+	}
+	if at {
+		if err := storify.CheckInstanceName(instance); err != nil {
+			return SessionRef{}, err
+		}
+	}
+	return SessionRef{ID: id, Instance: instance}, nil
 }
 
 // Manager is the manager's console session.
@@ -130,10 +187,10 @@ var managerCommands = func() *Table[*Manager] {
 		{Name: "order", Args: []Arg{order}, Help: "show one order", Run: (*Manager).order},
 		{Name: "ship", Args: []Arg{order}, Help: "mark a placed order shipped; a connected customer is told", Run: (*Manager).ship},
 		{Name: "cancel", Args: []Arg{order}, Help: "cancel a placed order and put its units back; a connected customer is told", Run: (*Manager).cancel},
-		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers", Run: (*Manager).customers},
-		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: ", Valid: validID}}, Help: "disconnect a customer", Run: (*Manager).kick},
+		{Name: "customers", Aliases: []string{"who"}, Help: "list the connected customers, of every instance of the store", Run: (*Manager).customers},
+		{Name: "kick", Args: []Arg{{Name: "ID", Prompt: "Session id: ", Valid: validSession}}, Help: "disconnect a customer, on any instance: the ID as customers shows it", Run: (*Manager).kick},
 		{Name: "say", Args: []Arg{{Name: "MESSAGE", Prompt: "Message: ", Rest: true}},
-			Help: "send a message to every connected customer", Run: (*Manager).say},
+			Help: "send a message to every connected customer, on every instance", Run: (*Manager).say},
 		{Name: "sales", Args: []Arg{{Name: "FILTER", Optional: true, Rest: true}},
 			Help: "revenue and units sold per product: [from DATE] [to DATE] [by category]", Run: (*Manager).reportSales},
 		{Name: "lowstock", Args: []Arg{{Name: "N", Optional: true}}, Help: "products on sale with N (default 10) or fewer left, fewest first", Run: (*Manager).lowStock},
@@ -314,17 +371,42 @@ func (m *Manager) accounts(ctx context.Context, _ Args) error {
 	return m.showList(ctx, m.accountsListing(), 1)
 }
 
-func (m *Manager) customers(context.Context, Args) error {
+func (m *Manager) customers(ctx context.Context, _ Args) error {
 	if m.hub == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
-	cs := m.hub.Customers()
-	if len(cs) == 0 {
+	r, err := m.hub.Roster(ctx)
+	cs := r.Customers
+	switch {
+	case len(cs) == 0 && err != nil:
+		return err
+	case len(cs) == 0 && len(r.Missing) > 0:
+		m.printf("No customers connected to the instances that answered.\n")
+	case len(cs) == 0:
 		m.printf("No customers connected.\n")
-		return nil
+	default:
+		m.writeCustomers(cs)
+	}
+	if len(r.Missing) > 0 {
+		m.printf("%s; %s customers are not listed.\n", didNotAnswer(r.Missing), theirs(r.Missing))
+	}
+	return err
+}
+
+// writeCustomers writes the table of the connected customers. With several
+// instances a session is N@INSTANCE, which is long: its column is as wide as the
+// longest, and aligned left.
+func (m *Manager) writeCustomers(cs []CustomerInfo) {
+	idFormat := "%4s"
+	if cs[0].Instance != "" {
+		w := 0
+		for _, c := range cs {
+			w = max(w, len(c.Ref().String()))
+		}
+		idFormat = "%-" + strconv.Itoa(w) + "s"
 	}
 	now := time.Now()
-	m.printf("%4s  %-22s  %-26s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
+	m.printf(idFormat+"  %-22s  %-26s  %-8s  %8s  %4s\n", "ID", "Address", "Name", "Since", "Idle", "Cart")
 	for _, c := range cs {
 		name := shown(c.Name)
 		switch {
@@ -333,29 +415,46 @@ func (m *Manager) customers(context.Context, Args) error {
 		case name == "":
 			name = "(guest)"
 		}
-		m.printf("%4d  %-22s  %s  %-8s  %8s  %4d\n", c.ID, c.Addr, pad(name, 26), c.Since.Local().Format("15:04:05"),
+		m.printf(idFormat+"  %-22s  %s  %-8s  %8s  %4d\n", c.Ref(), shown(c.Addr), pad(name, 26), c.Since.Local().Format("15:04:05"),
 			now.Sub(c.LastActive).Round(time.Second), c.CartUnits)
 	}
 	m.printf("%d connected.\n", len(cs))
-	return nil
 }
 
-func (m *Manager) kick(_ context.Context, a Args) error {
+// didNotAnswer names the instances that did not answer, in a sentence.
+func didNotAnswer(names []string) string {
+	if len(names) == 1 {
+		return "Instance " + names[0] + " did not answer"
+	}
+	return "Instances " + strings.Join(names, ", ") + " did not answer"
+}
+
+func theirs(names []string) string {
+	if len(names) == 1 {
+		return "its"
+	}
+	return "their"
+}
+
+func (m *Manager) kick(ctx context.Context, a Args) error {
 	if m.hub == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
-	id, err := storify.ParseID(a.Get("ID"))
+	ref, err := ParseSessionRef(a.Get("ID"))
 	if err != nil {
 		return err
 	}
-	if !m.hub.Kick(id) {
-		return storify.Errorf(storify.ENOTFOUND, "no customer session %d; type customers to list them", id)
+	if err := m.hub.KickSession(ctx, ref); err != nil {
+		return err
 	}
-	m.printf("Customer %d is disconnected.\n", id)
+	m.printf("Customer %s is disconnected.\n", ref)
 	return nil
 }
 
-func (m *Manager) say(_ context.Context, a Args) error {
+// MaxMessage bounds a message to the customers, in bytes.
+const MaxMessage = 1000
+
+func (m *Manager) say(ctx context.Context, a Args) error {
 	if m.hub == nil {
 		return storify.Errorf(storify.ECONFLICT, "no customer server is running")
 	}
@@ -363,9 +462,17 @@ func (m *Manager) say(_ context.Context, a Args) error {
 	if !storify.Printable(msg) || msg == "" {
 		return storify.Errorf(storify.EINVALID, "the message is empty or has characters that cannot be shown")
 	}
-	n := m.hub.Broadcast(msg)
-	m.printf("Sent to %s.\n", count(n, "customer"))
-	return nil
+	if len(msg) > MaxMessage {
+		return storify.Errorf(storify.EINVALID, "the message is %d bytes long; at most %d are sent", len(msg), MaxMessage)
+	}
+	told, err := m.hub.Say(ctx, msg)
+	if told.Customers > 0 || err == nil {
+		m.printf("Sent to %s.\n", count(told.Customers, "customer"))
+	}
+	if len(told.Missing) > 0 {
+		m.printf("%s; %s customers may not have been told.\n", didNotAnswer(told.Missing), theirs(told.Missing))
+	}
+	return err
 }
 
 // writeSales writes the sales report, one line per product and the total.
@@ -397,7 +504,7 @@ func (m *Manager) exit(context.Context, Args) error {
 func validUnits(s string) error      { _, err := storify.ParseUnits(s); return err }
 func validStock(s string) error      { _, err := storify.ParseStock(s); return err }
 func validPrice(s string) error      { _, err := storify.ParseCents(s); return err }
-func validID(s string) error         { _, err := storify.ParseID(s); return err }
+func validSession(s string) error    { _, err := ParseSessionRef(s); return err }
 func validOrder(s string) error      { _, err := parseOrder(s); return err }
 func validAdjustment(s string) error { _, err := storify.ParseAdjustment(s); return err }
 

@@ -14,21 +14,27 @@ import (
 
 type fakeHub struct {
 	customers []shell.CustomerInfo
+	missing   []string // instances that do not answer
 	kicked    []int64
 	said      []string
 }
 
-func (h *fakeHub) Customers() []shell.CustomerInfo { return h.customers }
-func (h *fakeHub) Kick(id int64) bool {
+func (h *fakeHub) Roster(context.Context) (shell.Roster, error) {
+	return shell.Roster{Customers: h.customers, Missing: h.missing}, nil
+}
+func (h *fakeHub) KickSession(_ context.Context, ref shell.SessionRef) error {
 	for _, c := range h.customers {
-		if c.ID == id {
-			h.kicked = append(h.kicked, id)
-			return true
+		if c.Ref() == ref {
+			h.kicked = append(h.kicked, ref.ID)
+			return nil
 		}
 	}
-	return false
+	return storify.Errorf(storify.ENOTFOUND, "no customer session %s", ref)
 }
-func (h *fakeHub) Broadcast(msg string) int { h.said = append(h.said, msg); return len(h.customers) }
+func (h *fakeHub) Say(_ context.Context, msg string) (shell.Told, error) {
+	h.said = append(h.said, msg)
+	return shell.Told{Customers: len(h.customers), Missing: h.missing}, nil
+}
 func (h *fakeHub) NotifyOrder(o storify.Order, msg string) int {
 	h.said = append(h.said, msg)
 	return 1
@@ -143,6 +149,35 @@ func TestManagerCustomers(t *testing.T) {
 	)
 	if len(hub.kicked) != 1 || hub.kicked[0] != 9 || len(hub.said) != 1 || hub.said[0] != "Closing in 5 minutes" {
 		t.Errorf("hub saw kicks %v, messages %q", hub.kicked, hub.said)
+	}
+}
+
+// TestManagerCustomersOfInstances: with several instances, sessions are N@INSTANCE
+// in customers and in kick, whatever the instance name's length; the instances that
+// did not answer are named on one line. A session kick cannot read, or a message
+// longer than MaxMessage, is refused before anyone is asked.
+func TestManagerCustomersOfInstances(t *testing.T) {
+	store := mustOpenStore(t)
+	now := time.Now()
+	hub := &fakeHub{customers: []shell.CustomerInfo{
+		{ID: 7, Instance: "a", Addr: "127.0.0.1:5000", Name: "Ada", Since: now, LastActive: now, CartUnits: 3},
+		{ID: 12, Instance: "shop-b.example.com:65432", Addr: "[::1]:6000", Since: now, LastActive: now},
+	}, missing: []string{"c:1"}}
+	long := strings.Repeat("x", shell.MaxMessage+1)
+	out := manage(t, store, hub, "customers", "kick 12@shop-b.example.com:65432", "kick 7@b", "kick 7@", "kick seven@a", "say "+long)
+	wantContains(t, out,
+		"ID                           Address ",
+		"\n7@a                          127.0.0.1:5000          Ada ",
+		"\n12@shop-b.example.com:65432  [::1]:6000              (guest) ",
+		"2 connected.\nInstance c:1 did not answer; its customers are not listed.\n",
+		"Customer 12@shop-b.example.com:65432 is disconnected.",
+		"No customer session 7@b",
+		"The instance name is empty",
+		`"seven@a" is not a session: type its number, or NUMBER@INSTANCE, as customers shows it`,
+		"The message is 1001 bytes long; at most 1000 are sent",
+	)
+	if len(hub.kicked) != 1 || hub.kicked[0] != 12 || len(hub.said) != 0 {
+		t.Errorf("hub saw kicks %v, messages %d", hub.kicked, len(hub.said))
 	}
 }
 

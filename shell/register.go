@@ -1,25 +1,34 @@
 package shell
 
 import (
-	"sync"
+	"context"
+	"slices"
 	"time"
+
+	"github.com/storify/storify"
 )
 
 // RegisterThrottle limits sign-ups: register answers at once whether a name is
 // taken (it must, to be useful), so name checks are counted per address, and new
 // accounts are counted per address and for the whole store. A sign-up holds its
 // places from the name check on, so parallel sign-ups cannot pass a limit together.
-// One RegisterThrottle is shared by every session of a server.
+// One RegisterThrottle is shared by every session of a server; with Shared set (a
+// store that several instances share) its counts are the store's, so that the
+// limits hold for the whole store, not per instance. Its methods fail only then,
+// when the database does not answer: the sign-up is refused.
 type RegisterThrottle struct {
 	ChecksPerAddr   int // register commands (name checks) per address per Period (default 20)
 	AccountsPerAddr int // accounts opened per address per Period (default 5)
 	AccountsPerShop int // accounts opened in all per Period (default 100)
 	Period          time.Duration
-	Now             func() time.Time
+	// Now is the clock of the counts kept in memory; shared counts go by the
+	// store's clock.
+	Now func() time.Time
+	// Shared, if set, keeps the counts in the store that the instances share;
+	// nil keeps them in this process's memory.
+	Shared storify.SharedLimits
 
-	mu     sync.Mutex
-	checks window
-	accts  window
+	mem memLimits
 }
 
 // NewRegisterThrottle returns a throttle with the default limits and perShop
@@ -31,9 +40,13 @@ func NewRegisterThrottle(perShop int) *RegisterThrottle {
 	return &RegisterThrottle{ChecksPerAddr: 20, AccountsPerAddr: 5, AccountsPerShop: perShop, Period: time.Hour, Now: time.Now}
 }
 
-// shopKey is the window key that counts accounts for the whole store; no address
-// looks like it.
-const shopKey = "*"
+// The records of the sign-up limits, by key: name checks per address, accounts
+// per address, and accounts for the whole store (no address looks like "*").
+const (
+	checksKeyPrefix   = "signup checks "
+	accountsKeyPrefix = "signup accounts "
+	shopKey           = accountsKeyPrefix + "*"
+)
 
 // Registration is a sign-up in progress: Done when the account is opened, Release
 // when it is not.
@@ -44,87 +57,104 @@ type Registration struct {
 	done bool
 }
 
+// update runs fn on the windows under keys, read under the lock of the
+// throttle's state, and keeps what fn leaves in them.
+func (t *RegisterThrottle) update(ctx context.Context, keys []string, fn func(ws []window, now time.Time)) error {
+	now := t.Now
+	if now == nil {
+		now = time.Now
+	}
+	return limitState(ctx, t.Shared, &t.mem, now, keys, func(now time.Time, recs []storify.LimitRecord) error {
+		ws := make([]window, len(recs))
+		for i, r := range recs {
+			decodeRecord(r, &ws[i])
+			ws[i] = ws[i].since(now, t.Period)
+		}
+		fn(ws, now)
+		for i, w := range ws {
+			var until time.Time
+			if len(w) > 0 {
+				until = w[len(w)-1].Add(t.Period)
+			}
+			recs[i] = encodeRecord(w, until, len(w) == 0)
+		}
+		return nil
+	})
+}
+
 // Check counts a name check from addr; it returns how long to wait if there have
 // been too many.
-func (t *RegisterThrottle) Check(addr string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.Now()
-	if wait := t.checks.wait(addr, t.ChecksPerAddr, t.Period, now); wait > 0 {
-		return wait
-	}
-	t.checks.add(addr, now)
-	return 0
+func (t *RegisterThrottle) Check(ctx context.Context, addr string) (time.Duration, error) {
+	var wait time.Duration
+	err := t.update(ctx, []string{checksKeyPrefix + addr}, func(ws []window, now time.Time) {
+		if wait = ws[0].wait(t.ChecksPerAddr, t.Period, now); wait == 0 {
+			ws[0] = append(ws[0], now)
+		}
+	})
+	return wait, err
 }
 
 // Reserve holds a place for a new account from addr, or says how long to wait.
-func (t *RegisterThrottle) Reserve(addr string) (*Registration, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.Now()
-	wait := max(t.accts.wait(addr, t.AccountsPerAddr, t.Period, now), t.accts.wait(shopKey, t.AccountsPerShop, t.Period, now))
-	if wait > 0 {
-		return nil, wait
+func (t *RegisterThrottle) Reserve(ctx context.Context, addr string) (*Registration, time.Duration, error) {
+	var wait time.Duration
+	var at time.Time
+	err := t.update(ctx, []string{accountsKeyPrefix + addr, shopKey}, func(ws []window, now time.Time) {
+		wait = max(ws[0].wait(t.AccountsPerAddr, t.Period, now), ws[1].wait(t.AccountsPerShop, t.Period, now))
+		if wait == 0 {
+			ws[0], ws[1] = append(ws[0], now), append(ws[1], now)
+			at = now
+		}
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	t.accts.add(addr, now)
-	t.accts.add(shopKey, now)
-	return &Registration{t: t, addr: addr, at: now}, 0
+	if wait > 0 {
+		return nil, wait, nil
+	}
+	return &Registration{t: t, addr: addr, at: at}, 0, nil
 }
 
 // Done keeps the place: the account is open.
 func (r *Registration) Done() { r.done = true }
 
-// Release gives the place back: no account was opened.
-func (r *Registration) Release() {
+// Release gives the place back: no account was opened. It needs no answer: a
+// place that cannot be given back (the database is away) lapses after Period.
+func (r *Registration) Release(ctx context.Context) {
 	if r == nil || r.done {
 		return
 	}
 	r.done = true
-	r.t.mu.Lock()
-	defer r.t.mu.Unlock()
-	r.t.accts.remove(r.addr, r.at)
-	r.t.accts.remove(shopKey, r.at)
+	r.t.update(ctx, []string{accountsKeyPrefix + r.addr, shopKey}, func(ws []window, _ time.Time) {
+		ws[0], ws[1] = ws[0].remove(r.at), ws[1].remove(r.at)
+	})
 }
 
-// window counts events per key within a period.
-type window map[string][]time.Time
+// window is the times of the events counted under one key within a period, oldest
+// first.
+type window []time.Time
 
-func (w *window) wait(key string, limit int, period time.Duration, now time.Time) time.Duration {
-	ts := (*w)[key]
-	for len(ts) > 0 && now.Sub(ts[0]) >= period {
-		ts = ts[1:]
+// since is w without the times that are period old or older.
+func (w window) since(now time.Time, period time.Duration) window {
+	for len(w) > 0 && now.Sub(w[0]) >= period {
+		w = w[1:]
 	}
-	if len(ts) == 0 {
-		delete(*w, key)
-	} else {
-		(*w)[key] = ts
-	}
-	if len(ts) < limit {
+	return w
+}
+
+// wait is how long until one more event may be counted, within limit per period.
+func (w window) wait(limit int, period time.Duration, now time.Time) time.Duration {
+	if len(w) < limit {
 		return 0
 	}
-	return ts[len(ts)-limit].Add(period).Sub(now)
+	return w[len(w)-limit].Add(period).Sub(now)
 }
 
-func (w *window) add(key string, now time.Time) {
-	if *w == nil {
-		*w = window{}
-	}
-	if len(*w) > 100_000 {
-		for k, ts := range *w {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) > time.Hour {
-				delete(*w, k)
-			}
+// remove is w without one time equal to at.
+func (w window) remove(at time.Time) window {
+	for i := len(w) - 1; i >= 0; i-- {
+		if w[i].Equal(at) {
+			return slices.Delete(w, i, i+1)
 		}
 	}
-	(*w)[key] = append((*w)[key], now)
-}
-
-func (w *window) remove(key string, at time.Time) {
-	ts := (*w)[key]
-	for i := len(ts) - 1; i >= 0; i-- {
-		if ts[i].Equal(at) {
-			(*w)[key] = append(ts[:i], ts[i+1:]...)
-			return
-		}
-	}
+	return w
 }

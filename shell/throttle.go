@@ -1,13 +1,18 @@
 package shell
 
 import (
-	"sync"
+	"context"
 	"time"
+
+	"github.com/storify/storify"
 )
 
 // LoginThrottle slows down password guessing. One throttle is shared by every
 // session of a server; names are keyed by username.Key, so that every spelling of
-// one account name is throttled as one.
+// one account name is throttled as one. With Shared set (a store that several
+// instances share), its records are the store's, so that it holds for the whole
+// store: however the connections spread over the instances, the limits are those
+// of one throttle.
 //
 // An attempt is reserved for its name before the password is asked for
 // (Reserve), and again, atomically with the decision to check it, right before
@@ -28,9 +33,15 @@ import (
 //
 // An open password prompt holds its name's place for PromptHold at most: prompts
 // left open cannot keep a name locked (its owner is asked again once they lapse),
-// and a password typed after that is checked only if a place is free then.
-// Refused attempts change nothing: only a checked, wrong password escalates. Names
-// that do not exist are throttled exactly like names that do.
+// and a password typed after that is checked only if a place is free then. A check
+// holds its places for CheckHold at most, so that an instance that stopped in the
+// middle of one (it crashed) keeps no name locked for longer. Refused attempts
+// change nothing: only a checked, wrong password escalates. Names that do not exist
+// are throttled exactly like names that do.
+//
+// Every method that takes a ctx may fail only with Shared set, when the database
+// does not answer (storify.ErrUnavailable): the attempt is then refused, never
+// let through unchecked.
 type LoginThrottle struct {
 	PerName    int           // failures per name before pauses (default 5)
 	PerAddr    int           // distinct names failed from one address before it is held (default 20)
@@ -39,25 +50,49 @@ type LoginThrottle struct {
 	MaxPause   time.Duration // the longest pause (default 15m)
 	KnownFor   time.Duration // how long a name that logged in from an address stays known there (default 30 days)
 	PromptHold time.Duration // how long an open password prompt holds a place (default 30s)
-	Now        func() time.Time
+	// CheckHold is how long a password check holds its places at most (default
+	// 2m): far longer than a check takes (--db-timeout and the hashing), it only
+	// matters for a check that never ends, because its instance stopped.
+	CheckHold time.Duration
+	// Now is the clock of the records kept in memory; shared records go by the
+	// store's clock, one for every instance.
+	Now func() time.Time
+	// Shared, if set, keeps the records in the store that the instances share;
+	// nil keeps them in this process's memory.
+	Shared storify.SharedLimits
 
-	mu    sync.Mutex
-	names map[string]*nameRecord
-	addrs map[string]*addrRecord
+	mem memLimits
 }
 
+// The records of the login throttle, by key: one per name, one per address, and
+// one per name known at an address.
+const (
+	nameKeyPrefix  = "login name "
+	addrKeyPrefix  = "login addr "
+	knownKeyPrefix = "login known "
+)
+
+// nameRecord is what the throttle keeps of a name.
 type nameRecord struct {
-	failures int
-	last     time.Time              // of the last failure
-	prompts  map[*Attempt]time.Time // open password prompts: when each was reserved
-	checking int                    // passwords being checked
+	Failures int                  `json:"f,omitempty"`
+	Last     time.Time            `json:"l,omitzero"`  // of the last failure
+	Prompts  map[string]time.Time `json:"p,omitempty"` // open password prompts, by attempt: when each was reserved
+	Checking map[string]time.Time `json:"c,omitempty"` // passwords being checked, by attempt: when each began
 }
 
+// addrRecord is what the throttle keeps of an address. The names that logged in
+// from it have records of their own (knownKeyPrefix), as there may be many.
 type addrRecord struct {
-	failed   map[string]time.Time // names that failed from here: when, last
-	last     time.Time            // of the last failure on a name new to this address
-	checking int                  // checks in flight on names new to this address
-	known    map[string]time.Time // names that logged in from here: when, last
+	Failed   map[string]time.Time `json:"f,omitempty"` // names that failed from here: when, last
+	Last     time.Time            `json:"l,omitzero"`  // of the last failure on a name new to this address
+	Checking map[string]time.Time `json:"c,omitempty"` // checks in flight on names new to this address, by attempt
+}
+
+// loginRecords are the records one attempt reads and changes.
+type loginRecords struct {
+	name  nameRecord
+	addr  addrRecord
+	known time.Time // when the name last logged in from the address
 }
 
 // NewLoginThrottle returns a throttle with the default limits.
@@ -65,7 +100,7 @@ func NewLoginThrottle() *LoginThrottle {
 	return &LoginThrottle{
 		PerName: 5, PerAddr: 20, Window: 15 * time.Minute, Pause: 30 * time.Second,
 		MaxPause: 15 * time.Minute, KnownFor: 30 * 24 * time.Hour, PromptHold: 30 * time.Second,
-		Now: time.Now,
+		CheckHold: 2 * time.Minute, Now: time.Now,
 	}
 }
 
@@ -73,6 +108,7 @@ func NewLoginThrottle() *LoginThrottle {
 // then exactly one of Fail, Succeed or Release (Release is harmless after either).
 type Attempt struct {
 	t         *LoginThrottle
+	id        string // names its places in the records
 	name      string
 	addr      string
 	checked   bool // Check granted it: it holds a place in checking
@@ -80,109 +116,169 @@ type Attempt struct {
 	done      bool
 }
 
-// Reserve reserves a login attempt for the name key from addr, before the password
-// prompt. When the attempt may not be made now, it returns nil and how long to wait.
-func (t *LoginThrottle) Reserve(name, addr string) (*Attempt, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.Now()
-	if t.names == nil {
-		t.names, t.addrs = map[string]*nameRecord{}, map[string]*addrRecord{}
+// update runs fn on the attempt's records, read under the lock of the throttle's
+// state, and keeps what fn leaves in them. fn may run more than once.
+func (t *LoginThrottle) update(ctx context.Context, at *Attempt, fn func(r *loginRecords, now time.Time)) error {
+	now := t.Now
+	if now == nil {
+		now = time.Now
 	}
-	if len(t.names)+len(t.addrs) > 100_000 {
-		t.sweepLocked(now)
+	keys := []string{nameKeyPrefix + at.name, addrKeyPrefix + at.addr, knownKeyPrefix + at.addr + " " + at.name}
+	return limitState(ctx, t.Shared, &t.mem, now, keys, func(now time.Time, recs []storify.LimitRecord) error {
+		var r loginRecords
+		decodeRecord(recs[0], &r.name)
+		decodeRecord(recs[1], &r.addr)
+		decodeRecord(recs[2], &r.known)
+		fn(&r, now)
+		recs[0] = t.encodeName(&r.name, now)
+		recs[1] = t.encodeAddr(&r.addr, now)
+		recs[2] = encodeRecord(r.known, r.known.Add(t.KnownFor), r.known.IsZero() || now.Sub(r.known) > t.KnownFor)
+		return nil
+	})
+}
+
+// encodeName makes a name's record, without what has lapsed; it lapses once
+// nothing in it counts any more.
+func (t *LoginThrottle) encodeName(n *nameRecord, now time.Time) storify.LimitRecord {
+	t.dropLapsed(n, now)
+	until := n.Last.Add(t.Window)
+	for _, opened := range n.Prompts {
+		until = latest(until, opened.Add(t.PromptHold))
 	}
-	if wait := t.nameWaitLocked(name, now); wait > 0 {
-		return nil, wait
+	for _, began := range n.Checking {
+		until = latest(until, began.Add(t.CheckHold))
 	}
-	// An address already paused for spraying is told so before the prompt; its
-	// place is taken only when the password is checked, so that customers behind
-	// one address logging in at the same time are not turned away while they type.
-	a := t.addrs[addr]
-	if a.isNew(name, now, t.Window, t.KnownFor) {
-		if wait := t.waitLocked(a.failedNames(now, t.Window), 0, t.PerAddr, a.lastFailure(), now); wait > 0 {
-			return nil, wait
+	return encodeRecord(n, until, n.Failures == 0 && len(n.Prompts) == 0 && len(n.Checking) == 0)
+}
+
+// encodeAddr makes an address's record, without what has lapsed.
+func (t *LoginThrottle) encodeAddr(a *addrRecord, now time.Time) storify.LimitRecord {
+	var until time.Time
+	for name, at := range a.Failed {
+		if now.Sub(at) > t.Window {
+			delete(a.Failed, name)
+		} else {
+			until = latest(until, at.Add(t.Window))
 		}
 	}
-	at := &Attempt{t: t, name: name, addr: addr}
-	t.name(name).prompts[at] = now
-	return at, 0
+	for id, began := range a.Checking {
+		if now.Sub(began) >= t.CheckHold {
+			delete(a.Checking, id)
+		} else {
+			until = latest(until, began.Add(t.CheckHold))
+		}
+	}
+	return encodeRecord(a, until, len(a.Failed) == 0 && len(a.Checking) == 0)
+}
+
+// dropLapsed forgets a name's lapsed places, and its failures once they are older
+// than Window with no check in flight.
+func (t *LoginThrottle) dropLapsed(n *nameRecord, now time.Time) {
+	for id, opened := range n.Prompts {
+		if now.Sub(opened) >= t.PromptHold {
+			delete(n.Prompts, id) // lapsed; its Check looks for a free place
+		}
+	}
+	for id, began := range n.Checking {
+		if now.Sub(began) >= t.CheckHold {
+			delete(n.Checking, id) // its instance stopped in the middle of it
+		}
+	}
+	if now.Sub(n.Last) > t.Window && len(n.Checking) == 0 {
+		n.Failures = 0
+	}
+}
+
+// Reserve reserves a login attempt for the name key from addr, before the password
+// prompt. When the attempt may not be made now, it returns nil and how long to wait.
+// The error is the store's, when the records are shared and cannot be reached.
+func (t *LoginThrottle) Reserve(ctx context.Context, name, addr string) (*Attempt, time.Duration, error) {
+	at := &Attempt{t: t, id: newPlaceID(), name: name, addr: addr}
+	var wait time.Duration
+	err := t.update(ctx, at, func(r *loginRecords, now time.Time) {
+		wait = t.nameWait(&r.name, now)
+		if wait > 0 {
+			return
+		}
+		// An address already paused for spraying is told so before the prompt;
+		// its place is taken only when the password is checked, so that customers
+		// behind one address logging in at the same time are not turned away
+		// while they type.
+		if r.isNew(at.name, now, t) {
+			if wait = t.wait(r.addr.failedNames(now, t.Window), 0, t.PerAddr, r.addr.Last, now); wait > 0 {
+				return
+			}
+		}
+		if r.name.Prompts == nil {
+			r.name.Prompts = map[string]time.Time{}
+		}
+		r.name.Prompts[at.id] = now
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if wait > 0 {
+		return nil, wait, nil
+	}
+	return at, 0, nil
 }
 
 // Check takes the attempt's places right before its password is checked: under
 // the per-name rule (its prompt's place if that has not lapsed, else a free one)
 // and under the per-address rule. When the check may not be made now, it
-// releases the attempt and returns how long to wait.
-func (at *Attempt) Check() (time.Duration, bool) {
+// releases the attempt and returns how long to wait. On an error the attempt is
+// not checked either.
+func (at *Attempt) Check(ctx context.Context) (time.Duration, bool, error) {
 	t := at.t
-	t.mu.Lock()
-	now := t.Now()
-	n := t.name(at.name)
-	opened, ok := n.prompts[at]
-	delete(n.prompts, at)
-	if !ok || now.Sub(opened) >= t.PromptHold {
-		if wait := t.nameWaitLocked(at.name, now); wait > 0 {
-			t.mu.Unlock()
-			at.Release()
-			return wait, false
+	var wait time.Duration
+	var newToAddr bool
+	err := t.update(ctx, at, func(r *loginRecords, now time.Time) {
+		wait, newToAddr = 0, false
+		n := &r.name
+		opened, ok := n.Prompts[at.id]
+		delete(n.Prompts, at.id)
+		if !ok || now.Sub(opened) >= t.PromptHold {
+			if wait = t.nameWait(n, now); wait > 0 {
+				return
+			}
 		}
+		newToAddr = r.isNew(at.name, now, t)
+		if newToAddr {
+			if wait = t.wait(r.addr.failedNames(now, t.Window), r.addr.checking(now, t.CheckHold), t.PerAddr, r.addr.Last, now); wait > 0 {
+				return
+			}
+			if r.addr.Checking == nil {
+				r.addr.Checking = map[string]time.Time{}
+			}
+			r.addr.Checking[at.id] = now
+		}
+		if n.Checking == nil {
+			n.Checking = map[string]time.Time{}
+		}
+		n.Checking[at.id] = now
+	})
+	if err != nil {
+		// The records cannot be reached to give the prompt's place back: it lapses.
+		at.done = true
+		return 0, false, err
 	}
-	a := t.addrs[at.addr]
-	newToAddr := a.isNew(at.name, now, t.Window, t.KnownFor)
-	if newToAddr {
-		if wait := t.waitLocked(a.failedNames(now, t.Window), a.checkingCount(), t.PerAddr, a.lastFailure(), now); wait > 0 {
-			t.mu.Unlock()
-			at.Release()
-			return wait, false
-		}
-		if a == nil {
-			a = &addrRecord{}
-			t.addrs[at.addr] = a
-		}
-		a.checking++
+	if wait > 0 {
+		at.done = true // its prompt's place is given back already
+		return wait, false, nil
 	}
-	n.checking++
 	at.checked, at.newToAddr = true, newToAddr
-	t.mu.Unlock()
-	return 0, true
+	return 0, true, nil
 }
 
-// name returns the record of a name, made if needed; t.mu must be held.
-func (t *LoginThrottle) name(name string) *nameRecord {
-	if t.names == nil {
-		t.names, t.addrs = map[string]*nameRecord{}, map[string]*addrRecord{}
-	}
-	n := t.names[name]
-	if n == nil {
-		n = &nameRecord{prompts: map[*Attempt]time.Time{}}
-		t.names[name] = n
-	}
-	return n
+// nameWait is how long until one more attempt for a name may hold a place.
+func (t *LoginThrottle) nameWait(n *nameRecord, now time.Time) time.Duration {
+	t.dropLapsed(n, now)
+	return t.wait(n.Failures, len(n.Checking)+len(n.Prompts), t.PerName, n.Last, now)
 }
 
-// nameWaitLocked is how long until one more attempt for name may hold a place.
-func (t *LoginThrottle) nameWaitLocked(name string, now time.Time) time.Duration {
-	n := t.names[name]
-	if n == nil {
-		return 0
-	}
-	if now.Sub(n.last) > t.Window && n.checking == 0 {
-		n.failures = 0
-	}
-	inFlight := n.checking
-	for at, opened := range n.prompts {
-		if now.Sub(opened) < t.PromptHold {
-			inFlight++
-		} else {
-			delete(n.prompts, at) // lapsed; its Check looks for a free place
-		}
-	}
-	return t.waitLocked(n.failures, inFlight, t.PerName, n.last, now)
-}
-
-// waitLocked applies one limit: with failures so far and attempts in flight, how
-// long until one more attempt may be made (0: now).
-func (t *LoginThrottle) waitLocked(failures, inFlight, limit int, last, now time.Time) time.Duration {
+// wait applies one limit: with failures so far and attempts in flight, how long
+// until one more attempt may be made (0: now).
+func (t *LoginThrottle) wait(failures, inFlight, limit int, last, now time.Time) time.Duration {
 	if failures+inFlight < limit {
 		return 0
 	}
@@ -200,25 +296,21 @@ func (t *LoginThrottle) waitLocked(failures, inFlight, limit int, last, now time
 	return 0
 }
 
-func (a *addrRecord) isNew(name string, now time.Time, window, knownFor time.Duration) bool {
-	if a == nil {
-		return true
-	}
-	if at, ok := a.known[name]; ok && now.Sub(at) <= knownFor {
+// isNew reports whether name is new to the address: it neither logged in from
+// there within KnownFor nor failed from there within Window.
+func (r *loginRecords) isNew(name string, now time.Time, t *LoginThrottle) bool {
+	if !r.known.IsZero() && now.Sub(r.known) <= t.KnownFor {
 		return false
 	}
-	if at, ok := a.failed[name]; ok && now.Sub(at) <= window {
+	if at, ok := r.addr.Failed[name]; ok && now.Sub(at) <= t.Window {
 		return false
 	}
 	return true
 }
 
 func (a *addrRecord) failedNames(now time.Time, window time.Duration) int {
-	if a == nil {
-		return 0
-	}
 	n := 0
-	for _, at := range a.failed {
+	for _, at := range a.Failed {
 		if now.Sub(at) <= window {
 			n++
 		}
@@ -226,113 +318,61 @@ func (a *addrRecord) failedNames(now time.Time, window time.Duration) int {
 	return n
 }
 
-func (a *addrRecord) checkingCount() int {
-	if a == nil {
-		return 0
+// checking counts the address's checks in flight on new names, lapsed ones left out.
+func (a *addrRecord) checking(now time.Time, hold time.Duration) int {
+	n := 0
+	for _, began := range a.Checking {
+		if now.Sub(began) < hold {
+			n++
+		}
 	}
-	return a.checking
+	return n
 }
 
-func (a *addrRecord) lastFailure() time.Time {
-	if a == nil {
-		return time.Time{}
-	}
-	return a.last
-}
-
-// Fail records that the attempt's password was checked and was wrong.
-func (at *Attempt) Fail() {
-	at.finish(func(t *LoginThrottle, now time.Time) {
-		n := t.name(at.name)
-		n.failures++
-		n.last = now
-		a := t.addrs[at.addr]
-		if a == nil {
-			a = &addrRecord{}
-			t.addrs[at.addr] = a
-		}
-		if a.failed == nil {
-			a.failed = map[string]time.Time{}
-		}
+// Fail records that the attempt's password was checked and was wrong. On an error
+// the failure is not recorded: the attempt's places stay taken until they lapse
+// (CheckHold), and the caller must not tell the outcome of the check.
+func (at *Attempt) Fail(ctx context.Context) error {
+	return at.finish(ctx, func(r *loginRecords, now time.Time) {
+		r.name.Failures++
+		r.name.Last = now
 		if at.newToAddr {
-			a.last = now
+			r.addr.Last = now
 		}
-		a.failed[at.name] = now
+		if r.addr.Failed == nil {
+			r.addr.Failed = map[string]time.Time{}
+		}
+		r.addr.Failed[at.name] = now
 	})
 }
 
 // Succeed records a login: the name's failures are forgotten, and the name is
-// known at the address from now on.
-func (at *Attempt) Succeed() {
-	at.finish(func(t *LoginThrottle, now time.Time) {
-		t.names[at.name].failures = 0
-		a := t.addrs[at.addr]
-		if a == nil {
-			a = &addrRecord{}
-			t.addrs[at.addr] = a
-		}
-		if a.known == nil {
-			a.known = map[string]time.Time{}
-		}
-		if len(a.known) < 10_000 {
-			a.known[at.name] = now
-		}
+// known at the address from now on. On an error the places stay taken until they
+// lapse.
+func (at *Attempt) Succeed(ctx context.Context) error {
+	return at.finish(ctx, func(r *loginRecords, now time.Time) {
+		r.name.Failures = 0
+		r.known = now
 	})
 }
 
-// Release gives the attempt back undecided: no password was checked.
-func (at *Attempt) Release() { at.finish(func(*LoginThrottle, time.Time) {}) }
-
-func (at *Attempt) finish(record func(t *LoginThrottle, now time.Time)) {
-	if at == nil || at.done {
-		return
-	}
-	at.done = true
-	t := at.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := t.name(at.name)
-	delete(n.prompts, at)
-	if at.checked {
-		n.checking--
-	}
-	if at.newToAddr {
-		if a := t.addrs[at.addr]; a != nil {
-			a.checking--
-		}
-	}
-	record(t, t.Now())
-	if n.failures == 0 && n.checking == 0 && len(n.prompts) == 0 {
-		delete(t.names, at.name)
-	}
+// Release gives the attempt back undecided: no password was checked. It needs
+// no answer: when the records cannot be reached, the places lapse.
+func (at *Attempt) Release(ctx context.Context) {
+	at.finish(ctx, func(*loginRecords, time.Time) {})
 }
 
-// sweepLocked drops records with nothing in flight and nothing recent, bounding
-// memory under a flood.
-func (t *LoginThrottle) sweepLocked(now time.Time) {
-	for k, n := range t.names {
-		for at, opened := range n.prompts {
-			if now.Sub(opened) >= t.PromptHold {
-				delete(n.prompts, at)
-			}
-		}
-		if n.checking == 0 && len(n.prompts) == 0 && now.Sub(n.last) > t.Window {
-			delete(t.names, k)
-		}
+func (at *Attempt) finish(ctx context.Context, record func(r *loginRecords, now time.Time)) error {
+	if at == nil || at.done {
+		return nil
 	}
-	for k, a := range t.addrs {
-		for name, at := range a.failed {
-			if now.Sub(at) > t.Window {
-				delete(a.failed, name)
-			}
+	at.done = true
+	return at.t.update(ctx, at, func(r *loginRecords, now time.Time) {
+		delete(r.name.Prompts, at.id)
+		delete(r.name.Checking, at.id)
+		if at.newToAddr {
+			delete(r.addr.Checking, at.id)
 		}
-		for name, at := range a.known {
-			if now.Sub(at) > t.KnownFor {
-				delete(a.known, name)
-			}
-		}
-		if a.checking == 0 && len(a.failed) == 0 && len(a.known) == 0 {
-			delete(t.addrs, k)
-		}
-	}
+		record(r, now)
+	})
 }

@@ -1,6 +1,7 @@
 package shell_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -8,6 +9,26 @@ import (
 
 	"github.com/storify/storify/shell"
 )
+
+var ctx = context.Background()
+
+// reserve is th.Reserve, whose records in memory cannot fail.
+func reserve(th *shell.LoginThrottle, name, addr string) (*shell.Attempt, time.Duration) {
+	at, wait, err := th.Reserve(ctx, name, addr)
+	if err != nil {
+		panic(err)
+	}
+	return at, wait
+}
+
+// check is at.Check, whose records in memory cannot fail.
+func check(at *shell.Attempt) (time.Duration, bool) {
+	wait, ok, err := at.Check(ctx)
+	if err != nil {
+		panic(err)
+	}
+	return wait, ok
+}
 
 func fakeClock(th *shell.LoginThrottle) *time.Time {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -27,7 +48,7 @@ func TestThrottleReservesBeforeThePassword(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if at, _ := th.Reserve("bob", "10.0.0.1"); at != nil {
+			if at, _ := reserve(th, "bob", "10.0.0.1"); at != nil {
 				mu.Lock()
 				granted = append(granted, at)
 				mu.Unlock()
@@ -39,29 +60,29 @@ func TestThrottleReservesBeforeThePassword(t *testing.T) {
 		t.Fatalf("%d of 60 parallel attempts granted, want 5", len(granted))
 	}
 	for _, at := range granted {
-		if _, ok := at.Check(); !ok {
+		if _, ok := check(at); !ok {
 			t.Fatalf("a reserved attempt was refused at its check")
 		}
-		at.Fail()
+		at.Fail(ctx)
 	}
-	at, wait := th.Reserve("bob", "10.0.0.2")
+	at, wait := reserve(th, "bob", "10.0.0.2")
 	if at != nil || wait != 30*time.Second {
 		t.Errorf("after 5 failures: attempt %v, wait %v; want a 30s pause", at, wait)
 	}
 	// Refusals escalate nothing: many of them later, the pause is still 30s.
 	for range 100 {
-		th.Reserve("bob", "10.0.0.1")
+		reserve(th, "bob", "10.0.0.1")
 	}
 	*now = now.Add(31 * time.Second)
-	if at, _ := th.Reserve("bob", "10.0.0.1"); at == nil {
+	if at, _ := reserve(th, "bob", "10.0.0.1"); at == nil {
 		t.Errorf("refused attempts lengthened the pause")
 	} else {
-		at.Fail()
+		at.Fail(ctx)
 	}
-	if _, wait := th.Reserve("bob", "10.0.0.1"); wait != time.Minute {
+	if _, wait := reserve(th, "bob", "10.0.0.1"); wait != time.Minute {
 		t.Errorf("after a sixth failure the wait is %v, want 1m", wait)
 	}
-	if at, _ := th.Reserve("alice", "10.0.0.1"); at == nil {
+	if at, _ := reserve(th, "alice", "10.0.0.1"); at == nil {
 		t.Errorf("alice, behind the same address, is kept out by failures on bob")
 	}
 }
@@ -72,13 +93,13 @@ func TestThrottlePauseIsCapped(t *testing.T) {
 	now := fakeClock(th)
 	var last time.Duration
 	for range 30 {
-		at, wait := th.Reserve("bob", "10.0.0.1")
+		at, wait := reserve(th, "bob", "10.0.0.1")
 		if at == nil {
 			*now = now.Add(wait)
 			last = wait
-			at, _ = th.Reserve("bob", "10.0.0.1")
+			at, _ = reserve(th, "bob", "10.0.0.1")
 		}
-		at.Fail()
+		at.Fail(ctx)
 	}
 	if last != th.MaxPause {
 		t.Errorf("the pause after 30 failures is %v, want the cap %v", last, th.MaxPause)
@@ -90,41 +111,41 @@ func TestThrottlePauseIsCapped(t *testing.T) {
 func TestThrottleAgainstSpraying(t *testing.T) {
 	th := shell.NewLoginThrottle()
 	now := fakeClock(th)
-	at, _ := th.Reserve("alice", "10.0.0.1")
-	at.Succeed()
+	at, _ := reserve(th, "alice", "10.0.0.1")
+	at.Succeed(ctx)
 	for i := range 20 {
-		at, _ := th.Reserve(fmt.Sprintf("user%d", i), "10.0.0.1")
+		at, _ := reserve(th, fmt.Sprintf("user%d", i), "10.0.0.1")
 		if at == nil {
 			t.Fatalf("name %d refused before the address limit", i)
 		}
-		if _, ok := at.Check(); !ok {
+		if _, ok := check(at); !ok {
 			t.Fatalf("name %d refused at its check before the address limit", i)
 		}
-		at.Fail()
+		at.Fail(ctx)
 	}
-	if at, wait := th.Reserve("carol", "10.0.0.1"); at != nil || wait != 30*time.Second {
+	if at, wait := reserve(th, "carol", "10.0.0.1"); at != nil || wait != 30*time.Second {
 		t.Errorf("a 21st name from a spraying address: attempt %v, wait %v; want a 30s pause", at, wait)
 	}
-	if at, _ := th.Reserve("alice", "10.0.0.1"); at == nil {
+	if at, _ := reserve(th, "alice", "10.0.0.1"); at == nil {
 		t.Errorf("alice, known at the address, is kept out by the spraying")
 	} else {
-		at.Succeed()
+		at.Succeed(ctx)
 	}
-	if at, _ := th.Reserve("user3", "10.0.0.1"); at == nil {
+	if at, _ := reserve(th, "user3", "10.0.0.1"); at == nil {
 		t.Errorf("a name already tried is held by the per-name rule only")
 	} else {
-		at.Release()
+		at.Release(ctx)
 	}
-	if at, _ := th.Reserve("carol", "10.0.0.2"); at == nil {
+	if at, _ := reserve(th, "carol", "10.0.0.2"); at == nil {
 		t.Errorf("another address is held by the first one's spraying")
 	} else {
-		at.Release()
+		at.Release(ctx)
 	}
 	*now = now.Add(30 * time.Second)
-	if at, _ := th.Reserve("carol", "10.0.0.1"); at == nil {
+	if at, _ := reserve(th, "carol", "10.0.0.1"); at == nil {
 		t.Errorf("the address is still held after its pause")
 	} else {
-		at.Release()
+		at.Release(ctx)
 	}
 }
 
@@ -135,7 +156,7 @@ func TestThrottleAddressChecksAreReserved(t *testing.T) {
 	fakeClock(th)
 	var ats []*shell.Attempt
 	for i := range 50 {
-		at, _ := th.Reserve(fmt.Sprintf("user%d", i), "10.0.0.1")
+		at, _ := reserve(th, fmt.Sprintf("user%d", i), "10.0.0.1")
 		if at == nil {
 			t.Fatalf("prompt %d refused: open prompts must not count", i)
 		}
@@ -143,9 +164,9 @@ func TestThrottleAddressChecksAreReserved(t *testing.T) {
 	}
 	checked := 0
 	for _, at := range ats {
-		if _, ok := at.Check(); ok {
+		if _, ok := check(at); ok {
 			checked++
-			defer at.Fail()
+			defer at.Fail(ctx)
 		}
 	}
 	if checked != th.PerAddr {
@@ -161,7 +182,7 @@ func TestThrottleOpenPromptsLapse(t *testing.T) {
 	now := fakeClock(th)
 	var idle []*shell.Attempt
 	for range 6 {
-		if at, _ := th.Reserve("alice", "10.0.0.1"); at != nil {
+		if at, _ := reserve(th, "alice", "10.0.0.1"); at != nil {
 			idle = append(idle, at)
 		}
 	}
@@ -169,25 +190,25 @@ func TestThrottleOpenPromptsLapse(t *testing.T) {
 		t.Fatalf("%d prompts open for one name, want 5", len(idle))
 	}
 	*now = now.Add(th.PromptHold)
-	owner, _ := th.Reserve("alice", "10.0.0.2")
+	owner, _ := reserve(th, "alice", "10.0.0.2")
 	if owner == nil {
 		t.Fatalf("idle prompts keep alice out after %v", th.PromptHold)
 	}
-	if _, ok := owner.Check(); !ok {
+	if _, ok := check(owner); !ok {
 		t.Fatalf("alice's check refused")
 	}
-	owner.Succeed()
+	owner.Succeed(ctx)
 	checked := 0
 	for _, at := range idle {
-		if _, ok := at.Check(); ok {
+		if _, ok := check(at); ok {
 			checked++
-			defer at.Fail()
+			defer at.Fail(ctx)
 		}
 	}
 	if checked != 5 {
 		t.Errorf("%d lapsed prompts checked, want 5 (the places free)", checked)
 	}
-	if at, _ := th.Reserve("alice", "10.0.0.1"); at != nil {
+	if at, _ := reserve(th, "alice", "10.0.0.1"); at != nil {
 		t.Errorf("a prompt granted while 5 checks are in flight")
 	}
 }

@@ -2,10 +2,8 @@ package ssh
 
 import (
 	"io"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/storify/storify/internal/lineinput"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
 )
@@ -20,43 +18,21 @@ const maxOutput = 64 << 10
 // sequences and other control characters never reach a line: Ctrl-C (0x03)
 // interrupts, Ctrl-U and Backspace edit, the rest is dropped.
 type lineCodec struct {
-	rw      io.ReadWriter
-	rbuf    []byte
-	r, w    int
-	rerr    error
-	maxLine int
-
-	line     []byte
-	overflow bool // the line passed maxLine; discarded at its end
-	lastCR   bool // a CR ended the last line: an LF right after it belongs to it
-	esc      escState
+	rw   io.ReadWriter
+	rbuf []byte
+	r, w int
+	rerr error
+	dec  lineinput.Decoder
 
 	out  []byte
 	werr *server.WriteError
 }
 
-type escState uint8
-
-const (
-	escNone  escState = iota
-	escStart          // after ESC
-	escCSI            // after ESC [: parameters until a final byte
-	escSS3            // after ESC O: one more byte
-)
-
 func newLineCodec(rw io.ReadWriter, first []byte, maxLine int) server.Codec {
-	c := &lineCodec{rw: rw, rbuf: make([]byte, max(readChunk, len(first))), maxLine: maxLine}
+	c := &lineCodec{rw: rw, rbuf: make([]byte, max(readChunk, len(first))), dec: lineinput.New(maxLine)}
 	c.w = copy(c.rbuf, first)
 	return c
 }
-
-type lineEvent uint8
-
-const (
-	lineNone lineEvent = iota
-	lineDone
-	lineInterrupt
-)
 
 func (c *lineCodec) ReadLine() (string, error) {
 	for {
@@ -66,11 +42,8 @@ func (c *lineCodec) ReadLine() (string, error) {
 		for c.r < c.w {
 			b := c.rbuf[c.r]
 			c.r++
-			switch c.step(b) {
-			case lineDone:
-				return c.finish()
-			case lineInterrupt:
-				return "", shell.ErrInterrupt
+			if ev := c.dec.Byte(b); ev != lineinput.None {
+				return result(&c.dec, ev)
 			}
 		}
 		if c.rerr != nil {
@@ -79,8 +52,8 @@ func (c *lineCodec) ReadLine() (string, error) {
 				c.rerr = nil // a deadline: the caller may read on
 				return "", err
 			}
-			if len(c.line) > 0 || c.overflow {
-				return c.finish()
+			if ev := c.dec.EndOfInput(); ev != lineinput.None {
+				return result(&c.dec, ev)
 			}
 			return "", io.EOF
 		}
@@ -89,112 +62,29 @@ func (c *lineCodec) ReadLine() (string, error) {
 	}
 }
 
-// step decodes one input byte.
-func (c *lineCodec) step(b byte) lineEvent {
-	lastCR := c.lastCR
-	c.lastCR = false
-	switch c.esc {
-	case escStart:
-		switch b {
-		case '[':
-			c.esc = escCSI
-		case 'O':
-			c.esc = escSS3
-		default:
-			c.esc = escNone
-		}
-		return lineNone
-	case escCSI:
-		if b >= 0x40 && b <= 0x7e {
-			c.esc = escNone
-		}
-		return lineNone
-	case escSS3:
-		c.esc = escNone
-		return lineNone
-	}
-	switch b {
-	case '\n':
-		if lastCR {
-			return lineNone
-		}
-		return lineDone
-	case '\r':
-		c.lastCR = true
-		return lineDone
-	case 0x03: // Ctrl-C
-		c.line, c.overflow = c.line[:0], false
-		return lineInterrupt
-	case 0x15: // Ctrl-U
-		c.line = c.line[:0]
-	case 0x7f, 0x08: // Backspace
-		if len(c.line) > 0 {
-			_, size := utf8.DecodeLastRune(c.line)
-			c.line = c.line[:len(c.line)-size]
-		}
-	case 0x1b:
-		c.esc = escStart
-	case '\t':
-		c.add(' ')
-	default:
-		if b >= 0x20 {
-			c.add(b)
-		}
-	}
-	return lineNone
-}
-
-func (c *lineCodec) add(b byte) {
-	if c.overflow {
-		return
-	}
-	if len(c.line) >= c.maxLine {
-		c.overflow = true
-		c.line = c.line[:0]
-		return
-	}
-	c.line = append(c.line, b)
-}
-
-// finish returns the line decoded and starts the next one.
-func (c *lineCodec) finish() (string, error) {
-	if c.overflow {
-		c.overflow = false
-		c.line = c.line[:0]
+// result is ReadLine's answer for a decoder's event.
+func result(d *lineinput.Decoder, ev lineinput.Event) (string, error) {
+	switch ev {
+	case lineinput.Interrupt:
+		return "", shell.ErrInterrupt
+	case lineinput.TooLong:
 		return "", shell.ErrLineTooLong
 	}
-	line := cleanLine(c.line)
-	c.line = c.line[:0]
-	return line, nil
+	return d.Take(), nil
 }
 
 // cleanCommand decodes an exec request's command as a typed line is decoded,
 // line ends taken as spaces: no escape sequence or control character is left.
 func cleanCommand(cmd string) string {
-	c := &lineCodec{maxLine: len(cmd)}
+	d := lineinput.New(len(cmd))
 	for i := 0; i < len(cmd); i++ {
 		b := cmd[i]
 		if b == '\r' || b == '\n' {
 			b = ' '
 		}
-		c.step(b)
+		d.Byte(b)
 	}
-	return cleanLine(c.line)
-}
-
-// cleanLine makes typed bytes a line fit to show anyone: valid UTF-8 with no C1
-// control characters (U+0080 to U+009F, which some terminals take as escapes).
-func cleanLine(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	s := strings.ToValidUTF8(string(b), "")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
+	return d.Partial()
 }
 
 func (c *lineCodec) Write(p []byte) (int, error) {
@@ -251,9 +141,7 @@ func (c *lineCodec) WindowSize() (width, height int) { return 0, -1 }
 
 func (c *lineCodec) ShowPrompt(prompt string) {
 	c.WriteString(prompt)
-	if !c.overflow {
-		c.WriteString(cleanLine(c.line))
-	}
+	c.WriteString(c.dec.Partial())
 }
 
 func (c *lineCodec) BreakLine() { c.WriteString("\n") }

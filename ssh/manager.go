@@ -20,7 +20,11 @@ func (h *managerHandler) Prompt() string { return shell.ManagerPrompt(h.t.Server
 
 func (h *managerHandler) ServeSession(ctx context.Context, s *server.Session) {
 	term := &loggedTerm{Session: s, h: h, id: s.ID, prompt: h.Prompt()}
-	m := shell.NewManager(h.t.Store, h.t.Server, term, shell.ManagerConfig{
+	var hub shell.Hub = h.t.Server
+	if h.t.Hub != nil {
+		hub = h.t.Hub
+	}
+	m := shell.NewManager(h.t.Store, hub, term, shell.ManagerConfig{
 		StoreName: h.t.Server.Name, Log: h.t.Log, HostKey: Fingerprint(h.t.HostKey.PublicKey()), Metrics: h.t.Metrics,
 	})
 	if c, ok := s.Codec().(server.Completer); ok {

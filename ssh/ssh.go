@@ -60,6 +60,10 @@ type Transport struct {
 	// Handler (server.ShopOptions).
 	Metrics storify.CommandMetrics
 
+	// Hub is what the managers' customers, kick and say reach: nil for Server's
+	// own customers, a server.Cluster for every instance's.
+	Hub shell.Hub
+
 	once     sync.Once
 	config   *gossh.ServerConfig
 	refusing atomic.Int32

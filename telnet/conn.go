@@ -11,6 +11,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/storify/storify/internal/lineinput"
 )
 
 // ErrLineTooLong is returned by ReadLine, at the end of a line that exceeded
@@ -111,7 +113,7 @@ func NewConn(rw io.ReadWriter, opts Options) *Conn {
 	if maxOut <= 0 {
 		maxOut = DefaultMaxOutput
 	}
-	c := &Conn{rw: rw, rbuf: make([]byte, max(readBufferSize, len(opts.Read))), dec: decoder{max: limit}, maxOut: maxOut}
+	c := &Conn{rw: rw, rbuf: make([]byte, max(readBufferSize, len(opts.Read))), dec: decoder{Decoder: lineinput.New(limit)}, maxOut: maxOut}
 	c.w = copy(c.rbuf, opts.Read)
 	return c
 }
@@ -172,10 +174,7 @@ func (c *Conn) ReadLine() (string, error) {
 // a ReadLine to show something shows it again after its prompt, as a line editor
 // would.
 func (c *Conn) Partial() string {
-	if c.dec.overflow {
-		return ""
-	}
-	return string(c.dec.line)
+	return c.dec.Partial()
 }
 
 // decodeBuffered decodes buffered input until a line, an interrupt or the end of the buffer.
@@ -196,7 +195,7 @@ func (c *Conn) decodeBuffered() event {
 func (c *Conn) drainCommands() {
 	for c.r < c.w {
 		b := c.rbuf[c.r]
-		if c.dec.ts == tsData && b != iac && !(c.dec.lastCR && (b == '\n' || b == 0)) {
+		if c.dec.ts == tsData && b != iac && !c.dec.EndsLine(b) {
 			return
 		}
 		c.r++
@@ -214,12 +213,7 @@ func (c *Conn) result(ev event) (string, error) {
 	case evTooLong:
 		return "", ErrLineTooLong
 	}
-	var line string
-	if len(c.dec.line) > 0 {
-		line = string(c.dec.line)
-	}
-	c.dec.line = c.dec.line[:0]
-	return line, nil
+	return c.dec.Take(), nil
 }
 
 // readError reports the stored Read error once everything before it was decoded.

@@ -64,7 +64,7 @@ func (c *console) run(ctx context.Context) error {
 		cfg.Script, cfg.Errors, cfg.FailFast, cfg.ScriptPrompt = true, c.m.Stderr, c.m.Config.FailFast, c.m.ScriptPrompt
 	}
 	cfg.Metrics = c.m.commandMetrics()
-	c.mgr = shell.NewManager(c.m.shopStore, c.m.Server, c.term, cfg)
+	c.mgr = shell.NewManager(c.m.shopStore, c.m.Hub, c.term, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.mgr.Run(ctx) }()
 	select {

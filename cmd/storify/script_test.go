@@ -157,3 +157,28 @@ func TestBanKeepsAnAddressOut(t *testing.T) {
 	}
 	dial(t, p.m.Addr()).do("list")
 }
+
+// TestScriptsTakeNoServingFlags: exec and -c serve no one, so a flag of serving
+// (metrics, listeners) given to them is refused with a line saying so rather than
+// taken and ignored, exec's help lists only the flags it uses, and the serving
+// variables of a shared environment file do not get in a script's way.
+func TestScriptsTakeNoServingFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	_, stderr, status := runChild(t, "", "-c", "products", "--db", db, "--metrics-listen", "127.0.0.1:0")
+	if status != 2 || !strings.Contains(stderr, "--metrics-listen would do nothing") {
+		t.Errorf("-c with --metrics-listen: status %d, stderr %q", status, stderr)
+	}
+	_, stderr, status = runChild(t, "", "exec", "--db", db, "--ssh-listen", "127.0.0.1:0", "products")
+	if status != 2 || !strings.Contains(stderr, "-ssh-listen") {
+		t.Errorf("exec with --ssh-listen: status %d, stderr %q", status, stderr)
+	}
+	help, _, status := runChild(t, "", "exec", "--help")
+	if status != 0 || !strings.Contains(help, "--db-timeout") || strings.Contains(help, "--listen") || strings.Contains(help, "--metrics-listen") {
+		t.Errorf("exec --help (status %d) should list the store's flags and none of serving:\n%s", status, help)
+	}
+	cmd := exec.Command(os.Args[0], "exec", "--db", db, "--no-sample", "products")
+	cmd.Env = append(os.Environ(), "STORIFY_TEST_CHILD=1", "STORIFY_METRICS_LISTEN=127.0.0.1:1", "STORIFY_PROXY_PROTOCOL=1")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "No products yet") {
+		t.Errorf("exec with the service's environment: %v\n%s", err, out)
+	}
+}

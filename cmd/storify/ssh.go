@@ -35,5 +35,5 @@ func (m *Main) openSSH(ctx context.Context) (*ssh.Transport, error) {
 	}
 	m.sshListener = l
 	m.hostKey = ssh.Fingerprint(key.PublicKey())
-	return &ssh.Transport{Server: m.Server, Store: m.shopStore, HostKey: key, AdminKeys: admins, Throttle: m.shopOptions.Throttle, Passwords: m.shopOptions.Passwords, Log: m.Log, Metrics: m.commandMetrics()}, nil
+	return &ssh.Transport{Server: m.Server, Hub: m.Hub, Store: m.shopStore, HostKey: key, AdminKeys: admins, Throttle: m.shopOptions.Throttle, Passwords: m.shopOptions.Passwords, Log: m.Log, Metrics: m.commandMetrics()}, nil
 }

@@ -54,6 +54,10 @@ type Config struct {
 
 	MetricsListen string // where /metrics, /healthz and /readyz are served; "" for nowhere
 
+	// Instance is this instance's name among those sharing a PostgreSQL store; ""
+	// for the host name and the customers' port.
+	Instance string
+
 	// The console's script, when stdin is not a terminal or with -c or exec.
 	FailFast bool     // --fail-fast: stop at the first failed command
 	Commands string   // -c: run these commands (one a line) instead of reading stdin
@@ -86,6 +90,12 @@ type Main struct {
 
 	Store  storify.Store
 	Server *server.Server
+	// Hub is what the managers' customers, kick and say reach: Server, or on a
+	// shared store every live instance (a server.Cluster). Open sets it.
+	Hub shell.Hub
+	// Instance is this instance's name on a shared store, once Open has joined;
+	// "" on a store that only this instance opens.
+	Instance string
 	// Log is the program's logger; Open makes one on Stderr (or above the console's
 	// line) unless it is set.
 	Log *slog.Logger
@@ -108,6 +118,7 @@ type Main struct {
 	shopOptions server.ShopOptions
 	events      atomic.Pointer[server.Server] // shows log events to SSH managers, while set
 	stopOrders  func()                        // stops telling customers of other instances' ships and cancels
+	stopBans    func()                        // stops following a shared store's bans
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -128,32 +139,15 @@ func (m *Main) ParseFlags(name string, args []string) error {
 	}
 	fs.DurationVar(&c.DBTimeout, "db-timeout", dbTimeout,
 		"longest a database call may take, retries and waiting for a connection included; past it a customer is told the store cannot reach its database (env STORIFY_DB_TIMEOUT)")
-	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
-		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
 	fs.StringVar(&c.Name, "name", env("STORIFY_NAME", "OPEN store"), "the store's name (env STORIFY_NAME)")
 	fs.BoolVar(&c.NoSample, "no-sample", false, "start a new store with an empty catalog")
-	fs.IntVar(&c.MaxLine, "max-line", server.DefaultMaxLine, "longest command line a customer may send, in bytes")
-	fs.IntVar(&c.MaxCustomers, "max-customers", server.DefaultMaxCustomers, "customers connected at once")
-	fs.IntVar(&c.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "customers connected at once from one address (loopback is not limited)")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
-	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
 	level := fs.String("log-level", env("STORIFY_LOG_LEVEL", "info"), "the lowest level logged: debug, info, warn or error (env STORIFY_LOG_LEVEL)")
 	format := fs.String("log-format", env("STORIFY_LOG_FORMAT", "text"), "log lines as text (key=value) or json (env STORIFY_LOG_FORMAT)")
-	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
-		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
-	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
-		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
-	fs.StringVar(&c.MetricsListen, "metrics-listen", env("STORIFY_METRICS_LISTEN", ""),
-		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
-	trusted := fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
-		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
-	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
-		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
-	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
-		"the SSH host key's private key file; empty: an Ed25519 key made on first start and kept in the store (env STORIFY_SSH_HOST_KEY)")
-	fs.StringVar(&c.AdminKeys, "admin-keys", env("STORIFY_ADMIN_KEYS", ""),
-		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
+	// The flags of serving customers; storify exec serves none, so it has none of them.
+	var trusted *string
+	if name != "storify exec" {
+		trusted = m.serveFlags(fs)
+	}
 	if err := m.parseScriptFlags(fs, name, args); err != nil {
 		return err
 	}
@@ -170,6 +164,28 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		fmt.Fprintf(m.Stderr, "storify: --log-format (or STORIFY_LOG_FORMAT) must be text or json, not %q\n", *format)
 		return errUsage
 	}
+	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
+		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
+		return errUsage
+	}
+	if trusted == nil {
+		return nil
+	}
+	if c.Commands != "" {
+		// -c runs commands and exits, as exec does: a flag that only serving
+		// would use, given on the command line, is a mistake to point out.
+		var serving []string
+		fs.Visit(func(f *flag.Flag) {
+			if !scriptFlags[f.Name] {
+				serving = append(serving, "--"+f.Name)
+			}
+		})
+		if len(serving) > 0 {
+			fmt.Fprintf(m.Stderr, "storify: -c runs commands and exits without serving customers: %s would do nothing\n", strings.Join(serving, ", "))
+			return errUsage
+		}
+		return nil
+	}
 	if c.TrustedProxies, err = parseTrustedProxies(*trusted); err != nil {
 		fmt.Fprintf(m.Stderr, "storify: --trusted-proxies: %v\n", err)
 		return errUsage
@@ -182,11 +198,49 @@ func (m *Main) ParseFlags(name string, args []string) error {
 		fmt.Fprintf(m.Stderr, "storify: --max-new-accounts must be a positive number\n")
 		return errUsage
 	}
-	if c.Name = strings.TrimSpace(c.Name); !storify.Printable(c.Name) || c.Name == "" || len(c.Name) > 60 {
-		fmt.Fprintf(m.Stderr, "storify: --name must be 1 to 60 printable characters\n")
-		return errUsage
+	if c.Instance != "" {
+		if err := storify.CheckInstanceName(c.Instance); err != nil {
+			fmt.Fprintf(m.Stderr, "storify: --instance (or STORIFY_INSTANCE): %s\n", storify.ErrorMessage(err))
+			return errUsage
+		}
 	}
 	return nil
+}
+
+// scriptFlags are the flags that matter to a script (-c, exec): the store, its
+// name, the log, and how the script runs. The rest are for serving customers.
+var scriptFlags = map[string]bool{"db": true, "db-timeout": true, "name": true, "no-sample": true,
+	"log-level": true, "log-format": true, "fail-fast": true, "c": true}
+
+// serveFlags adds the flags of serving customers to fs; it returns the unparsed
+// --trusted-proxies.
+func (m *Main) serveFlags(fs *flag.FlagSet) (trusted *string) {
+	c := &m.Config
+	fs.StringVar(&c.Listen, "listen", env("STORIFY_LISTEN", "127.0.0.1:65432"),
+		"address customers connect to; :65432 listens on every interface (env STORIFY_LISTEN)")
+	fs.IntVar(&c.MaxLine, "max-line", server.DefaultMaxLine, "longest command line a customer may send, in bytes")
+	fs.IntVar(&c.MaxCustomers, "max-customers", server.DefaultMaxCustomers, "customers connected at once")
+	fs.IntVar(&c.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "customers connected at once from one address (loopback is not limited)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "disconnect a customer silent this long")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "drop a customer who reads nothing this long")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 5*time.Second, "longest wait for customers' commands at shutdown")
+	fs.IntVar(&c.MaxNewAccounts, "max-new-accounts", envInt("STORIFY_MAX_NEW_ACCOUNTS", 100),
+		"accounts customers may open per hour in the whole store (env STORIFY_MAX_NEW_ACCOUNTS)")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", env("STORIFY_PROXY_PROTOCOL", "") == "1" || env("STORIFY_PROXY_PROTOCOL", "") == "true",
+		"customers connect through a load balancer that sends the PROXY protocol (v1 or v2); needs --trusted-proxies (env STORIFY_PROXY_PROTOCOL=1)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("STORIFY_METRICS_LISTEN", ""),
+		"address to serve Prometheus metrics (/metrics), /healthz and /readyz on, e.g. 127.0.0.1:9464; off when empty (env STORIFY_METRICS_LISTEN)")
+	trusted = fs.String("trusted-proxies", env("STORIFY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of the proxies whose PROXY header is believed, e.g. 10.0.0.5/32,fd00::/64 (env STORIFY_TRUSTED_PROXIES)")
+	fs.StringVar(&c.Instance, "instance", env("STORIFY_INSTANCE", ""),
+		"this instance's name among the instances sharing a PostgreSQL store, shown by customers and taken by kick; default: the host name and the customers' port, such as shop1:65432 (env STORIFY_INSTANCE)")
+	fs.StringVar(&c.SSHListen, "ssh-listen", env("STORIFY_SSH_LISTEN", ""),
+		"address customers (and managers) connect to over SSH, e.g. 127.0.0.1:2222; empty: no SSH (env STORIFY_SSH_LISTEN)")
+	fs.StringVar(&c.SSHHostKey, "ssh-host-key", env("STORIFY_SSH_HOST_KEY", ""),
+		"the SSH host key's private key file; empty: an Ed25519 key made on first start and kept in the store (env STORIFY_SSH_HOST_KEY)")
+	fs.StringVar(&c.AdminKeys, "admin-keys", env("STORIFY_ADMIN_KEYS", ""),
+		"authorized_keys file of the managers: user manager with one of these keys gets the console over SSH (env STORIFY_ADMIN_KEYS)")
+	return trusted
 }
 
 // parseFlags parses args with fs, whose usage text is text: flag.ErrHelp for -h
@@ -351,6 +405,14 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout: m.Config.IdleTimeout, WriteTimeout: m.Config.WriteTimeout,
 		Metrics: m.Metrics,
 	}
+	m.Hub = m.Server
+	if err := m.joinInstances(ctx, l.Addr()); err != nil {
+		l.Close()
+		m.closeMetrics()
+		store.Close()
+		m.Store, m.Server, m.Hub = nil, nil, nil
+		return err
+	}
 	var ssh *sshTransport
 	if m.Config.SSHListen != "" {
 		if ssh, err = m.openSSH(ctx); err != nil {
@@ -364,6 +426,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.stopOrders = watchOrders(context.Background(), m.shopStore, m.Server, m)
 	m.served = make(chan error, 1)
 	m.bans = &server.Bans{Log: m.Log, Metrics: m.Metrics}
+	m.stopBans = shareLimits(m.Store, m.shopOptions.Throttle, m.shopOptions.Registrations, m.bans)
 	go func() { m.served <- m.Server.Serve(m.bans.Listener(l)) }()
 	if ssh != nil {
 		if len(ssh.AdminKeys) > 0 {
@@ -376,6 +439,9 @@ func (m *Main) Open(ctx context.Context) error {
 		close(m.Ready)
 	}
 	attrs := []any{"name", m.Config.Name, "db", redact(m.Config.DB), "customers", "telnet " + strings.Replace(l.Addr().String(), ":", " ", 1)}
+	if m.Instance != "" {
+		attrs = append(attrs, "instance", m.Instance)
+	}
 	if ssh != nil {
 		host, port, _ := net.SplitHostPort(m.sshListener.Addr().String())
 		attrs = append(attrs, "ssh", "ssh -p "+port+" "+host, "ssh_host_key", m.hostKey)
@@ -426,6 +492,10 @@ func (m *Main) Close() error {
 		m.stopOrders()
 		m.stopOrders = nil
 	}
+	if m.stopBans != nil {
+		m.stopBans()
+		m.stopBans = nil
+	}
 	if m.Server != nil {
 		m.events.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownWait)
@@ -442,7 +512,7 @@ func (m *Main) Close() error {
 			}
 			m.sshServed, m.sshListener = nil, nil
 		}
-		m.Server = nil
+		m.Server, m.Hub = nil, nil
 	}
 	m.closeMetrics()
 	if m.Store != nil {
