@@ -64,7 +64,7 @@ func (s *Store) AdjustStock(ctx context.Context, id int64, delta int, reason str
 		return storify.Product{}, err
 	}
 	var p storify.Product
-	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeStock(ctx, []int64{id}, func(tx pgx.Tx) error {
 		cur, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1 FOR NO KEY UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return storify.ErrNoProduct(id)

@@ -69,16 +69,28 @@ func (s *Store) load(ctx context.Context, deadline time.Time, heard bool) (_ *ca
 		}
 		return catalog.New(ps), nil
 	}
-	return s.catalog.cache.Get(ctx, s.loadProducts, nil)
+	return s.catalog.cache.Get(ctx, s.loadProducts, s.loadRows)
 }
 
 // loadProducts reads every product, in one statement so that the copy is one
 // consistent snapshot of the table.
 func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, error) {
+	s.fullLoads.Add(1)
+	return s.queryProducts(ctx, `ORDER BY id`)
+}
+
+// loadRows reads the products ids, for a patch of the copy after checkouts, here or
+// on another instance, changed their stock.
+func (s *Store) loadRows(ctx context.Context, ids []int64) ([]storify.Product, error) {
+	return s.queryProducts(ctx, `WHERE id = ANY($1::bigint[])`, ids)
+}
+
+// queryProducts reads the products that the rest of the statement, where, selects.
+func (s *Store) queryProducts(ctx context.Context, where string, args ...any) ([]storify.Product, error) {
 	var ps []storify.Product
 	err := s.read(ctx, func(c querier) error {
 		ps = ps[:0]
-		rows, _ := c.Query(ctx, `SELECT `+productColumns+` FROM products ORDER BY id`)
+		rows, _ := c.Query(ctx, `SELECT `+productColumns+` FROM products `+where, args...)
 		var p storify.Product
 		_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category},
 			func() error {

@@ -194,3 +194,83 @@ func TestCloseStopsListener(t *testing.T) {
 		return nil
 	})
 }
+
+// Checkouts, restocks and stock adjustments change only some products' stock: every
+// instance, the one that wrote and the others, then reads just those rows again, not
+// the whole catalog (a catalog of 100,000 products is read whole in about half a
+// second), and still shows the new stock. Any other change is read whole.
+func TestStockChangesPatchEveryInstancesCopy(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	a, b := mustOpen(t, sc.dsn), mustOpen(t, sc.dsn)
+	var ids []int64
+	for i := range 3 {
+		p, err := a.AddProduct(ctx, storify.NewProduct{Name: fmt.Sprintf("Mug %d", i+1), Price: 1000, Stock: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	waitListening(t, a, b)
+	stock := func(s *postgres.Store, id int64) int {
+		t.Helper()
+		time.Sleep(3 * postgres.ReadWindow) // a read on another instance sees what committed before its window
+		ps, err := s.Products(ctx, storify.ProductFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.ID == id {
+				return p.Stock
+			}
+		}
+		t.Fatalf("product %d not listed", id)
+		return 0
+	}
+	stock(a, ids[0])
+	stock(b, ids[0])
+	loadsA, loadsB := postgres.FullLoads(a), postgres.FullLoads(b)
+
+	steps := []struct {
+		what  string
+		write func() error
+		id    int64
+		want  int
+	}{
+		{"a checkout on A", func() error {
+			_, err := a.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: ids[1], Qty: 3}, {ProductID: ids[2], Qty: 1}}})
+			return err
+		}, ids[1], 47},
+		{"a checkout on B", func() error {
+			_, err := b.Checkout(ctx, storify.NewOrder{Customer: "Bo", Items: []storify.CartItem{{ProductID: ids[2], Qty: 4}}})
+			return err
+		}, ids[2], 45},
+		{"a restock on A", func() error { _, err := a.Restock(ctx, ids[0], 5); return err }, ids[0], 55},
+		{"an adjustment on B", func() error { _, err := b.AdjustStock(ctx, ids[0], -2, "broken"); return err }, ids[0], 53},
+	}
+	for _, st := range steps {
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.what, err)
+		}
+		if got := stock(a, st.id); got != st.want {
+			t.Errorf("after %s, A shows %d in stock, want %d", st.what, got, st.want)
+		}
+		if got := stock(b, st.id); got != st.want {
+			t.Errorf("after %s, B shows %d in stock, want %d", st.what, got, st.want)
+		}
+	}
+	if la, lb := postgres.FullLoads(a)-loadsA, postgres.FullLoads(b)-loadsB; la != 0 || lb != 0 {
+		t.Errorf("stock changes made A read the whole catalog %d times and B %d, want none", la, lb)
+	}
+
+	if _, err := a.SetPrice(ctx, ids[0], 900); err != nil {
+		t.Fatal(err)
+	}
+	stock(b, ids[0])
+	if lb := postgres.FullLoads(b) - loadsB; lb != 1 {
+		t.Errorf("a price change on A made B read the whole catalog %d times, want once", lb)
+	}
+	if ps, err := b.Products(ctx, storify.ProductFilter{}); err != nil || ps[0].Price != 900 {
+		t.Errorf("B after the price change: %+v, %v", ps, err)
+	}
+}

@@ -170,14 +170,20 @@ func isRefusedStatement(err error) bool {
 // batch, which waits for the lock before it locks anything else.
 func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) (all []*checkout, results []groupcommit.Result[storify.Order], later []int, err error) {
 	all = cos
+	var taken []int64 // the products whose stock the committed batch took
 	defer func() {
-		// The products changed, or may have if the commit failed, unless every
-		// checkout was refused: the next read of the catalog must look again.
-		// Done before the callers are answered, so that each reads its own order.
+		// The products' stock changed, or may have if the commit failed, unless
+		// every checkout was refused: the next read of the catalog must look
+		// again, at those products' rows only when the batch committed. Done
+		// before the callers are answered, so that each reads its own order.
 		var refused *storify.Error
 		for _, r := range results {
-			if err != nil || !errors.As(r.Err, &refused) {
+			if err != nil {
 				s.catalog.invalidate()
+				return
+			}
+			if !errors.As(r.Err, &refused) {
+				s.catalog.cache.Touched(taken...)
 				return
 			}
 		}
@@ -231,7 +237,8 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 		if len(w.tokens) == 0 {
 			return nil
 		}
-		w.args = append(w.args, s.channel, s.instance)
+		taken = w.taken
+		w.args = append(w.args, s.channel, s.stockPayload(w.taken))
 		rows, _ := tx.Query(ctx, placeOrders, w.args...)
 		var token string
 		var id, notified int64
@@ -393,6 +400,7 @@ type placing struct {
 	args   []any
 	tokens []string
 	placed map[string][]int
+	taken  []int64 // the products whose stock the batch takes, in ascending order
 }
 
 // decide places cos but those in later, in order, on the batch's state: each checkout is answered with
@@ -472,5 +480,6 @@ func (st *batchState) decide(cos []*checkout, results []groupcommit.Result[stori
 		takenQtys[i] = taken[id]
 	}
 	w.args = []any{customers, accounts, totals, w.tokens, lineTokens, lineNos, lineProducts, names, qtys, prices, takenIDs, takenQtys, emptiedCarts}
+	w.taken = takenIDs
 	return w
 }

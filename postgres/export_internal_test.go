@@ -40,3 +40,6 @@ const ReadWindow = readWindow
 // TokenLockClass is the first key of a checkout token's advisory lock; the second is
 // hashtext(token).
 const TokenLockClass = tokenLockClass
+
+// FullLoads returns how many times s has read the whole catalog.
+func FullLoads(s *Store) int64 { return s.fullLoads.Load() }

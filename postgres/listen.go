@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/catalog"
 )
 
 // Reconnecting the listener: the n-th wait after a failure is drawn from [d/2, d) with
@@ -339,9 +340,57 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 			}
 			return
 		}
-		if n.Payload != s.instance {
-			s.catalog.invalidate()
-		}
+		s.catalogChanged(n.Payload)
 	}
 	return cfg
+}
+
+// A notification on the catalog's channel says which instance changed products and
+// how: its payload is "INSTANCE" when anything may have changed, or "INSTANCE stock
+// ID,ID…" when only those products' stock did (checkouts). The latter lets every
+// other instance read just those rows again rather than the whole catalog.
+const stockMark = " stock "
+
+// stockPayload is the payload announcing that the stock of the products ids
+// changed; with too many ids for one patch, or for a notification, it announces
+// that anything may have.
+func (s *Store) stockPayload(ids []int64) string {
+	if len(ids) == 0 || len(ids) > catalog.MaxTouched {
+		return s.instance
+	}
+	b := make([]byte, 0, len(s.instance)+len(stockMark)+8*len(ids))
+	b = append(b, s.instance...)
+	b = append(b, stockMark...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
+}
+
+// catalogChanged acts on a notification from the catalog's channel: nothing for this
+// Store's own (its writes mark the copy themselves), the products' stock to read again
+// for a stock change, and the whole catalog to read again for anything else, or for a
+// payload it cannot read.
+func (s *Store) catalogChanged(payload string) {
+	from, ids, stockOnly := strings.Cut(payload, stockMark)
+	if from == s.instance {
+		return
+	}
+	if stockOnly {
+		touched := make([]int64, 0, strings.Count(ids, ",")+1)
+		for f := range strings.SplitSeq(ids, ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil || len(touched) == catalog.MaxTouched {
+				s.catalog.invalidate()
+				return
+			}
+			touched = append(touched, id)
+		}
+		s.catalog.cache.Touched(touched...)
+		return
+	}
+	s.catalog.invalidate()
 }

@@ -9,14 +9,20 @@
 //   - Every transaction that changes products (AddProduct, Restock, SetPrice,
 //     Discontinue, Checkout, Cancel) sends a NOTIFY on the store's channel (one per
 //     schema) inside the transaction, so that it is delivered if and only if the
-//     transaction commits. Its payload names the Store that sent it.
+//     transaction commits. Its payload names the Store that sent it, and, for a
+//     change of some products' stock only (Checkout, Restock, AdjustStock), those
+//     products.
 //   - Each Store keeps one connection of its own LISTENing on that channel, in a
 //     goroutine (its application_name is the pool's followed by " listener"). A
 //     notification from another Store invalidates the copy; the next read loads it
-//     again, in one query, shared by the reads that wait for it.
-//   - A write through this Store invalidates the copy itself once it has committed,
-//     before it returns, so an instance reads its own writes without waiting for its
-//     notification (which its listener then skips).
+//     again, in one query, shared by the reads that wait for it. After a change of
+//     stock only, the next read reads just those products' rows and patches a copy
+//     of the copy with them (catalog.Cache.Touched): checkouts on one instance do
+//     not make every other read its whole catalog again.
+//   - A write through this Store invalidates the copy itself (or marks its
+//     products) once it has committed, before it returns, so an instance reads its
+//     own writes without waiting for its notification (which its listener then
+//     skips).
 //   - While the listener is not connected (at start, after losing its connection,
 //     while it reconnects with backoff) the copy is not used: every read goes to the
 //     database. On connecting it LISTENs first, then invalidates, and only then lets
@@ -139,9 +145,10 @@ type Options struct {
 // Store is a storify.Store on a PostgreSQL database. It is safe for concurrent use,
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
-	pool    *pgxpool.Pool
-	timeout time.Duration        // the budget of one call (Options.Timeout)
-	metrics storify.StoreMetrics // told of each group commit and retry
+	pool      *pgxpool.Pool
+	timeout   time.Duration        // the budget of one call (Options.Timeout)
+	fullLoads atomic.Int64         // reads of the whole catalog, for the tests of patching
+	metrics   storify.StoreMetrics // told of each group commit and retry
 
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
 	catalog catalogCopy
@@ -383,6 +390,13 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func (s *Store) writeCatalog(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	defer s.catalog.invalidate()
 	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.instance) }, closeThen(fn))
+}
+
+// writeStock is writeCatalog for a transaction that changes only the stock (and
+// units received) of the products ids: every instance reads just their rows again.
+func (s *Store) writeStock(ctx context.Context, ids []int64, fn func(tx pgx.Tx) error) error {
+	defer s.catalog.cache.Touched(ids...)
+	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.stockPayload(ids)) }, closeThen(fn))
 }
 
 // closeThen is a transact fn for fn, which needs nothing from the batch.

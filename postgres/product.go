@@ -116,7 +116,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Produ
 		return storify.Product{}, storify.Errorf(storify.EINVALID, "the quantity must be a whole number from 1 to %d", storify.MaxStock)
 	}
 	var p storify.Product
-	err = s.writeCatalog(ctx, func(tx pgx.Tx) error {
+	err = s.writeStock(ctx, []int64{id}, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx, `
 			UPDATE products SET stock = stock + $1, received = received + $1

@@ -140,9 +140,9 @@ type Cache struct {
 	loadingOnce sync.Once
 }
 
-// maxTouched is the most products a patch reads again; past it, the whole catalog
+// MaxTouched is the most products a patch reads again; past it, the whole catalog
 // is read.
-const maxTouched = 256
+const MaxTouched = 256
 
 // Invalidate marks the snapshot stale: the next Get reads the whole catalog.
 func (c *Cache) Invalidate() {
@@ -164,7 +164,7 @@ func (c *Cache) Touched(ids ...int64) {
 		for _, id := range ids {
 			c.touched[id] = struct{}{}
 		}
-		if len(c.touched) > maxTouched {
+		if len(c.touched) > MaxTouched {
 			c.full, c.touched = true, nil
 		}
 	}
