@@ -193,8 +193,8 @@ func adminKey(t *testing.T) (gossh.Signer, string) {
 	return signer, admins
 }
 
-// sshExec runs one manager command over SSH and returns its output.
-func sshExec(t *testing.T, addr net.Addr, key gossh.Signer, command string) string {
+// dialManager connects to storify's SSH server at addr as the manager, with key.
+func dialManager(t *testing.T, addr net.Addr, key gossh.Signer) *gossh.Client {
 	t.Helper()
 	client, err := gossh.Dial("tcp", addr.String(), &gossh.ClientConfig{
 		User: "manager", Auth: []gossh.AuthMethod{gossh.PublicKeys(key)},
@@ -203,6 +203,13 @@ func sshExec(t *testing.T, addr net.Addr, key gossh.Signer, command string) stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client
+}
+
+// sshExec runs one manager command over SSH and returns its output.
+func sshExec(t *testing.T, addr net.Addr, key gossh.Signer, command string) string {
+	t.Helper()
+	client := dialManager(t, addr, key)
 	defer client.Close()
 	s, err := client.NewSession()
 	if err != nil {

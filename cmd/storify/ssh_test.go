@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net"
 	"os"
@@ -14,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	gossh "golang.org/x/crypto/ssh"
 )
 
 // openssh is the real OpenSSH client against a storify started with --ssh-listen.
@@ -299,24 +295,9 @@ func TestOpenSSHTerminal(t *testing.T) {
 // shows (a customer connecting), on a line of its own above the prompt, while a
 // manager waits there.
 func TestSSHManagerSeesEvents(t *testing.T) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admins := filepath.Join(t.TempDir(), "admins")
-	os.WriteFile(admins, gossh.MarshalAuthorizedKey(signer.PublicKey()), 0o600)
+	signer, admins := adminKey(t)
 	p := startProgram(t, filepath.Join(t.TempDir(), "s.db"), "--ssh-listen", "127.0.0.1:0", "--admin-keys", admins)
-	client, err := gossh.Dial("tcp", p.m.SSHAddr().String(), &gossh.ClientConfig{
-		User: "manager", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := dialManager(t, p.m.SSHAddr(), signer)
 	defer client.Close()
 	s, err := client.NewSession()
 	if err != nil {
