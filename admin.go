@@ -66,6 +66,22 @@ const DeletedCustomer = "(deleted account)"
 // Locked reports whether a password hash is a locked account's.
 func Locked(hash []byte) bool { return strings.HasPrefix(string(hash), LockedPrefix) }
 
+// LockHash is the password hash account a gets when it is locked (lock true) or
+// unlocked, as Admin.LockAccount stores it: ECONFLICT if it is locked already (or
+// not locked).
+func LockHash(a Account, lock bool) ([]byte, error) {
+	hash := a.PasswordHash
+	switch locked := Locked(hash); {
+	case lock && locked:
+		return nil, Errorf(ECONFLICT, "the account %s is locked already", a.Name)
+	case !lock && !locked:
+		return nil, Errorf(ECONFLICT, "the account %s is not locked", a.Name)
+	case lock:
+		return append([]byte(LockedPrefix), hash...), nil
+	}
+	return hash[len(LockedPrefix):], nil
+}
+
 // Adjustment is one correction of a product's stock, as the audit trail keeps it.
 type Adjustment struct {
 	ID        int64

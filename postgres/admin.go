@@ -177,16 +177,9 @@ func (s *Store) LockAccount(ctx context.Context, name string, lock bool) (_ stor
 		if a, err = accountForUpdate(ctx, tx, name); err != nil {
 			return err
 		}
-		hash := a.PasswordHash
-		switch locked := storify.Locked(hash); {
-		case lock && locked:
-			return storify.Errorf(storify.ECONFLICT, "the account %s is locked already", a.Name)
-		case !lock && !locked:
-			return storify.Errorf(storify.ECONFLICT, "the account %s is not locked", a.Name)
-		case lock:
-			hash = append([]byte(storify.LockedPrefix), hash...)
-		default:
-			hash = hash[len(storify.LockedPrefix):]
+		hash, err := storify.LockHash(a, lock)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $1 WHERE id = $2`, hash, a.ID); err != nil {
 			return fmt.Errorf("postgres: lock account %d: %w", a.ID, err)

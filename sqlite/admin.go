@@ -184,16 +184,9 @@ func (s *Store) LockAccount(ctx context.Context, name string, lock bool) (_ stor
 		if a, err = accountByKey(ctx, tx, name); err != nil {
 			return err
 		}
-		hash := a.PasswordHash
-		switch locked := storify.Locked(hash); {
-		case lock && locked:
-			return storify.Errorf(storify.ECONFLICT, "the account %s is locked already", a.Name)
-		case !lock && !locked:
-			return storify.Errorf(storify.ECONFLICT, "the account %s is not locked", a.Name)
-		case lock:
-			hash = append([]byte(storify.LockedPrefix), hash...)
-		default:
-			hash = hash[len(storify.LockedPrefix):]
+		hash, err := storify.LockHash(a, lock)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, hash, a.ID); err != nil {
 			return fmt.Errorf("sqlite: lock account %d: %w", a.ID, err)
