@@ -140,12 +140,9 @@ func savedCart(ctx context.Context, q queryer, accountID int64) ([]storify.CartI
 func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.CartItem) (err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
-	var lines []storify.CartItem
-	if len(items) > 0 {
-		var err error
-		if lines, err = storify.MergeItems(items, "a cart"); err != nil {
-			return err
-		}
+	lines, err := storify.MergeItems(items, "a cart")
+	if err != nil {
+		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := accountExists(ctx, tx, accountID); err != nil {
@@ -160,12 +157,9 @@ func (s *Store) SaveCart(ctx context.Context, accountID int64, items []storify.C
 func (s *Store) ChangeCart(ctx context.Context, accountID int64, from, to []storify.CartItem) (err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
-	var lines []storify.CartItem
-	if len(to) > 0 {
-		var err error
-		if lines, err = storify.MergeItems(to, "a cart"); err != nil {
-			return err
-		}
+	lines, err := storify.MergeItems(to, "a cart")
+	if err != nil {
+		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := accountExists(ctx, tx, accountID); err != nil {
