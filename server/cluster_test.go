@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/stalltest"
 	"github.com/storify/storify/server"
 )
 
@@ -94,13 +95,13 @@ func startCluster(t *testing.T, names ...string) *cluster {
 func TestClusterCustomersKickSay(t *testing.T) {
 	c := startCluster(t, "a", "b", "c")
 	a := c.hubs["a"]
-	out := managerExec(nil, a, "customers")
+	out := stalltest.ManagerExec(nil, a, "customers")
 	for _, want := range []string{`(?m)^1@a\s+127\.0\.0\.1:\d+`, `(?m)^1@b\s+127\.0\.0\.1:\d+`, `(?m)^1@c\s+127\.0\.0\.1:\d+`, `3 connected\.`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("customers lacks %s:\n%s", want, out)
 		}
 	}
-	if out := managerExec(nil, a, "say Closing at six"); !strings.Contains(out, "Sent to 3 customers.") {
+	if out := stalltest.ManagerExec(nil, a, "say Closing at six"); !strings.Contains(out, "Sent to 3 customers.") {
 		t.Errorf("say: %q", out)
 	}
 	for name, cl := range c.clients {
@@ -108,27 +109,27 @@ func TestClusterCustomersKickSay(t *testing.T) {
 			t.Errorf("the customer on %s got %q", name, got)
 		}
 	}
-	if out := managerExec(nil, a, "kick 1"); !strings.Contains(out, "NUMBER@INSTANCE") {
+	if out := stalltest.ManagerExec(nil, a, "kick 1"); !strings.Contains(out, "NUMBER@INSTANCE") {
 		t.Errorf("kick 1 among several instances: %q", out)
 	}
-	if out := managerExec(nil, a, "kick 1@c"); !strings.Contains(out, "Customer 1@c is disconnected.") {
+	if out := stalltest.ManagerExec(nil, a, "kick 1@c"); !strings.Contains(out, "Customer 1@c is disconnected.") {
 		t.Errorf("kick 1@c: %q", out)
 	}
 	if got := c.clients["c"].rest(); !strings.Contains(got, "The manager has closed your session. Goodbye.") {
 		t.Errorf("the customer on c got %q", got)
 	}
-	if out := managerExec(nil, a, "kick 1@c"); !strings.Contains(out, "No customer session 1@c") {
+	if out := stalltest.ManagerExec(nil, a, "kick 1@c"); !strings.Contains(out, "No customer session 1@c") {
 		t.Errorf("kick 1@c again: %q", out)
 	}
-	if out := managerExec(nil, a, "kick 1@zed"); !strings.Contains(out, "No instance zed is running") {
+	if out := stalltest.ManagerExec(nil, a, "kick 1@zed"); !strings.Contains(out, "No instance zed is running") {
 		t.Errorf("kick 1@zed: %q", out)
 	}
 
 	alone := startCluster(t, "a")
-	if out := managerExec(nil, alone.hubs["a"], "customers"); !regexp.MustCompile(`(?m)^\s+1  127\.0\.0\.1:\d+`).MatchString(out) {
+	if out := stalltest.ManagerExec(nil, alone.hubs["a"], "customers"); !regexp.MustCompile(`(?m)^\s+1  127\.0\.0\.1:\d+`).MatchString(out) {
 		t.Errorf("customers of a lone instance:\n%s", out)
 	}
-	if out := managerExec(nil, alone.hubs["a"], "kick 1"); !strings.Contains(out, "Customer 1 is disconnected.") {
+	if out := stalltest.ManagerExec(nil, alone.hubs["a"], "kick 1"); !strings.Contains(out, "Customer 1 is disconnected.") {
 		t.Errorf("kick 1 on a lone instance: %q", out)
 	}
 }
@@ -140,19 +141,19 @@ func TestClusterSilentInstance(t *testing.T) {
 	c := startCluster(t, "a", "b", "c")
 	a := c.hubs["a"]
 	c.nets["a"].silent["c"] = true
-	out := managerExec(nil, a, "customers")
+	out := stalltest.ManagerExec(nil, a, "customers")
 	if !strings.Contains(out, "1@b") || strings.Contains(out, "1@c") ||
 		!strings.Contains(out, "2 connected.\nInstance c did not answer; its customers are not listed.\n") {
 		t.Errorf("customers with c silent:\n%s", out)
 	}
-	if out := managerExec(nil, a, "say Hello"); !strings.Contains(out, "Sent to 2 customers.\nInstance c did not answer; its customers may not have been told.\n") {
+	if out := stalltest.ManagerExec(nil, a, "say Hello"); !strings.Contains(out, "Sent to 2 customers.\nInstance c did not answer; its customers may not have been told.\n") {
 		t.Errorf("say with c silent: %q", out)
 	}
-	if out := managerExec(nil, a, "kick 1@c"); !strings.Contains(out, "Instance c did not answer: customer 1@c may still be connected") {
+	if out := stalltest.ManagerExec(nil, a, "kick 1@c"); !strings.Contains(out, "Instance c did not answer: customer 1@c may still be connected") {
 		t.Errorf("kick on the silent instance: %q", out)
 	}
 	c.nets["a"].silent["b"] = true
-	if out := managerExec(nil, a, "customers"); !strings.Contains(out, "Instances b, c did not answer; their customers are not listed.") {
+	if out := stalltest.ManagerExec(nil, a, "customers"); !strings.Contains(out, "Instances b, c did not answer; their customers are not listed.") {
 		t.Errorf("customers with b and c silent:\n%s", out)
 	}
 }
@@ -171,7 +172,7 @@ func TestClusterForgedReplies(t *testing.T) {
 	}})
 	c.nets["a"].forge["b"] = func([]byte) []byte { return evil }
 	c.nets["a"].forge["c"] = func([]byte) []byte { return []byte("not json \x1b[2J") }
-	out := managerExec(nil, a, "customers")
+	out := stalltest.ManagerExec(nil, a, "customers")
 	if i := strings.IndexAny(out, "\x1b\x07\u202e"); i >= 0 {
 		t.Errorf("a control character reached the console at %d:\n%q", i, out)
 	}
@@ -188,7 +189,7 @@ func TestClusterForgedReplies(t *testing.T) {
 	}
 	c.nets["a"].forge["b"] = func([]byte) []byte { return []byte(`{"told":-1000000}`) }
 	c.nets["a"].forge["c"] = func([]byte) []byte { return []byte(`{"told":1}`) }
-	if out := managerExec(nil, a, "say Hi"); !strings.Contains(out, "Sent to 2 customers.") {
+	if out := stalltest.ManagerExec(nil, a, "say Hi"); !strings.Contains(out, "Sent to 2 customers.") {
 		t.Errorf("say with a negative count from b: %q", out)
 	}
 }
@@ -229,19 +230,19 @@ func TestClusterDatabaseAway(t *testing.T) {
 	c := startCluster(t, "a", "b")
 	a := c.hubs["a"]
 	c.nets["a"].down = true
-	out := managerExec(nil, a, "customers")
+	out := stalltest.ManagerExec(nil, a, "customers")
 	if !regexp.MustCompile(`(?m)^1@a  127\.0\.0\.1:\d+`).MatchString(out) || strings.Contains(out, "@b") ||
 		!strings.Contains(out, "1 connected.\nThe other instances could not be asked (the store cannot reach its database just now); only this instance's customers are listed.\n") {
 		t.Errorf("customers with the database away:\n%s", out)
 	}
-	if out := managerExec(nil, a, "say Hello"); out != "Sent to 1 customer.\nThe other instances could not be asked (the store cannot reach its database just now); only this instance's customers were told.\n" {
+	if out := stalltest.ManagerExec(nil, a, "say Hello"); out != "Sent to 1 customer.\nThe other instances could not be asked (the store cannot reach its database just now); only this instance's customers were told.\n" {
 		t.Errorf("say with the database away: %q", out)
 	}
 	if got := c.clients["a"].until("echo> "); !strings.Contains(got, "Message from the store: Hello") {
 		t.Errorf("the customer on a got %q", got)
 	}
 	// The session customers showed is what kick takes, database or not.
-	if out := managerExec(nil, a, "kick 1@a"); out != "Customer 1@a is disconnected.\n" {
+	if out := stalltest.ManagerExec(nil, a, "kick 1@a"); out != "Customer 1@a is disconnected.\n" {
 		t.Errorf("kick 1@a with the database away: %q", out)
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/stalltest"
 	"github.com/storify/storify/server"
-	"github.com/storify/storify/shell"
 	"github.com/storify/storify/sqlite"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -79,34 +79,6 @@ func stallServer(t *testing.T, conn net.Conn, line string) {
 	t.Fatal("the server kept reading commands whose replies were never read")
 }
 
-// timed runs f and fails the test if it takes longer than limit; it returns how
-// long f took. A stalled f is not waited for.
-func timed(t *testing.T, what string, limit time.Duration, f func()) time.Duration {
-	t.Helper()
-	start := time.Now()
-	done := make(chan struct{})
-	go func() { f(); close(done) }()
-	select {
-	case <-done:
-		d := time.Since(start)
-		t.Logf("%s: %v", what, d)
-		return d
-	case <-time.After(limit):
-		t.Fatalf("%s still waiting after %v", what, limit)
-		return 0
-	}
-}
-
-// managerExec runs one console command against the server and returns its reply.
-func managerExec(store storify.Store, hub shell.Hub, line string) string {
-	var out bytes.Buffer
-	term := shell.NewLineTerm(strings.NewReader(""), &out, 1024)
-	m := shell.NewManager(store, hub, term, shell.ManagerConfig{StoreName: "Test"})
-	m.Exec(context.Background(), line)
-	term.Flush()
-	return out.String()
-}
-
 // TestNeverReadingCustomerStallsNoOne: with a customer whose session is blocked
 // writing to them, and a write timeout of a minute, the console's customers,
 // say, ship (which tells another customer) and kick each answer at once, and the
@@ -130,15 +102,15 @@ func TestNeverReadingCustomerStallsNoOne(t *testing.T) {
 
 	const limit = time.Second // the promise is well under 100 ms; a second leaves room for -race on a busy machine
 	var reply string
-	timed(t, "customers", limit, func() { reply = managerExec(store, srv, "customers") })
+	stalltest.Timed(t, "customers", limit, func() { reply = stalltest.ManagerExec(store, srv, "customers") })
 	if !strings.Contains(reply, "Alice") || strings.Count(reply, "127.0.0.1") != 2 {
 		t.Errorf("customers = %q", reply)
 	}
-	timed(t, "say", limit, func() { reply = managerExec(store, srv, "say Closing at six") })
+	stalltest.Timed(t, "say", limit, func() { reply = stalltest.ManagerExec(store, srv, "say Closing at six") })
 	if got := alice.until("Test> "); !strings.Contains(got, "Closing at six") {
 		t.Errorf("alice got %q after say", got)
 	}
-	timed(t, "ship", limit, func() { reply = managerExec(store, srv, "ship 1") })
+	stalltest.Timed(t, "ship", limit, func() { reply = stalltest.ManagerExec(store, srv, "ship 1") })
 	if got := alice.until("Test> "); !strings.Contains(got, "#1") || !strings.Contains(got, "shipped") {
 		t.Errorf("alice got %q after ship (console said %q)", got, reply)
 	}
@@ -152,10 +124,10 @@ func TestNeverReadingCustomerStallsNoOne(t *testing.T) {
 			sinkID = c.ID
 		}
 	}
-	timed(t, "kick", limit, func() { reply = managerExec(store, srv, fmt.Sprintf("kick %d", sinkID)) })
+	stalltest.Timed(t, "kick", limit, func() { reply = stalltest.ManagerExec(store, srv, fmt.Sprintf("kick %d", sinkID)) })
 	// The kicked customer is gone once the goodbye has had its second, not after
 	// the write timeout.
-	timed(t, "kicked customer gone", 5*time.Second, func() {
+	stalltest.Timed(t, "kicked customer gone", 5*time.Second, func() {
 		for srv.Len() != 1 {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -175,7 +147,7 @@ func TestShutdownWithNeverReadingCustomers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var err error
-	timed(t, "Shutdown", 5*time.Second, func() { err = srv.Shutdown(ctx) })
+	stalltest.Timed(t, "Shutdown", 5*time.Second, func() { err = srv.Shutdown(ctx) })
 	if err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
@@ -290,7 +262,7 @@ func TestSlowDatabaseStallsNotTheConsole(t *testing.T) {
 		t.Fatal("add never reached the cart in the store")
 	}
 	var reply string
-	timed(t, "customers", time.Second, func() { reply = managerExec(store, srv, "customers") })
+	stalltest.Timed(t, "customers", time.Second, func() { reply = stalltest.ManagerExec(store, srv, "customers") })
 	if !strings.Contains(reply, "bob") {
 		t.Errorf("customers = %q", reply)
 	}

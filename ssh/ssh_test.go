@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/stalltest"
 	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
 	"github.com/storify/storify/sqlite"
@@ -397,7 +398,7 @@ func TestHandshakeTimeoutAndAuthTries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	timed(t, "silent client dropped", 5*time.Second, func() {
+	stalltest.Timed(t, "silent client dropped", 5*time.Second, func() {
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(io.Discard, conn) // the server's version line, then the close
 	})
@@ -527,24 +528,6 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// timed runs f and fails the test if it takes longer than limit (a bound to
-// detect a hang, not a measure of speed).
-func timed(t *testing.T, what string, limit time.Duration, f func()) time.Duration {
-	t.Helper()
-	start := time.Now()
-	done := make(chan struct{})
-	go func() { f(); close(done) }()
-	select {
-	case <-done:
-		d := time.Since(start)
-		t.Logf("%s: %v", what, d)
-		return d
-	case <-time.After(limit):
-		t.Fatalf("%s still waiting after %v", what, limit)
-		return 0
 	}
 }
 

@@ -1,7 +1,6 @@
 package ssh_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storify/storify"
+	"github.com/storify/storify/internal/stalltest"
 	"github.com/storify/storify/server"
-	"github.com/storify/storify/shell"
 	"github.com/storify/storify/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -60,16 +58,6 @@ func stallSSH(t *testing.T, c *gossh.Client, line string) {
 	}
 }
 
-// managerExec runs one console command against the server and returns its reply.
-func managerExec(store storify.Store, hub shell.Hub, line string) string {
-	var out bytes.Buffer
-	term := shell.NewLineTerm(strings.NewReader(""), &out, 1024)
-	m := shell.NewManager(store, hub, term, shell.ManagerConfig{StoreName: "Test"})
-	m.Exec(context.Background(), line)
-	term.Flush()
-	return out.String()
-}
-
 // TestNeverReadingSSHClientStallsNoOne: with an SSH customer whose channel window
 // stays full, and a write timeout of a minute, the console's customers, say,
 // ship and kick each answer at once, an SSH manager's console too, and the
@@ -93,18 +81,18 @@ func TestNeverReadingSSHClientStallsNoOne(t *testing.T) {
 
 	const limit = 2 * time.Second // a bound to catch a stall, not a speed measure
 	var reply string
-	timed(t, "customers", limit, func() { reply = managerExec(sh.store, sh.srv, "customers") })
+	stalltest.Timed(t, "customers", limit, func() { reply = stalltest.ManagerExec(sh.store, sh.srv, "customers") })
 	if !strings.Contains(reply, "Alice") || strings.Count(reply, "127.0.0.1") != 3 {
 		t.Errorf("customers = %q", reply)
 	}
-	timed(t, "say", limit, func() { reply = managerExec(sh.store, sh.srv, "say Closing at six") })
+	stalltest.Timed(t, "say", limit, func() { reply = stalltest.ManagerExec(sh.store, sh.srv, "say Closing at six") })
 	if got := alice.until("Test> "); !strings.Contains(got, "Closing at six") {
 		t.Errorf("alice got %q after say", got)
 	}
 	if got := tel.until("Test> "); !strings.Contains(got, "Closing at six") {
 		t.Errorf("the telnet customer got %q after say", got)
 	}
-	timed(t, "ship from the SSH manager", limit, func() {
+	stalltest.Timed(t, "ship from the SSH manager", limit, func() {
 		boss.send("ship 1\r")
 		reply = boss.until("Test manager> ")
 	})
@@ -118,8 +106,8 @@ func TestNeverReadingSSHClientStallsNoOne(t *testing.T) {
 	for _, c := range sh.srv.Customers() {
 		sinkID = max(sinkID, c.ID)
 	}
-	timed(t, "kick", limit, func() { reply = managerExec(sh.store, sh.srv, fmt.Sprintf("kick %d", sinkID)) })
-	timed(t, "kicked customer gone", 5*time.Second, func() {
+	stalltest.Timed(t, "kick", limit, func() { reply = stalltest.ManagerExec(sh.store, sh.srv, fmt.Sprintf("kick %d", sinkID)) })
+	stalltest.Timed(t, "kicked customer gone", 5*time.Second, func() {
 		for len(sh.srv.Customers()) != 2 {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -135,7 +123,7 @@ func TestNeverReadingSSHClientStallsNoOne(t *testing.T) {
 func TestWriteTimeoutDropsSSHClient(t *testing.T) {
 	sh := startShop(t, &server.Server{WriteTimeout: time.Second}, &ssh.Transport{}, false)
 	stallSSH(t, sh.mustDial(t, "sink", guest), "help")
-	timed(t, "dropped", 10*time.Second, func() {
+	stalltest.Timed(t, "dropped", 10*time.Second, func() {
 		for sh.srv.Len() != 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -160,7 +148,7 @@ func TestShutdownWithNeverReadingSSHClients(t *testing.T) {
 	waitFor(t, func() bool { return sh.srv.Len() == 5 })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	timed(t, "Shutdown", 6*time.Second, func() { err = sh.srv.Shutdown(ctx) })
+	stalltest.Timed(t, "Shutdown", 6*time.Second, func() { err = sh.srv.Shutdown(ctx) })
 	if err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
