@@ -28,8 +28,11 @@ type Instances interface {
 	// if to is not "") and gathers the replies that come within wait, or before
 	// ctx ends. missing names the live instances asked that did not answer in
 	// time; an instance whose lease has lapsed is not asked and not missing.
+	// A Store that has not joined asks too, as a script that serves no one
+	// (storify exec): its requests come from ScriptInstance, and every live
+	// instance is asked.
 	Ask(ctx context.Context, to string, request []byte, wait time.Duration) (replies []InstanceReply, missing []string, err error)
-	// Live lists the other live instances by name.
+	// Live lists the other live instances by name: all of them, before Join.
 	Live(ctx context.Context) ([]string, error)
 }
 
@@ -49,13 +52,20 @@ const (
 	InstanceLease = 5 * time.Second
 )
 
+// ScriptInstance is who asks the live instances from a process that has not
+// joined them (storify exec and -c): no instance may take the name.
+const ScriptInstance = "exec"
+
 // CheckInstanceName checks an instance's name: 1 to MaxInstanceName letters,
-// digits, and . _ : - (a host name and a port, such as shop1:65432). A manager
-// types it after an @ to name a customer on that instance.
+// digits, and . _ : - (a host name and a port, such as shop1:65432), and not
+// ScriptInstance. A manager types it after an @ to name a customer on that
+// instance.
 func CheckInstanceName(name string) error {
 	switch {
 	case name == "":
 		return Errorf(EINVALID, "the instance name is empty")
+	case strings.EqualFold(name, ScriptInstance):
+		return Errorf(EINVALID, "the instance name %q is kept for storify exec", name)
 	case len(name) > MaxInstanceName:
 		return Errorf(EINVALID, "the instance name %q is longer than %d characters", clip(name, 20), MaxInstanceName)
 	case strings.IndexFunc(name, func(r rune) bool { return !instanceNameRune(r) }) >= 0:

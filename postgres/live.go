@@ -25,8 +25,9 @@ import (
 //     Only the instances whose lease holds are asked anything, so one that was
 //     killed or hangs is waited for until its lease lapses, at most.
 //   - A request is a NOTIFY on the store's live channel, which every instance's
-//     listener LISTENs on (listen.go): "q ID EXPIRES FROM TO BODY", TO being one
-//     instance's name or * for all. EXPIRES, in microseconds since 1970 by the
+//     listener LISTENs on (listen.go): "q ID EXPIRES FROM TO BODY", FROM being the
+//     asker's name (exec for a script, which has none), TO one instance's name or *
+//     for all. EXPIRES, in microseconds since 1970 by the
 //     database's clock, is when the asker stops waiting: an instance that hears the
 //     request later (it was stopped, its listener cut off) does not act on it.
 //   - A reply, which may be larger than a NOTIFY's payload, is a row of
@@ -255,7 +256,7 @@ func (s *Store) onLive(payload string) {
 			return
 		}
 		expires, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || storify.CheckInstanceName(f[2]) != nil || len(f[0]) > 64 {
+		if err != nil || f[2] != storify.ScriptInstance && storify.CheckInstanceName(f[2]) != nil || len(f[0]) > 64 {
 			return
 		}
 		select {
@@ -326,15 +327,15 @@ const askSQL = `WITH l AS (
 n AS (
 	SELECT pg_notify($3::text, 'q ' || $4::text || ' ' ||
 		((extract(epoch FROM clock_timestamp()) * 1000000)::bigint + $5::bigint)::text || ' ' ||
-		$1::text || ' ' || $6::text || ' ' || $7::text)
+		$8::text || ' ' || $6::text || ' ' || $7::text)
 	FROM l WHERE cardinality(l.names) > 0)
 SELECT names, (SELECT count(*) FROM n) FROM l`
 
 // Ask implements storify.Instances.
 func (s *Store) Ask(ctx context.Context, to string, request []byte, wait time.Duration) (replies []storify.InstanceReply, missing []string, err error) {
-	m := s.live.member.Load()
-	if m == nil {
-		return nil, nil, errors.New("postgres: ask: this Store has not joined the live instances")
+	self, from := "", storify.ScriptInstance // a script: every live instance is asked
+	if m := s.live.member.Load(); m != nil {
+		self, from = m.name, m.name
 	}
 	if err := checkText(request, storify.MaxInstanceRequest, "request"); err != nil {
 		return nil, nil, err
@@ -361,7 +362,7 @@ func (s *Store) Ask(ctx context.Context, to string, request []byte, wait time.Du
 	}()
 
 	var asked []string
-	if err := s.askAll(ctx, m, to, target, id, request, wait, &asked); err != nil {
+	if err := s.askAll(ctx, self, from, to, target, id, request, wait, &asked); err != nil {
 		return nil, nil, err
 	}
 	if len(asked) == 0 {
@@ -398,12 +399,13 @@ gather:
 	return replies, missing, nil
 }
 
-// askAll sends the request and sets *asked to the instances it went to.
-func (s *Store) askAll(ctx context.Context, m *member, to, target, id string, request []byte, wait time.Duration, asked *[]string) (err error) {
+// askAll sends the request from the instance from, to every live instance but self
+// (or the one named to), and sets *asked to the instances it went to.
+func (s *Store) askAll(ctx context.Context, self, from, to, target, id string, request []byte, wait time.Duration, asked *[]string) (err error) {
 	ctx, done := s.call(ctx, &err)
 	defer done()
 	var sent int64
-	return s.pool.QueryRow(ctx, askSQL, m.name, to, s.liveChannel, id, wait.Microseconds(), target, string(request)).Scan(asked, &sent)
+	return s.pool.QueryRow(ctx, askSQL, self, to, s.liveChannel, id, wait.Microseconds(), target, string(request), from).Scan(asked, &sent)
 }
 
 // takeReplies reads and deletes the replies to request id of the instances asked.

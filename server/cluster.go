@@ -24,6 +24,10 @@ import (
 // An instance that does not answer within half of Timeout (hung, stopped, cut off)
 // is named in the answer, which holds what the others said; one that stopped
 // renewing its lease (storify.InstanceLease) is no longer asked at all.
+//
+// A Cluster without Local is a script's (storify exec on a shared store): it serves
+// no one and has not joined (Name is storify.ScriptInstance), and reaches every
+// live instance's customers all the same.
 type Cluster struct {
 	Local     *Server
 	Instances storify.Instances
@@ -88,7 +92,10 @@ func (c *Cluster) log() *slog.Logger {
 // others. The instances that did not answer are named in Missing. If the others
 // cannot be asked at all, it returns this instance's customers and an error.
 func (c *Cluster) Roster(ctx context.Context) (shell.Roster, error) {
-	local := c.Local.Customers()
+	var local []shell.CustomerInfo
+	if c.Local != nil {
+		local = c.Local.Customers()
+	}
 	replies, missing, err := c.ask(ctx, "", clusterRequest{Op: "customers"})
 	if err == nil && len(replies) == 0 && len(missing) == 0 {
 		return shell.Roster{Customers: local}, nil // alone: plain session numbers
@@ -113,26 +120,33 @@ func (c *Cluster) Roster(ctx context.Context) (shell.Roster, error) {
 // its instance, as Roster shows it.
 func (c *Cluster) KickSession(ctx context.Context, ref shell.SessionRef) error {
 	notFound := storify.Errorf(storify.ENOTFOUND, "no customer session %s; type customers to list them", ref)
-	switch ref.Instance {
-	case c.Name:
+	switch {
+	case ref.Instance == c.Name && c.Local != nil:
 		if !c.Local.Kick(ref.ID) {
 			return notFound
 		}
 		return nil
-	case "":
-		ctx, cancel := context.WithTimeout(ctx, c.timeout())
-		defer cancel()
-		others, err := c.Instances.Live(ctx)
-		if err != nil {
+	case ref.Instance == "":
+		lctx, cancel := context.WithTimeout(ctx, c.timeout())
+		others, err := c.Instances.Live(lctx)
+		cancel()
+		switch {
+		case err != nil:
 			return unreached(err, "try again in a moment")
-		}
-		if len(others) > 0 {
+		case c.Local == nil && len(others) == 1:
+			ref.Instance = others[0] // a script, and one instance: it is that one's
+		case c.Local == nil && len(others) == 0:
+			return storify.Errorf(storify.ENOTFOUND, "no instance of the store is running, so no customer is connected")
+		case c.Local == nil:
+			return storify.Errorf(storify.EINVALID, "several instances are running: name the session as customers shows it, NUMBER@INSTANCE")
+		case len(others) > 0:
 			return storify.Errorf(storify.EINVALID, "several instances are running (this one is %s): name the session as customers shows it, NUMBER@INSTANCE", c.Name)
+		default:
+			if !c.Local.Kick(ref.ID) {
+				return notFound
+			}
+			return nil
 		}
-		if !c.Local.Kick(ref.ID) {
-			return notFound
-		}
-		return nil
 	}
 	replies, missing, err := c.ask(ctx, ref.Instance, clusterRequest{Op: "kick", Session: ref.ID})
 	switch {
@@ -152,7 +166,10 @@ func (c *Cluster) KickSession(ctx context.Context, ref shell.SessionRef) error {
 // those told. If the others cannot be asked, this instance's customers are told
 // all the same, and the error says so.
 func (c *Cluster) Say(ctx context.Context, msg string) (shell.Told, error) {
-	told := shell.Told{Customers: c.Local.Broadcast(msg)}
+	var told shell.Told
+	if c.Local != nil {
+		told.Customers = c.Local.Broadcast(msg)
+	}
 	replies, missing, err := c.ask(ctx, "", clusterRequest{Op: "say", Message: msg})
 	if err != nil {
 		return told, unreached(err, "only this instance's customers were told")
@@ -166,7 +183,12 @@ func (c *Cluster) Say(ctx context.Context, msg string) (shell.Told, error) {
 
 // NotifyOrder tells this instance's customers whose order o is (shell.Hub): the
 // other instances hear of the order from the store.
-func (c *Cluster) NotifyOrder(o storify.Order, msg string) int { return c.Local.NotifyOrder(o, msg) }
+func (c *Cluster) NotifyOrder(o storify.Order, msg string) int {
+	if c.Local == nil {
+		return 0
+	}
+	return c.Local.NotifyOrder(o, msg)
+}
 
 // Answer answers another instance's request, from is its name: for
 // storify.Instances.Join.

@@ -134,6 +134,57 @@ func TestClusterCustomersKickSay(t *testing.T) {
 	}
 }
 
+// TestClusterScriptReachesEveryInstance: a script on a shared store (storify exec),
+// which serves no one and has not joined, lists, tells and kicks the customers of
+// every live instance; a plain session number is that of the only instance running,
+// and refused when several run or none.
+func TestClusterScriptReachesEveryInstance(t *testing.T) {
+	c := startCluster(t, "a", "b")
+	members := c.nets["a"].members
+	script := &server.Cluster{Instances: &fakeInstances{self: storify.ScriptInstance, members: members}, Name: storify.ScriptInstance, Timeout: time.Second}
+	out := stalltest.ManagerExec(nil, script, "customers")
+	for _, want := range []string{`(?m)^1@a\s+127\.0\.0\.1:\d+`, `(?m)^1@b\s+127\.0\.0\.1:\d+`, `(?m)^2 connected\.$`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("customers from a script lacks %s:\n%s", want, out)
+		}
+	}
+	if out := stalltest.ManagerExec(nil, script, "say Closing at six"); !strings.Contains(out, "Sent to 2 customers.") {
+		t.Errorf("say from a script: %q", out)
+	}
+	for name, cl := range c.clients {
+		if got := cl.until("echo> "); !strings.Contains(got, "Message from the store: Closing at six") {
+			t.Errorf("the customer on %s got %q", name, got)
+		}
+	}
+	if out := stalltest.ManagerExec(nil, script, "kick 1"); !strings.Contains(out, "everal instances are running: name the session") {
+		t.Errorf("kick 1 from a script, two instances: %q", out)
+	}
+	if out := stalltest.ManagerExec(nil, script, "kick 1@exec"); !strings.Contains(out, `The instance name "exec" is kept for storify exec.`) {
+		t.Errorf("kick 1@exec: %q", out)
+	}
+	if out := stalltest.ManagerExec(nil, script, "kick 1@b"); !strings.Contains(out, "Customer 1@b is disconnected.") {
+		t.Errorf("kick 1@b from a script: %q", out)
+	}
+	if got := c.clients["b"].rest(); !strings.Contains(got, "The manager has closed your session. Goodbye.") {
+		t.Errorf("the customer on b got %q", got)
+	}
+
+	delete(members, "b") // b stops: a is the only instance
+	if out := stalltest.ManagerExec(nil, script, "kick 1"); !strings.Contains(out, "Customer 1 is disconnected.") {
+		t.Errorf("kick 1 from a script, one instance: %q", out)
+	}
+	if got := c.clients["a"].rest(); !strings.Contains(got, "The manager has closed your session. Goodbye.") {
+		t.Errorf("the customer on a got %q", got)
+	}
+	delete(members, "a")
+	if out := stalltest.ManagerExec(nil, script, "customers"); out != "No customers connected.\n" {
+		t.Errorf("customers from a script, no instance: %q", out)
+	}
+	if out := stalltest.ManagerExec(nil, script, "kick 1"); !strings.Contains(out, "No instance of the store is running") {
+		t.Errorf("kick 1 from a script, no instance: %q", out)
+	}
+}
+
 // TestClusterSilentInstance: an instance that does not answer is named, once, after
 // the answer of those that did: its customers are not listed, may not have been
 // told, and cannot be kicked.

@@ -7,7 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/storify/storify"
 	"github.com/storify/storify/internal/logging"
+	"github.com/storify/storify/server"
 	"github.com/storify/storify/shell"
 )
 
@@ -94,8 +96,10 @@ func joinCommand(words []string) string {
 }
 
 // runScript opens the store, runs the manager commands that r holds, one a line,
-// and closes the store. No customer server runs: customers, kick and say have no
-// one to reach. It fails if any command failed.
+// and closes the store. No customer server runs here: on a store that several
+// instances share (PostgreSQL), customers, kick and say reach the customers of
+// every live instance, as a script that serves no one; on a store of one process
+// (SQLite) they have no one to reach. It fails if any command failed.
 func (m *Main) runScript(ctx context.Context, r io.Reader) error {
 	if m.Log == nil {
 		m.logs = logging.New(m.Stderr, logging.Config{Level: m.Config.LogLevel, JSON: m.Config.LogJSON, NoTime: true})
@@ -105,8 +109,12 @@ func (m *Main) runScript(ctx context.Context, r io.Reader) error {
 	if err := m.openStore(ctx); err != nil {
 		return err
 	}
+	var hub shell.Hub
+	if instances, ok := m.Store.(storify.Instances); ok {
+		hub = &server.Cluster{Instances: instances, Name: storify.ScriptInstance, Timeout: m.Config.DBTimeout, Log: m.Log}
+	}
 	term := shell.NewLineTerm(r, m.Stdout, 64<<10)
-	mgr := shell.NewManager(m.Store, nil, term, shell.ManagerConfig{
+	mgr := shell.NewManager(m.Store, hub, term, shell.ManagerConfig{
 		StoreName: m.Config.Name, Log: m.Log, Script: true, Errors: m.Stderr, FailFast: m.Config.FailFast,
 	})
 	err := mgr.Run(ctx)

@@ -143,6 +143,54 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 	}
 }
 
+// TestExecReachesEveryInstance: storify exec on a shared store is a manager's
+// script, and its customers, say and kick reach the customers of the live
+// instances, which are other processes: the script's own process serves no one.
+func TestExecReachesEveryInstance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dsn := postgresDSN(t)
+	script := func(args ...string) (string, string, int) {
+		return runChild(t, "", append([]string{"exec", "--db", dsn, "--no-sample", "--log-level", "warn"}, args...)...)
+	}
+	if out, stderr, status := script("customers"); status != 0 || out != "No customers connected.\n" {
+		t.Errorf("exec customers, no instance running: status %d, %q, %q", status, out, stderr)
+	}
+	a := startChild(t, dsn, "--no-sample", "--instance", "a")
+	b := startChild(t, dsn, "--no-sample", "--instance", "b")
+	onA, onB := dialAddr(t, a.addr), dialAddr(t, b.addr)
+	onB.do("add Mug 1") // no such product: b's customer is connected all the same
+
+	out, stderr, status := script("customers")
+	for _, want := range []string{`(?m)^1@a +127\.0\.0\.1:\d+ +\(guest\)`, `(?m)^1@b +127\.0\.0\.1:\d+ +\(guest\)`, `(?m)^2 connected\.$`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("exec customers lacks %s: status %d\n%s%s", want, status, out, stderr)
+		}
+	}
+	if out, stderr, status := script("say", "Closing at six"); status != 0 || out != "Sent to 2 customers.\n" {
+		t.Errorf("exec say: status %d, %q, %q", status, out, stderr)
+	}
+	for name, cust := range map[string]*customer{"a": onA, "b": onB} {
+		if got := cust.readUntil("Test> "); !strings.Contains(got, "*** Message from the store: Closing at six") {
+			t.Errorf("the customer on %s got %q", name, got)
+		}
+	}
+	if _, stderr, status := script("kick", "1"); status == 0 || !strings.Contains(stderr, "everal instances are running: name the session") {
+		t.Errorf("exec kick 1 with two instances: status %d, %q", status, stderr)
+	}
+	if out, stderr, status := script("kick", "1@b"); status != 0 || out != "Customer 1@b is disconnected.\n" {
+		t.Errorf("exec kick 1@b: status %d, %q, %q", status, out, stderr)
+	}
+	onB.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if rest, _ := io.ReadAll(onB.r); !strings.Contains(string(rest), "The manager has closed your session. Goodbye.") {
+		t.Errorf("the customer kicked on b got %q", rest)
+	}
+	if !strings.Contains(b.log.String(), "customer disconnected by the manager of another instance") || !strings.Contains(b.log.String(), "by=exec") {
+		t.Errorf("b's log does not say who kicked its customer:\n%s", b.log.String())
+	}
+}
+
 // TestInstanceFlag: --instance and STORIFY_INSTANCE name the instance; a name kick
 // could not take is a usage error that says what a name may hold; the default is the
 // host name and the customers' port.
@@ -161,7 +209,7 @@ func TestInstanceFlag(t *testing.T) {
 	if m, _, err := parse(); err != nil || m.Config.Instance != "shop-2" {
 		t.Errorf("STORIFY_INSTANCE=shop-2: %q, %v", m.Config.Instance, err)
 	}
-	for _, bad := range []string{"shop 1", "a@b", strings.Repeat("x", 65), "caf\u00e9"} {
+	for _, bad := range []string{"shop 1", "a@b", strings.Repeat("x", 65), "caf\u00e9", "exec", "EXEC"} {
 		if _, stderr, err := parse("--instance", bad); !errors.Is(err, errUsage) || !strings.Contains(stderr, "--instance (or STORIFY_INSTANCE): the instance name") {
 			t.Errorf("--instance %q: %v, %q; want a usage error", bad, err, stderr)
 		}
