@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -39,10 +40,10 @@ import (
 // The transaction first locks the accounts, then the products, of all its checkouts,
 // each in ascending id, the order in which every transaction here locks them, so that
 // the batches of several instances and the other writes cannot deadlock. Only then
-// does it read them. A batch that waited for another instance's to let go of a row
-// takes on the checkouts queued meanwhile that need nothing more locked (TopUp, see
-// placeTogether), so that two instances selling one product commit as many
-// checkouts at a time as one would.
+// does it read them. A batch takes on the checkouts queued while it waited for its
+// locks that need nothing more locked (TopUp, see placeTogether), at no cost in round
+// trips, so that two instances selling one product commit as many checkouts at a
+// time as one would.
 
 // maxBatch caps the checkouts placed together, so that one transaction does not hold
 // its rows locked for long and the first customer in a big batch does not wait long
@@ -164,10 +165,18 @@ func isRefusedStatement(err error) bool {
 // who queued meanwhile share its commit instead of waiting for the next. (Else two
 // instances whose customers buy the same product alternate, each commit half the
 // size of one instance's, and place fewer checkouts a second than one instance.)
-// They are returned after cos in all. A checkout whose token's lock another
-// transaction holds is not placed with the others (waiting for it, holding the rows,
-// could deadlock): its index is in later, and it goes back to the queue for the next
-// batch, which waits for the lock before it locks anything else.
+// They are returned after cos in all. Taking them on costs no round trip: the
+// statement that writes the orders first takes their tokens' locks, if no other
+// transaction holds them, and writes nothing unless it took them all. A checkout
+// whose token's lock is held elsewhere (an earlier attempt of the same checkout,
+// still in flight) cannot be placed with the others, since waiting for that lock
+// while holding the rows could deadlock: its index is in later, the statement is
+// sent again without it, and it goes back to the queue for the next batch, which
+// waits for the lock before it locks anything else. Their orders placed already are
+// not looked for: a checkout that was queued is almost always new, and one whose
+// token was used before (sent again, once the first attempt had ended) breaks the
+// orders' unique token, so that the statement fails and each checkout of the batch
+// is placed alone (placeAll), where its earlier order is found.
 func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) (all []*checkout, results []groupcommit.Result[storify.Order], later []int, err error) {
 	all = cos
 	var taken []int64 // the products whose stock the committed batch took
@@ -227,32 +236,43 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("postgres: checkout: %w", err)
 		}
+		first := len(all) // the first checkout taken on, if any
 		if topUp != nil {
-			if all, later, err = found.topUp(ctx, tx, all, topUp); err != nil {
+			all = found.topUp(all, topUp)
+		}
+		for {
+			var extra []string // the tokens of the checkouts taken on, to lock
+			for i := first; i < len(all); i++ {
+				if !slices.Contains(later, i) {
+					extra = append(extra, all[i].Token)
+				}
+			}
+			st := found
+			if len(extra) > 0 {
+				st = found.clone() // decide takes the stock from what it is given
+			}
+			results = make([]groupcommit.Result[storify.Order], len(all))
+			w := st.decide(all, results, later)
+			if len(w.tokens) == 0 {
+				return nil
+			}
+			w.args = append(w.args, s.channel, s.stockPayload(w.taken), tokenLockClass, extra)
+			busy, err := w.write(ctx, tx, results)
+			if err != nil {
 				return err
 			}
-		}
-		results = make([]groupcommit.Result[storify.Order], len(all))
-		w := found.decide(all, results, later)
-		if len(w.tokens) == 0 {
-			return nil
-		}
-		taken = w.taken
-		w.args = append(w.args, s.channel, s.stockPayload(w.taken))
-		rows, _ := tx.Query(ctx, placeOrders, w.args...)
-		var token string
-		var id, notified int64
-		var placed time.Time
-		_, err = pgx.ForEachRow(rows, []any{&token, &id, &placed, &notified}, func() error {
-			for _, i := range w.placed[token] {
-				results[i].Value.ID, results[i].Value.Placed = id, utc(placed)
+			if len(busy) == 0 {
+				taken = w.taken
+				return nil
 			}
-			return nil
-		})
-		if err != nil {
-			return &statementError{fmt.Errorf("postgres: checkout: %w", err)}
+			// Nothing was written: place the batch again without the checkouts
+			// whose token another transaction holds.
+			for i := first; i < len(all); i++ {
+				if busy[all[i].Token] && !slices.Contains(later, i) {
+					later = append(later, i)
+				}
+			}
 		}
-		return nil
 	}
 	err = s.transact(ctx, queue, read)
 	if results == nil { // the transaction failed before deciding
@@ -261,12 +281,37 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 	return all, results, later, err
 }
 
+// write runs placeOrders with w's arguments and sets the id and time of each order
+// placed into results. If the lock of a token of a checkout taken on was held by
+// another transaction, it writes nothing and returns those tokens.
+func (w placing) write(ctx context.Context, tx pgx.Tx, results []groupcommit.Result[storify.Order]) (busy map[string]bool, err error) {
+	rows, _ := tx.Query(ctx, placeOrders, w.args...)
+	var token string
+	var id, notified *int64
+	var placed *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&token, &id, &placed, &notified}, func() error {
+		if id == nil {
+			if busy == nil {
+				busy = map[string]bool{}
+			}
+			busy[token] = true
+			return nil
+		}
+		for _, i := range w.placed[token] {
+			results[i].Value.ID, results[i].Value.Placed = *id, utc(*placed)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &statementError{fmt.Errorf("postgres: checkout: %w", err)}
+	}
+	return busy, nil
+}
+
 // topUp takes on the checkouts queued since the batch began whose products and
-// account the batch has locked (see placeTogether), and locks their tokens if it
-// can without waiting; it returns cos with them (even with an error: they are the
-// batch's now), and the indexes of those whose token it could not lock.
-func (st *batchState) topUp(ctx context.Context, tx pgx.Tx, cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) ([]*checkout, []int, error) {
-	extra := topUp(func(co *checkout) bool {
+// account the batch has locked (see placeTogether), and returns cos with them.
+func (st *batchState) topUp(cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) []*checkout {
+	return append(cos, topUp(func(co *checkout) bool {
 		if co.AccountID != 0 && !st.accounts[co.AccountID] {
 			return false
 		}
@@ -276,44 +321,7 @@ func (st *batchState) topUp(ctx context.Context, tx pgx.Tx, cos []*checkout, top
 			}
 		}
 		return true
-	})
-	if len(extra) == 0 {
-		return cos, nil, nil
-	}
-	start := len(cos)
-	cos = append(cos, extra...) // the batch's now, whatever happens
-	tokens := make([]string, len(extra))
-	for i, co := range extra {
-		tokens[i] = co.Token
-	}
-	b := &pgx.Batch{}
-	b.Queue(tryLockTokens, tokenLockClass, tokens)
-	b.Queue(priorOrders, tokens)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	locked := make(map[string]bool, len(tokens))
-	rows, _ := br.Query()
-	var token string
-	var ok bool
-	if _, err := pgx.ForEachRow(rows, []any{&token, &ok}, func() error {
-		locked[token] = ok
-		return nil
-	}); err != nil {
-		return cos, nil, fmt.Errorf("postgres: checkout: lock tokens: %w", err)
-	}
-	if err := st.readPriors(br); err != nil {
-		return cos, nil, err
-	}
-	if err := br.Close(); err != nil {
-		return cos, nil, fmt.Errorf("postgres: checkout: %w", err)
-	}
-	var later []int
-	for i, co := range extra {
-		if !locked[co.Token] {
-			later = append(later, start+i)
-		}
-	}
-	return cos, later, nil
+	})...)
 }
 
 // batchState is what a batch's transaction found, once its rows are locked: the
@@ -324,6 +332,17 @@ type batchState struct {
 	accounts map[int64]bool
 	carts    map[int64]map[int64]int // qty by product, by account
 	priors   map[string]*priorOrder  // by token
+}
+
+// clone returns a copy of st that decide can change without changing st.
+func (st *batchState) clone() *batchState {
+	c := *st
+	c.products = make(map[int64]*foundProduct, len(st.products))
+	for id, p := range st.products {
+		c.products[id] = new(*p)
+	}
+	c.carts = maps.Clone(st.carts) // decide deletes carts, and changes none
+	return &c
 }
 
 // readBatch reads the results of the statements that placeTogether queues with
@@ -393,7 +412,7 @@ func (st *batchState) readPriors(br pgx.BatchResults) error {
 	return nil
 }
 
-// placing is what a batch writes (placeOrders' arguments but the last two), and
+// placing is what a batch writes (placeOrders' arguments but the last four), and
 // which of its checkouts each order answers, by token: more than one if a checkout
 // was sent again while the first was still queued.
 type placing struct {
@@ -403,7 +422,8 @@ type placing struct {
 	taken  []int64 // the products whose stock the batch takes, in ascending order
 }
 
-// decide places cos but those in later, in order, on the batch's state: each checkout is answered with
+// decide places cos but those in later, in order, on the batch's state: each
+// checkout is answered with
 // the order placed already with its token, or is refused (into results, with the
 // reason), or takes its stock from the state and is added to the orders to write,
 // its result then waiting for its id and time.

@@ -253,6 +253,73 @@ func TestCheckoutAfterClose(t *testing.T) {
 	}
 }
 
+// A checkout sent again with the token of an order placed already, which queues
+// while a batch waits for a product's lock and so is taken on by it, is answered
+// with that order, as placed, and buys nothing more; the checkouts queued beside it
+// are placed, each once, and the stock is taken once for each order.
+func TestCheckoutTakenOnWithAPlacedToken(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy := func(name, token string) (storify.Order, error) {
+		return s.Checkout(ctx, storify.NewOrder{Customer: name, Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
+	}
+	token := storify.NewToken()
+	placed, err := buy("Ada", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPrice(ctx, mug.ID, 9900); err != nil {
+		t.Fatal(err)
+	}
+
+	first := make(chan error, 1)
+	release := holdProduct(t, sc, mug.ID, func() {
+		_, err := buy("First", "")
+		first <- err
+	})
+	var wg sync.WaitGroup
+	var again storify.Order
+	var errAgain error
+	others := make([]storify.Order, 2)
+	errs := make([]error, 2)
+	wg.Go(func() { others[0], errs[0] = buy("Bea", "") })
+	waitQueued(t, s, 1)
+	wg.Go(func() {
+		again, errAgain = s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
+	})
+	waitQueued(t, s, 2)
+	wg.Go(func() { others[1], errs[1] = buy("Cy", "") })
+	waitQueued(t, s, 3)
+	release()
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("the first checkout: %v", err)
+	}
+	if errAgain != nil || again.ID != placed.ID || again.Total != 1250 {
+		t.Errorf("the checkout sent again = %+v, %v; want order #%d as placed (total 12.50)", again, errAgain, placed.ID)
+	}
+	for i, err := range errs {
+		if err != nil || others[i].ID == 0 || others[i].ID == placed.ID || others[i].Total != 9900 {
+			t.Errorf("checkout %d beside it = %+v, %v; want a new order at the new price", i, others[i], err)
+		}
+	}
+	os, err := s.Orders(ctx, storify.OrderFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(os) != 4 {
+		t.Errorf("%d orders, want 4: Ada's, First's, Bea's and Cy's", len(os))
+	}
+	if p, err := s.Product(ctx, mug.ID); err != nil || p.Stock != 96 {
+		t.Errorf("Product = %+v, %v; want stock 96", p, err)
+	}
+}
+
 // Checkouts that queue while a batch waits for a product's lock (held here from
 // outside, as another instance's batch holds it until its commit) are placed with
 // that batch, in its one commit, if they need nothing else locked. One of them

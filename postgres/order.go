@@ -55,10 +55,6 @@ const tokenLockClass int32 = 0x544f4b4e
 const lockTokens = `SELECT pg_advisory_xact_lock($1, k)
 	FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($2::text[]) AS t ORDER BY k) AS keys`
 
-// tryLockTokens takes the advisory lock of each token ($2) that no other transaction
-// holds, without waiting, and says which it took.
-const tryLockTokens = `SELECT t, pg_try_advisory_xact_lock($1, hashtext(t)) FROM unnest($2::text[]) AS t`
-
 // lockProducts locks products in ascending id, as every transaction here does, and
 // returns them: FOR NO KEY UPDATE under ORDER BY locks the rows one by one in that
 // order, so two transactions cannot each hold a row the other waits for, and under
@@ -98,16 +94,28 @@ const savedCarts = `SELECT a.id, c.product_id, c.qty FROM unnest($1::bigint[]) A
 // placeOrders writes the orders a batch places, all in one statement: the orders
 // (one row of $1-$4 each), their lines ($5-$10, each naming its order by token), the
 // stock taken ($11-$12, one row per product, the units of all the batch's orders),
-// the saved carts emptied ($13), and the NOTIFY. It returns each order's token, id
-// and time. Data-modifying CTEs always run to completion, whether read or not; the
-// SELECT ones only as far as they are read, which is why the NOTIFY is counted. The
-// placed time is the database's clock, which every instance shares. The stock CHECK
-// (stock >= 0) is the last line of defence: were the committer's arithmetic wrong,
-// the batch would fail rather than oversell.
-const placeOrders = `WITH o AS (
+// the saved carts emptied ($13), and the NOTIFY ($14-$15). It returns each order's
+// token, id and time.
+//
+// First it takes the advisory locks (class $16) of the tokens of the checkouts the
+// batch took on ($17), those that no other transaction holds, without waiting; if it
+// cannot take them all, it writes nothing and returns each token it could not lock,
+// with no id. Data-modifying CTEs always run to completion, whether read or not, so
+// each write is made on the condition that the locks were taken (an InitPlan, run
+// before the write's first row); a SELECT CTE runs only as far as it is read, and
+// once however often it is read, which is why the NOTIFY is counted. The placed time
+// is the database's clock, which every instance shares. The stock CHECK (stock >= 0)
+// is the last line of defence: were the committer's arithmetic wrong, the batch
+// would fail rather than oversell.
+const placeOrders = `WITH k AS (
+		SELECT t, pg_try_advisory_xact_lock($16, hashtext(t)) AS locked FROM unnest($17::text[]) AS t
+	), ok AS (
+		SELECT coalesce(bool_and(locked), true) AS ok FROM k
+	), o AS (
 		INSERT INTO orders (customer, account_id, total, status, placed_at, token)
 		SELECT customer, account_id, total, 'placed', clock_timestamp(), token
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS x (customer, account_id, total, token)
+		WHERE (SELECT ok FROM ok)
 		RETURNING token, id, placed_at
 	), l AS (
 		INSERT INTO order_lines (order_id, line, product_id, name, qty, unit_price)
@@ -118,13 +126,15 @@ const placeOrders = `WITH o AS (
 	), taken AS (
 		UPDATE products p SET stock = p.stock - x.qty
 		FROM unnest($11::bigint[], $12::bigint[]) AS x (id, qty)
-		WHERE p.id = x.id
+		WHERE p.id = x.id AND (SELECT ok FROM ok)
 	), c AS (
-		DELETE FROM saved_cart_items WHERE account_id = ANY($13::bigint[])
+		DELETE FROM saved_cart_items WHERE account_id = ANY($13::bigint[]) AND (SELECT ok FROM ok)
 	), n AS (
-		SELECT pg_notify($14, $15)
+		SELECT pg_notify($14, $15) WHERE (SELECT ok FROM ok)
 	)
-	SELECT o.token, o.id, o.placed_at, (SELECT count(*) FROM n) FROM o`
+	SELECT o.token, o.id, o.placed_at, (SELECT count(*) FROM n) FROM o
+	UNION ALL
+	SELECT t, NULL, NULL, NULL FROM k WHERE NOT locked`
 
 // foundProduct is a product as a batch found it, less the stock its earlier
 // checkouts took.
