@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,6 +197,84 @@ func BenchmarkInstancesAsk(b *testing.B) {
 		replies, missing, err := a.Ask(ctx, "", []byte("customers"), 5*time.Second)
 		if err != nil || len(replies) != 2 || len(missing) != 0 {
 			b.Fatalf("Ask = %d replies, missing %v, %v", len(replies), missing, err)
+		}
+	}
+}
+
+// TestInstanceLosesItsNameAndTakesItBack: an instance whose name another took while
+// it did not renew its lease (it was stopped, or cut off from the database) says
+// so in its log and answers no more under that name, so that the other instances'
+// managers are never answered by two instances of one name; once the name is free
+// again, it takes it back, says so, and answers again.
+func TestInstanceLosesItsNameAndTakesItBack(t *testing.T) {
+	sc := newSchema(t)
+	ctx := context.Background()
+	var log lockedBuffer
+	x, err := postgres.Open(ctx, sc.dsn, postgres.Options{Log: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	waitListening(t, x)
+	if err := x.Join(ctx, "x", echo("x")); err != nil {
+		t.Fatal(err)
+	}
+	asker := joined(t, sc.dsn, "asker", echo("asker"))
+	ask := func() (map[string]string, []string) {
+		replies, missing, err := asker.Ask(ctx, "x", []byte("there?"), time.Second)
+		if err != nil {
+			t.Fatalf("Ask x: %v", err)
+		}
+		return replyMap(replies), missing
+	}
+	if got, missing := ask(); got["x"] != "x heard asker: there?" || len(missing) != 0 {
+		t.Fatalf("Ask x while it holds its name = %v, missing %v", got, missing)
+	}
+
+	// Another instance holds the name now, as if x's lease had lapsed and it took it.
+	admin := adminConn(t)
+	if _, err := admin.Exec(ctx, `UPDATE `+sc.ident()+`.live_instances SET token = 'another' WHERE name = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &log, "another instance took this instance's name")
+	if got, missing := ask(); len(got) != 0 || !slices.Equal(missing, []string{"x"}) {
+		t.Errorf("Ask x once another holds its name = %v, missing %v; want no answer from the x that lost it", got, missing)
+	}
+
+	// The other is gone, and its lease with it: x takes its name back.
+	if _, err := admin.Exec(ctx, `DELETE FROM `+sc.ident()+`.live_instances WHERE name = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &log, "this instance holds its name again")
+	if got, missing := ask(); got["x"] != "x heard asker: there?" || len(missing) != 0 {
+		t.Errorf("Ask x once it took its name back = %v, missing %v", got, missing)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a logger writes from other goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLog waits up to 10 seconds for log to hold want.
+func waitLog(t *testing.T, log *lockedBuffer, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(log.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log lacks %q after 10 s:\n%s", want, log.String())
 		}
 	}
 }
