@@ -21,7 +21,7 @@ import (
 type Snapshot struct {
 	version uint64            // Cache.version when its load began
 	all     []storify.Product // every product, discontinued too, in catalog order
-	listed  []storify.Product // the products on sale, in catalog order
+	listed  []storify.Product // the products on sale, in catalog order: all itself if every one is
 	keys    []keys            // the folded name and description of each of all
 	byName  map[string]int    // name key to index in all
 	// categories are the categories of the listed products, by key; the slice
@@ -38,11 +38,24 @@ func New(products []storify.Product) *Snapshot {
 	s := &Snapshot{all: products, keys: make([]keys, len(products)), byName: make(map[string]int, len(products)),
 		inCategory: map[string][]storify.Product{}}
 	names := map[string]string{} // category key to the name shown
+	onSale := 0
+	for _, p := range products {
+		if !p.Discontinued {
+			onSale++
+		}
+	}
+	if onSale == len(products) {
+		s.listed = products // one slice to copy when a patch changes stock
+	} else {
+		s.listed = make([]storify.Product, 0, onSale)
+	}
 	for i, p := range products {
 		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Category)}
 		s.byName[s.keys[i].name] = i
 		if !p.Discontinued {
-			s.listed = append(s.listed, p)
+			if onSale < len(products) {
+				s.listed = append(s.listed, p)
+			}
 			if k := s.keys[i].category; k != "" {
 				s.inCategory[k] = append(s.inCategory[k], p)
 				if _, ok := names[k]; !ok {
@@ -269,7 +282,12 @@ func (c *Cache) make(ctx context.Context, base *Snapshot, touched map[int64]stru
 func (s *Snapshot) patch(rows []storify.Product) *Snapshot {
 	byID := func(q storify.Product, id int64) int { return cmp.Compare(q.ID, id) }
 	n := &Snapshot{all: slices.Clone(s.all), keys: s.keys, byName: s.byName, categories: s.categories,
-		listed: slices.Clone(s.listed), inCategory: maps.Clone(s.inCategory)}
+		inCategory: maps.Clone(s.inCategory)}
+	if len(s.listed) == len(s.all) {
+		n.listed = n.all // every product is on sale: listed is all (New)
+	} else {
+		n.listed = slices.Clone(s.listed)
+	}
 	cloned := map[string]bool{}
 	for _, p := range rows {
 		i, ok := slices.BinarySearchFunc(n.all, p.ID, byID)
@@ -284,8 +302,10 @@ func (s *Snapshot) patch(rows []storify.Product) *Snapshot {
 		if p.Discontinued {
 			continue
 		}
-		if j, ok := slices.BinarySearchFunc(n.listed, p.ID, byID); ok {
-			n.listed[j] = p
+		if len(n.listed) < len(n.all) {
+			if j, ok := slices.BinarySearchFunc(n.listed, p.ID, byID); ok {
+				n.listed[j] = p
+			}
 		}
 		if k := s.keys[i].category; k != "" {
 			if !cloned[k] {

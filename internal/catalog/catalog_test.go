@@ -170,6 +170,52 @@ func TestCachePatchesTouchedProducts(t *testing.T) {
 	}
 }
 
+// A patch makes a new snapshot and leaves the one before it as it was, whether or
+// not every product is on sale (then the products on sale are the catalog itself,
+// one slice to copy).
+func TestCachePatchLeavesTheSnapshotBefore(t *testing.T) {
+	for _, discontinued := range []bool{false, true} {
+		var c catalog.Cache
+		db := []storify.Product{{ID: 1, Name: "Blue Mug", Stock: 5}, {ID: 2, Name: "Red Mug", Stock: 5}, {ID: 3, Name: "Pen", Stock: 5, Discontinued: discontinued}}
+		load := func(context.Context) ([]storify.Product, error) { return slices.Clone(db), nil }
+		loadRows := func(_ context.Context, ids []int64) ([]storify.Product, error) {
+			var ps []storify.Product
+			for _, id := range ids {
+				ps = append(ps, db[id-1])
+			}
+			return ps, nil
+		}
+		before, err := c.Get(context.Background(), load, loadRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db[1].Stock = 2
+		c.Touched(2)
+		after, err := c.Get(context.Background(), load, loadRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onSale := 3
+		if discontinued {
+			onSale = 2
+		}
+		for name, snap := range map[string]*catalog.Snapshot{"before": before, "after": after} {
+			want := 5
+			if name == "after" {
+				want = 2
+			}
+			listed, all := snap.Products(storify.ProductFilter{}), snap.Products(storify.ProductFilter{All: true})
+			if len(listed) != onSale || len(all) != 3 || listed[1].Stock != want || all[1].Stock != want {
+				t.Errorf("discontinued %v: the snapshot %s the checkout lists %+v on sale and %+v in all; want Red Mug's stock %d",
+					discontinued, name, listed, all, want)
+			}
+			if p, _ := snap.ProductByName("red mug"); p.Stock != want {
+				t.Errorf("discontinued %v: the snapshot %s the checkout has Red Mug's stock %d, want %d", discontinued, name, p.Stock, want)
+			}
+		}
+	}
+}
+
 // A failed read of the touched rows leaves them to the next read: nothing Touched
 // is forgotten.
 func TestCacheKeepsTouchedAfterAFailedRead(t *testing.T) {
