@@ -19,6 +19,11 @@ type Store interface {
 	// name before any in the description, whole words before parts, then catalog
 	// order. The slice may be shared with other callers: it must not be modified.
 	Products(ctx context.Context, filter ProductFilter) ([]Product, error)
+	// ProductsPage returns what Products(ctx, filter) returns from from to to, cut
+	// to what there is, and how many products that is in all: a list shown a page
+	// at a time reads that page, not a copy of every product. The page may be
+	// shared with other callers: it must not be modified.
+	ProductsPage(ctx context.Context, filter ProductFilter, from, to int) (page []Product, total int, err error)
 	// Product returns the product with this catalog number, discontinued or not.
 	// ENOTFOUND if there is none.
 	Product(ctx context.Context, id int64) (Product, error)

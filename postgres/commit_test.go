@@ -253,21 +253,28 @@ func TestCheckoutAfterClose(t *testing.T) {
 	}
 }
 
+// mugStore opens a store on a new schema with one product, 100 Blue Mugs, and
+// returns it with a function that buys one, with a token ("" for a new one).
+func mugStore(t *testing.T) (testSchema, *postgres.Store, storify.Product, func(name, token string) (storify.Order, error)) {
+	t.Helper()
+	sc := newSchema(t)
+	s := mustOpen(t, sc.dsn)
+	mug, err := s.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc, s, mug, func(name, token string) (storify.Order, error) {
+		return s.Checkout(context.Background(), storify.NewOrder{Customer: name, Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
+	}
+}
+
 // A checkout sent again with the token of an order placed already, which queues
 // while a batch waits for a product's lock and so is taken on by it, is answered
 // with that order, as placed, and buys nothing more; the checkouts queued beside it
 // are placed, each once, and the stock is taken once for each order.
 func TestCheckoutTakenOnWithAPlacedToken(t *testing.T) {
 	ctx := context.Background()
-	sc := newSchema(t)
-	s := mustOpen(t, sc.dsn)
-	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	buy := func(name, token string) (storify.Order, error) {
-		return s.Checkout(ctx, storify.NewOrder{Customer: name, Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
-	}
+	sc, s, mug, buy := mugStore(t)
 	token := storify.NewToken()
 	placed, err := buy("Ada", token)
 	if err != nil {
@@ -330,15 +337,7 @@ func TestCheckoutTakenOnWithAPlacedToken(t *testing.T) {
 func TestCheckoutsQueuedDuringALockWaitJoinTheBatch(t *testing.T) {
 	const waiting = 5
 	ctx := context.Background()
-	sc := newSchema(t)
-	s := mustOpen(t, sc.dsn)
-	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	buy := func(name, token string) (storify.Order, error) {
-		return s.Checkout(ctx, storify.NewOrder{Customer: name, Token: token, Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}})
-	}
+	sc, s, mug, buy := mugStore(t)
 	inFlight := storify.NewToken()
 	other := adminConn(t)
 	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, postgres.TokenLockClass, inFlight); err != nil {

@@ -77,7 +77,7 @@ func (c *Customer) categories(ctx context.Context, _ Args) error {
 	var cs []storify.Category
 	return c.showList(ctx, &listing{
 		noun: "categories", empty: "The catalog has no categories; type list to see every product.", jump: "page N",
-		load: func(ctx context.Context) (n int, err error) {
+		load: func(ctx context.Context, _, _ int) (n int, err error) {
 			cs, err = c.store.Categories(ctx)
 			return len(cs), err
 		},
@@ -111,18 +111,17 @@ func (c *Customer) listCategory(ctx context.Context, name string, page int) erro
 		if storify.FoldKey(cat.Name) != key {
 			continue
 		}
-		var ps []storify.Product
+		var p productPage
 		jump := "list " + cat.Name + " PAGE"
 		if strings.ContainsAny(cat.Name, " \t") {
 			jump = `list "` + cat.Name + `" PAGE`
 		}
 		return c.showList(ctx, &listing{
 			noun: "products in " + cat.Name, empty: "Nothing in " + cat.Name + " is on sale just now.", jump: jump,
-			load: func(ctx context.Context) (n int, err error) {
-				ps, err = c.store.Products(ctx, storify.ProductFilter{Category: cat.Name})
-				return len(ps), err
+			load: func(ctx context.Context, from, to int) (int, error) {
+				return p.load(ctx, c.store, storify.ProductFilter{Category: cat.Name}, from, to)
 			},
-			render: func(b []byte, from, to int) []byte { return appendCatalog(b, ps[from:to], false) },
+			render: func(b []byte, from, to int) []byte { return appendCatalog(b, p.rows(from, to), false) },
 		}, page)
 	}
 	if near := nearestCategory(cs, key); near != "" {

@@ -217,18 +217,17 @@ func (c *Customer) list(ctx context.Context, a Args) error {
 // list is the command customers type most. The whole catalog, or its first page,
 // is rendered once for every session (CatalogCache).
 func (c *Customer) catalogListing() *listing {
-	var ps []storify.Product
+	var p productPage
 	return &listing{
 		noun: "products", empty: "The catalog is empty.", jump: "list PAGE",
-		load: func(ctx context.Context) (n int, err error) {
-			ps, err = c.store.Products(ctx, storify.ProductFilter{})
-			return len(ps), err
+		load: func(ctx context.Context, from, to int) (int, error) {
+			return p.load(ctx, c.store, storify.ProductFilter{}, from, to)
 		},
 		render: func(b []byte, from, to int) []byte {
 			if b == nil {
-				return c.catalog.render(ps[from:to]) // shared with other sessions: only written
+				return c.catalog.render(p.rows(from, to)) // shared with other sessions: only written
 			}
-			return append(b, c.catalog.render(ps[from:to])...)
+			return append(b, c.catalog.render(p.rows(from, to))...)
 		},
 		after: c.hint,
 	}
@@ -272,7 +271,7 @@ func (c *Customer) search(ctx context.Context, a Args) error {
 	loaded := true // the first page shows ps; a later one searches again
 	return c.showList(ctx, &listing{
 		noun: "products found", empty: fmt.Sprintf("Nothing matches %q.", safe(text, 40)), jump: "page N",
-		load: func(ctx context.Context) (n int, err error) {
+		load: func(ctx context.Context, _, _ int) (n int, err error) {
 			if !loaded {
 				ps, err = c.store.Products(ctx, storify.ProductFilter{Search: text})
 			}
@@ -603,7 +602,7 @@ func (c *Customer) listOrders(ctx context.Context, _ Args) error {
 	var os []storify.Order
 	return c.showList(ctx, &listing{
 		noun: "orders", empty: none, jump: "page N",
-		load: func(ctx context.Context) (n int, err error) {
+		load: func(ctx context.Context, _, _ int) (n int, err error) {
 			os, err = c.store.Orders(ctx, f)
 			return len(os), err
 		},

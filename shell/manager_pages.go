@@ -17,14 +17,13 @@ func (m *Manager) page(ctx context.Context, a Args) error     { return m.gotoPag
 
 // productsListing is the whole catalog, discontinued products too, with stock.
 func (m *Manager) productsListing() *listing {
-	var ps []storify.Product
+	var p productPage
 	return &listing{
 		noun: "products", empty: "No products yet. Type addproduct to add one.", jump: "products PAGE",
-		load: func(ctx context.Context) (n int, err error) {
-			ps, err = m.store.Products(ctx, storify.ProductFilter{All: true})
-			return len(ps), err
+		load: func(ctx context.Context, from, to int) (int, error) {
+			return p.load(ctx, m.store, storify.ProductFilter{All: true}, from, to)
 		},
-		render: func(b []byte, from, to int) []byte { return appendCatalog(b, ps[from:to], true) },
+		render: func(b []byte, from, to int) []byte { return appendCatalog(b, p.rows(from, to), true) },
 	}
 }
 
@@ -34,7 +33,7 @@ func (m *Manager) ordersListing(f storify.OrderFilter, keep func(storify.Order) 
 	var os []storify.Order
 	return &listing{
 		noun: "orders", empty: "No orders.", jump: "page N",
-		load: func(ctx context.Context) (n int, err error) {
+		load: func(ctx context.Context, _, _ int) (n int, err error) {
 			os, err = m.store.Orders(ctx, f)
 			if keep != nil {
 				os = slices.DeleteFunc(os, func(o storify.Order) bool { return !keep(o) })
@@ -58,7 +57,7 @@ func (m *Manager) accountsListing() *listing {
 	var as []storify.AccountSummary
 	return &listing{
 		noun: "accounts", empty: "No accounts yet.", jump: "page N",
-		load: func(ctx context.Context) (n int, err error) {
+		load: func(ctx context.Context, _, _ int) (n int, err error) {
 			as, err = m.store.Accounts(ctx)
 			return len(as), err
 		},

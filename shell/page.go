@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"math"
 	"strconv"
 
 	"github.com/storify/storify"
@@ -52,15 +53,35 @@ type listing struct {
 	noun  string // what the rows are, plural: "products"
 	empty string // the line said when there are none
 	jump  string // how to go to a page of it: "list PAGE"
-	// load reads the list as it is now and says how many rows it has; render then
-	// appends rows [from, to) of what load read, a header line first. Given a nil
-	// slice, render may return one shared with other sessions, to be written only.
-	load   func(ctx context.Context) (total int, err error)
+	// load reads the list as it is now, or at least its rows [from, to), and says
+	// how many rows it has; render then appends rows [from, to) of what load read
+	// (within what it was asked for), a header line first. Given a nil slice,
+	// render may return one shared with other sessions, to be written only.
+	load   func(ctx context.Context, from, to int) (total int, err error)
 	render func(b []byte, from, to int) []byte
 	// after, if set, is written after the list when it is shown whole or as its
 	// first page (a hint).
 	after func() string
 }
+
+// productPage is the part of a product list that a listing's load read (with
+// ProductsPage, so that a page of 100,000 products is what is read), for its
+// render.
+type productPage struct {
+	from int               // the row ps begins at
+	ps   []storify.Product // the rows read
+}
+
+// load reads rows [from, to) of the products filter selects, and says how many
+// there are.
+func (p *productPage) load(ctx context.Context, store storify.Store, filter storify.ProductFilter, from, to int) (total int, err error) {
+	p.ps, total, err = store.ProductsPage(ctx, filter, from, to)
+	p.from = from
+	return total, err
+}
+
+// rows returns rows [from, to) of the list, which load read.
+func (p *productPage) rows(from, to int) []storify.Product { return p.ps[from-p.from : to-p.from] }
 
 // pager is what a session remembers of the last list it showed, so that next,
 // prev and page N move through it.
@@ -81,7 +102,12 @@ func (sh *Shell[T]) showList(ctx context.Context, l *listing, page int) error {
 // showRows shows the page of l that starts at row from; page is its number when it
 // was asked for by number (for the error if there is no such page), else 0.
 func (sh *Shell[T]) showRows(ctx context.Context, l *listing, from, page int) error {
-	total, err := l.load(ctx)
+	rows := pageRows(sh.term)
+	to := math.MaxInt // a Term that is not paged gets every row
+	if rows > 0 {
+		to = from + rows
+	}
+	total, err := l.load(ctx, from, to)
 	if err != nil {
 		return err
 	}
@@ -90,7 +116,6 @@ func (sh *Shell[T]) showRows(ctx context.Context, l *listing, from, page int) er
 		sh.printf("%s\n", l.empty)
 		return nil
 	}
-	rows := pageRows(sh.term)
 	if rows == 0 || total <= rows && from == 0 {
 		sh.term.Write(l.render(nil, 0, total))
 		if l.after != nil {
@@ -108,7 +133,7 @@ func (sh *Shell[T]) showRows(ctx context.Context, l *listing, from, page int) er
 		return storify.Errorf(storify.EINVALID, "there %s only %s of %s; type %s with a page from 1 to %d",
 			verb, count(pages, "page"), l.noun, l.jump, pages)
 	}
-	to := min(from+rows, total)
+	to = min(from+rows, total)
 	sh.term.Write(l.render(nil, from, to))
 	var b []byte
 	b = append(b, l.noun...)
@@ -149,7 +174,7 @@ func (sh *Shell[T]) turnPage(ctx context.Context, forward bool) error {
 		return sh.showRows(ctx, l, max(sh.pages.from-max(pageRows(sh.term), 1), 0), 0)
 	}
 	// The list may have grown since: check it as it is now.
-	total, err := l.load(ctx)
+	total, err := l.load(ctx, sh.pages.to, sh.pages.to)
 	if err != nil {
 		return err
 	}

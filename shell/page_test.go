@@ -167,6 +167,51 @@ func TestSearchAndManagerListsPaged(t *testing.T) {
 	}
 }
 
+// pagesOnly is a store that refuses to hand out a whole list of products: what a
+// catalog of 100,000 products must not be read as for each page a customer sees.
+type pagesOnly struct {
+	storify.Store
+	pages []string // the pages read, "from-to"
+}
+
+func (s *pagesOnly) Products(ctx context.Context, f storify.ProductFilter) ([]storify.Product, error) {
+	if f.Search != "" {
+		return s.Store.Products(ctx, f) // a search makes its own list
+	}
+	return nil, fmt.Errorf("the whole list of products was read (%+v)", f)
+}
+
+func (s *pagesOnly) ProductsPage(ctx context.Context, f storify.ProductFilter, from, to int) ([]storify.Product, int, error) {
+	s.pages = append(s.pages, fmt.Sprintf("%d-%d", from, to))
+	return s.Store.ProductsPage(ctx, f, from, to)
+}
+
+// A customer's list and list CATEGORY, and the manager's products, read the page
+// they show, and no more: the rows of a page a screen holds.
+func TestListsReadOnlyTheirPage(t *testing.T) {
+	base := mustOpenCatalog(t, 45)
+	if _, err := base.SetCategory(context.Background(), 3, "Mugs"); err != nil {
+		t.Fatal(err)
+	}
+	store := &pagesOnly{Store: base}
+	r := run(t, store, false, 24, "list", "next", "list 3", "list mugs")
+	for i, want := range []string{"products 1–20 of 45.", "products 21–40 of 45.", "products 41–45 of 45", "Item 0003"} {
+		if !strings.Contains(r[i], want) || strings.Contains(r[i], "went wrong") {
+			t.Errorf("reply %d lacks %q:\n%s", i, want, r[i])
+		}
+	}
+	r = run(t, store, true, 24, "products 2")
+	if !strings.Contains(r[0], "products 21–40 of 45.") {
+		t.Errorf("the manager's products 2:\n%s", r[0])
+	}
+	for _, p := range store.pages {
+		var from, to int
+		if _, err := fmt.Sscanf(p, "%d-%d", &from, &to); err != nil || to-from > 20 {
+			t.Errorf("a page of %s was read; want at most the 20 rows shown", p)
+		}
+	}
+}
+
 func TestOrdersPaged(t *testing.T) {
 	store := mustOpenCatalog(t, 3)
 	ctx := context.Background()

@@ -192,7 +192,7 @@ func (m *Manager) lowStock(ctx context.Context, a Args) error {
 	var low []storify.Product
 	return m.showList(ctx, &listing{
 		noun: "products low in stock", empty: fmt.Sprintf("No product on sale has %d or fewer left.", n), jump: "page N",
-		load: func(ctx context.Context) (int, error) {
+		load: func(ctx context.Context, _, _ int) (int, error) {
 			ps, err := m.store.Products(ctx, storify.ProductFilter{})
 			if err != nil {
 				return 0, err

@@ -14,7 +14,7 @@ import (
 )
 
 // awayStore is a store whose database is away for the next awayCalls calls of
-// Products, Orders and Checkout: reads fail as a backend's do when their budget runs
+// Products (or ProductsPage), Orders and Checkout: reads fail as a backend's do when their budget runs
 // out, checkouts as unconfirmed ones do (placing the order first when commitAnyway is
 // set, as a COMMIT that went through before the connection was lost).
 type awayStore struct {
@@ -32,6 +32,13 @@ func (s *awayStore) Products(ctx context.Context, f storify.ProductFilter) ([]st
 		return nil, storify.Unavailable(errTimeout)
 	}
 	return s.Store.Products(ctx, f)
+}
+
+func (s *awayStore) ProductsPage(ctx context.Context, f storify.ProductFilter, from, to int) ([]storify.Product, int, error) {
+	if s.away() {
+		return nil, 0, storify.Unavailable(errTimeout)
+	}
+	return s.Store.ProductsPage(ctx, f, from, to)
 }
 
 func (s *awayStore) Orders(ctx context.Context, f storify.OrderFilter) ([]storify.Order, error) {
@@ -135,8 +142,14 @@ func TestCancelledCommandIsNotAnError(t *testing.T) {
 type cancelledStore struct{ storify.Store }
 
 func (s *cancelledStore) Products(context.Context, storify.ProductFilter) ([]storify.Product, error) {
-	return nil, errors.Join(context.Canceled, errors.New("postgres: read the catalog: conn closed"))
+	return nil, errCancelledRead
 }
+
+func (s *cancelledStore) ProductsPage(context.Context, storify.ProductFilter, int, int) ([]storify.Product, int, error) {
+	return nil, 0, errCancelledRead
+}
+
+var errCancelledRead = errors.Join(context.Canceled, errors.New("postgres: read the catalog: conn closed"))
 
 // A logged-in customer's unconfirmed checkout is settled the same way, and the cart
 // is the saved cart as the order left it: empty.

@@ -32,6 +32,16 @@ func (s *Store) Products(ctx context.Context, filter storify.ProductFilter) ([]s
 	return snap.Products(filter), nil
 }
 
+// ProductsPage returns a page of Products; see storify.Store.
+func (s *Store) ProductsPage(ctx context.Context, filter storify.ProductFilter, from, to int) ([]storify.Product, int, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	page, total := snap.Page(filter, from, to)
+	return page, total, nil
+}
+
 // Product returns one product by catalog number; see storify.Store.
 func (s *Store) Product(ctx context.Context, id int64) (storify.Product, error) {
 	snap, err := s.snapshot(ctx)

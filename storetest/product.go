@@ -410,6 +410,19 @@ func testReadAfterWrite(t *testing.T, s storify.Store) {
 		if got := listProducts(t, s, storify.ProductFilter{All: true}); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("after %s: Products{All} = %+v, want %+v", after, got, want)
 		}
+		for _, f := range []struct {
+			filter storify.ProductFilter
+			want   []storify.Product
+		}{{storify.ProductFilter{}, listed}, {storify.ProductFilter{All: true}, want}} {
+			for _, w := range [][2]int{{0, 1}, {1, 10}, {0, 100}, {5, 10}, {1, 0}} {
+				page, total, err := s.ProductsPage(ctx, f.filter, w[0], w[1])
+				from := min(w[0], len(f.want))
+				to := min(max(w[1], from), len(f.want))
+				if err != nil || total != len(f.want) || fmt.Sprint(page) != fmt.Sprint(f.want[from:to]) {
+					t.Errorf("after %s: ProductsPage(%+v, %d, %d) = %+v, %d, %v; want %+v, %d", after, f.filter, w[0], w[1], page, total, err, f.want[from:to], len(f.want))
+				}
+			}
+		}
 		if got := listProducts(t, s, storify.ProductFilter{All: true, Search: "PLATE"}); len(want) > 1 && (len(got) != 1 || got[0] != want[1]) {
 			t.Errorf("after %s: Products{Search: PLATE} = %+v, want [%+v]", after, got, want[1])
 		}

@@ -67,6 +67,12 @@ func (s observedStore) Products(ctx context.Context, filter storify.ProductFilte
 	return v, err
 }
 
+func (s observedStore) ProductsPage(ctx context.Context, filter storify.ProductFilter, from, to int) ([]storify.Product, int, error) {
+	page, total, err := s.Store.ProductsPage(ctx, filter, from, to)
+	s.observe(err)
+	return page, total, err
+}
+
 func (s observedStore) Product(ctx context.Context, id int64) (storify.Product, error) {
 	v, err := s.Store.Product(ctx, id)
 	s.observe(err)

@@ -18,6 +18,13 @@ import (
 
 // Snapshot is the whole catalog at one moment. It is never modified once made, so
 // readers share it, and the slices it returns, without locks.
+//
+// A snapshot made by a patch (a checkout changed some products' stock) shares its
+// product slices with the one before it and keeps the products it changed beside
+// them (changed): a patch costs what it changed, not a copy of every product, which
+// at 100,000 products is what held a busy store to a couple of thousand checkouts a
+// second. Whatever a snapshot hands out is as changed: a product, a page, a search;
+// a whole list (Products) is made once, at the first call that wants one.
 type Snapshot struct {
 	version uint64            // Cache.version when its load began
 	all     []storify.Product // every product, discontinued too, in catalog order
@@ -28,8 +35,27 @@ type Snapshot struct {
 	// of each is its products in catalog order.
 	categories []storify.Category
 	inCategory map[string][]storify.Product
+	// changed holds, by ID, the products whose stock changed since the slices
+	// above were made (at most maxChanged of them), as they are now; nil if none.
+	// Only their stock and units received differ from the slices' (patch).
+	changed map[int64]storify.Product
+	// whole is all, listed and inCategory with changed applied, once made; nil
+	// until a whole list is asked for, and when changed is nil (they are the
+	// slices above then).
+	whole  atomic.Pointer[lists]
+	making sync.Mutex // makes whole once
 	indexHolder
 }
+
+// lists are a snapshot's lists of products.
+type lists struct {
+	all, listed []storify.Product
+	inCategory  map[string][]storify.Product
+}
+
+// maxChanged is the most changed products a snapshot keeps beside its slices; a
+// patch past it makes new slices, with the changes in them.
+const maxChanged = 1024
 
 type keys struct{ name, category string }
 
@@ -84,32 +110,130 @@ func (s *Snapshot) Products(filter storify.ProductFilter) []storify.Product {
 	case filter.Search != "":
 		return s.search(filter)
 	case filter.Category != "" && !filter.All:
-		return s.inCategory[storify.FoldKey(strings.TrimSpace(filter.Category))]
+		return s.lists().inCategory[storify.FoldKey(strings.TrimSpace(filter.Category))]
 	case filter.Category != "":
+		return s.inAnyState(storify.FoldKey(strings.TrimSpace(filter.Category)))
 	case filter.All:
-		return s.all
+		return s.lists().all
 	default:
-		return s.listed
+		return s.lists().listed
 	}
-	catKey := storify.FoldKey(strings.TrimSpace(filter.Category))
+}
+
+// Page answers storify.Store.ProductsPage: Products(filter)[from:to], cut to
+// what there is, and how many products Products(filter) has. It copies only the
+// page.
+func (s *Snapshot) Page(filter storify.ProductFilter, from, to int) ([]storify.Product, int) {
+	var ps []storify.Product
+	made := false // ps is a new slice, with changed applied
+	switch {
+	case filter.Search != "":
+		ps, made = s.search(filter), true
+	case filter.Category != "" && !filter.All:
+		ps = s.inCategory[storify.FoldKey(strings.TrimSpace(filter.Category))]
+	case filter.Category != "":
+		ps, made = s.inAnyState(storify.FoldKey(strings.TrimSpace(filter.Category))), true
+	case filter.All:
+		ps = s.all
+	default:
+		ps = s.listed
+	}
+	from = min(max(from, 0), len(ps))
+	to = min(max(to, from), len(ps))
+	page := ps[from:to:to]
+	if !made && s.changed != nil {
+		page = slices.Clone(page)
+		for i := range page {
+			page[i] = s.current(page[i])
+		}
+	}
+	return page, len(ps)
+}
+
+// inAnyState returns the products of the category catKey, discontinued too, in a
+// new slice.
+func (s *Snapshot) inAnyState(catKey string) []storify.Product {
 	var ps []storify.Product
 	for i, p := range s.all {
 		if s.keys[i].category == catKey {
-			ps = append(ps, p)
+			ps = append(ps, s.current(p))
 		}
 	}
 	return ps
 }
 
+// current returns p as the snapshot has it.
+func (s *Snapshot) current(p storify.Product) storify.Product {
+	if q, ok := s.changed[p.ID]; ok {
+		return q
+	}
+	return p
+}
+
+// lists returns the snapshot's lists with changed applied, making them at the
+// first call.
+func (s *Snapshot) lists() lists {
+	if s.changed == nil {
+		return lists{all: s.all, listed: s.listed, inCategory: s.inCategory}
+	}
+	if l := s.whole.Load(); l != nil {
+		return *l
+	}
+	s.making.Lock()
+	defer s.making.Unlock()
+	if l := s.whole.Load(); l != nil {
+		return *l
+	}
+	l := s.applied(s.changed)
+	s.whole.Store(l)
+	return *l
+}
+
+// applied returns copies of the snapshot's lists with changed applied, sharing the
+// products of every category none of changed is in.
+func (s *Snapshot) applied(changed map[int64]storify.Product) *lists {
+	l := &lists{all: slices.Clone(s.all), inCategory: maps.Clone(s.inCategory)}
+	if len(s.listed) == len(s.all) {
+		l.listed = l.all // every product is on sale: listed is all (New)
+	} else {
+		l.listed = slices.Clone(s.listed)
+	}
+	cloned := map[string]bool{}
+	for id, p := range changed {
+		i, ok := slices.BinarySearchFunc(l.all, id, byID)
+		if !ok {
+			continue // cannot be: patch takes only the products it has
+		}
+		l.all[i] = p
+		if p.Discontinued {
+			continue
+		}
+		if len(l.listed) < len(l.all) {
+			if j, ok := slices.BinarySearchFunc(l.listed, id, byID); ok {
+				l.listed[j] = p
+			}
+		}
+		if k := s.keys[i].category; k != "" {
+			if !cloned[k] {
+				l.inCategory[k], cloned[k] = slices.Clone(l.inCategory[k]), true
+			}
+			if j, ok := slices.BinarySearchFunc(l.inCategory[k], id, byID); ok {
+				l.inCategory[k][j] = p
+			}
+		}
+	}
+	return l
+}
+
+func byID(p storify.Product, id int64) int { return cmp.Compare(p.ID, id) }
+
 // Product answers storify.Store.Product.
 func (s *Snapshot) Product(id int64) (storify.Product, error) {
-	i, ok := slices.BinarySearchFunc(s.all, id, func(p storify.Product, id int64) int {
-		return cmp.Compare(p.ID, id)
-	})
+	i, ok := slices.BinarySearchFunc(s.all, id, byID)
 	if !ok {
 		return storify.Product{}, storify.ErrNoProduct(id)
 	}
-	return s.all[i], nil
+	return s.current(s.all[i]), nil
 }
 
 // ProductByName answers storify.Store.ProductByName: names compare as
@@ -121,7 +245,7 @@ func (s *Snapshot) ProductByName(name string) (storify.Product, error) {
 	if !ok {
 		return storify.Product{}, storify.Errorf(storify.ENOTFOUND, "no product is named %q", name)
 	}
-	return s.all[i], nil
+	return s.current(s.all[i]), nil
 }
 
 // Cache holds the last snapshot loaded and says when it is stale.
@@ -275,46 +399,32 @@ func (c *Cache) make(ctx context.Context, base *Snapshot, touched map[int64]stru
 	return snap, nil
 }
 
-// patch returns a copy of s with the products in rows as they are now, or nil if
-// one of them changed more than its stock (or is new): then the whole catalog must
-// be read. The names, keys and search index are shared with s, and so are the
-// products of every category none of rows is in.
+// patch returns the snapshot that follows s when the products in rows are as they
+// are now, or nil if one of them changed more than its stock (or is new): then the
+// whole catalog must be read. It shares s's slices, names, keys and search index,
+// and keeps rows beside them, unless that makes more than maxChanged products:
+// then it makes new slices with all the changes in them.
 func (s *Snapshot) patch(rows []storify.Product) *Snapshot {
-	byID := func(q storify.Product, id int64) int { return cmp.Compare(q.ID, id) }
-	n := &Snapshot{all: slices.Clone(s.all), keys: s.keys, byName: s.byName, categories: s.categories,
-		inCategory: maps.Clone(s.inCategory)}
-	if len(s.listed) == len(s.all) {
-		n.listed = n.all // every product is on sale: listed is all (New)
-	} else {
-		n.listed = slices.Clone(s.listed)
-	}
-	cloned := map[string]bool{}
 	for _, p := range rows {
-		i, ok := slices.BinarySearchFunc(n.all, p.ID, byID)
+		i, ok := slices.BinarySearchFunc(s.all, p.ID, byID)
 		if !ok {
 			return nil
 		}
-		if q := n.all[i]; q.Name != p.Name || q.Description != p.Description || q.Category != p.Category ||
+		if q := s.all[i]; q.Name != p.Name || q.Description != p.Description || q.Category != p.Category ||
 			q.Discontinued != p.Discontinued || q.Price != p.Price {
 			return nil
 		}
-		n.all[i] = p
-		if p.Discontinued {
-			continue
-		}
-		if len(n.listed) < len(n.all) {
-			if j, ok := slices.BinarySearchFunc(n.listed, p.ID, byID); ok {
-				n.listed[j] = p
-			}
-		}
-		if k := s.keys[i].category; k != "" {
-			if !cloned[k] {
-				n.inCategory[k], cloned[k] = slices.Clone(n.inCategory[k]), true
-			}
-			if j, ok := slices.BinarySearchFunc(n.inCategory[k], p.ID, byID); ok {
-				n.inCategory[k][j] = p
-			}
-		}
+	}
+	changed := make(map[int64]storify.Product, len(s.changed)+len(rows))
+	maps.Copy(changed, s.changed)
+	for _, p := range rows {
+		changed[p.ID] = p
+	}
+	n := &Snapshot{all: s.all, listed: s.listed, keys: s.keys, byName: s.byName, categories: s.categories,
+		inCategory: s.inCategory, changed: changed}
+	if len(changed) > maxChanged {
+		l := s.applied(changed)
+		n.all, n.listed, n.inCategory, n.changed = l.all, l.listed, l.inCategory, nil
 	}
 	if ix := s.index.Load(); ix != nil {
 		n.index.Store(ix) // the same names and descriptions, in the same order

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -177,24 +178,11 @@ func TestCachePatchLeavesTheSnapshotBefore(t *testing.T) {
 	for _, discontinued := range []bool{false, true} {
 		var c catalog.Cache
 		db := []storify.Product{{ID: 1, Name: "Blue Mug", Stock: 5}, {ID: 2, Name: "Red Mug", Stock: 5}, {ID: 3, Name: "Pen", Stock: 5, Discontinued: discontinued}}
-		load := func(context.Context) ([]storify.Product, error) { return slices.Clone(db), nil }
-		loadRows := func(_ context.Context, ids []int64) ([]storify.Product, error) {
-			var ps []storify.Product
-			for _, id := range ids {
-				ps = append(ps, db[id-1])
-			}
-			return ps, nil
-		}
-		before, err := c.Get(context.Background(), load, loadRows)
-		if err != nil {
-			t.Fatal(err)
-		}
+		get := getter(t, &c, &db)
+		before := get()
 		db[1].Stock = 2
 		c.Touched(2)
-		after, err := c.Get(context.Background(), load, loadRows)
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := get()
 		onSale := 3
 		if discontinued {
 			onSale = 2
@@ -213,6 +201,102 @@ func TestCachePatchLeavesTheSnapshotBefore(t *testing.T) {
 				t.Errorf("discontinued %v: the snapshot %s the checkout has Red Mug's stock %d, want %d", discontinued, name, p.Stock, want)
 			}
 		}
+	}
+}
+
+// getter returns a function that gets c's snapshot of *db (product ID i at
+// index i-1), as a store's full loads and row reads would read it.
+func getter(t *testing.T, c *catalog.Cache, db *[]storify.Product) func() *catalog.Snapshot {
+	load := func(context.Context) ([]storify.Product, error) { return slices.Clone(*db), nil }
+	loadRows := func(_ context.Context, ids []int64) ([]storify.Product, error) {
+		var ps []storify.Product
+		for _, id := range ids {
+			ps = append(ps, (*db)[id-1])
+		}
+		return ps, nil
+	}
+	return func() *catalog.Snapshot {
+		t.Helper()
+		snap, err := c.Get(context.Background(), load, loadRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap
+	}
+}
+
+// A busy store's checkouts change the stock of many products, one patch after
+// another: every product, page, category list and search shows the stock as it is
+// now, past the point where the snapshot stops keeping the changed products beside
+// its lists and makes new ones.
+func TestCacheManyPatches(t *testing.T) {
+	var c catalog.Cache
+	const n = 3000
+	db := make([]storify.Product, n)
+	for i := range db {
+		db[i] = storify.Product{ID: int64(i + 1), Name: fmt.Sprintf("Mug %04d", i+1), Stock: 100, Received: 100,
+			Category: fmt.Sprintf("Shelf %d", i%3), Discontinued: i%10 == 9}
+	}
+	get := getter(t, &c, &db)
+	check := func(when string, snap *catalog.Snapshot) {
+		t.Helper()
+		var listed []storify.Product
+		for _, p := range db {
+			if !p.Discontinued {
+				listed = append(listed, p)
+			}
+		}
+		if all := snap.Products(storify.ProductFilter{All: true}); !slices.Equal(all, db) {
+			t.Fatalf("%s: Products{All} differs from the database", when)
+		}
+		if got := snap.Products(storify.ProductFilter{}); !slices.Equal(got, listed) {
+			t.Fatalf("%s: Products differs from the products on sale", when)
+		}
+		if page, total := snap.Page(storify.ProductFilter{}, 100, 120); total != len(listed) || !slices.Equal(page, listed[100:120]) {
+			t.Fatalf("%s: Page(100, 120) = %v of %d, want %v of %d", when, page, total, listed[100:120], len(listed))
+		}
+		var shelf []storify.Product
+		for _, p := range listed {
+			if p.Category == "Shelf 1" {
+				shelf = append(shelf, p)
+			}
+		}
+		if got := snap.Products(storify.ProductFilter{Category: "shelf 1"}); !slices.Equal(got, shelf) {
+			t.Fatalf("%s: Products{Category} differs", when)
+		}
+		if page, total := snap.Page(storify.ProductFilter{Category: "Shelf 1"}, 0, 5); total != len(shelf) || !slices.Equal(page, shelf[:5]) {
+			t.Fatalf("%s: Page{Category}(0, 5) = %v of %d, want %v", when, page, total, shelf[:5])
+		}
+		for _, id := range []int64{1, 2, 500, n} {
+			if p, _ := snap.Product(id); p != db[id-1] {
+				t.Fatalf("%s: Product(%d) = %+v, want %+v", when, id, p, db[id-1])
+			}
+			if p, _ := snap.ProductByName(db[id-1].Name); p != db[id-1] {
+				t.Fatalf("%s: ProductByName(%q) = %+v, want %+v", when, db[id-1].Name, p, db[id-1])
+			}
+			if ps := snap.Products(storify.ProductFilter{Search: db[id-1].Name, All: true}); len(ps) == 0 || ps[0] != db[id-1] {
+				t.Fatalf("%s: search %q = %v, want %+v first", when, db[id-1].Name, ps, db[id-1])
+			}
+		}
+	}
+	check("first", get())
+	var before *catalog.Snapshot
+	var beforeDB []storify.Product
+	for round := range 1200 { // past the products a snapshot keeps beside its lists
+		id := int64(round*7%n + 1)
+		db[id-1].Stock--
+		db[id-1].Received++
+		c.Touched(id)
+		snap := get()
+		if round%200 == 0 || round == 1199 {
+			check(fmt.Sprintf("patch %d", round), snap)
+		}
+		if round == 600 {
+			before, beforeDB = snap, slices.Clone(db)
+		}
+	}
+	if all := before.Products(storify.ProductFilter{All: true}); !slices.Equal(all, beforeDB) {
+		t.Errorf("a snapshot changed after later patches")
 	}
 }
 

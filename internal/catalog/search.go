@@ -257,7 +257,7 @@ func (s *Snapshot) search(filter storify.ProductFilter) []storify.Product {
 	}
 	ps := make([]storify.Product, len(found))
 	for j, h := range found {
-		ps[j] = s.all[h.i]
+		ps[j] = s.current(s.all[h.i])
 	}
 	return ps
 }
