@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -100,6 +101,7 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, c.cmd.Process.Pid)
 	start := time.Now()
 	r = a.manager("customers")
 	took := time.Since(start)
@@ -140,6 +142,29 @@ func TestLiveStateAcrossInstances(t *testing.T) {
 	}
 	if r := a.manager("customers"); strings.Count(r, "@b ") != 1 {
 		t.Errorf("customers on a after the impostor: \n%s", r)
+	}
+}
+
+// waitStopped waits until every thread of process pid is stopped: kill returns
+// once the signal is sent, and on a loaded machine a thread may run a little longer.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(tasks) > 0
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			// The state follows the command's name, which is in parentheses.
+			if i := bytes.LastIndexByte(b, ')'); err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' && b[i+2] != 't' {
+				stopped = false
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d is not stopped 5 s after SIGSTOP", pid)
+		}
 	}
 }
 
