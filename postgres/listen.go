@@ -306,10 +306,21 @@ func (s *Store) awaitRound(ctx context.Context, conn *pgx.Conn, idle time.Time) 
 
 // ping makes a round trip on the listener's connection. The notifications received
 // before its answer are handled (by OnNotification) before it returns.
+//
+// The round trip is a bare Sync message, answered by ReadyForQuery: before it sends
+// ReadyForQuery, an idle backend sends the notifications it was signalled for, as it
+// does after a query, and a Sync costs it no transaction, parsing or planning, where
+// pgx's Ping (an empty query) does.
 func ping(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return conn.Ping(ctx)
+	p := conn.PgConn().StartPipeline(ctx)
+	p.SendPipelineSync()
+	if err := p.Flush(); err != nil {
+		p.Close()
+		return err
+	}
+	return p.Close() // reads up to ReadyForQuery
 }
 
 // listenerConfig is the pool's connection config for the listener's own connection:
