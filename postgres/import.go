@@ -79,5 +79,14 @@ func (s *Store) ImportProducts(ctx context.Context, rows []storify.ProductRow, d
 	if err != nil {
 		return storify.ImportResult{}, err
 	}
+	if len(plan.Add) > 0 {
+		// The plans PostgreSQL keeps for the pool's prepared statements were made
+		// for the catalog as it was: for a few products, a scan of the table, which
+		// at 100,000 is what every checkout would then do, until autovacuum next
+		// analyzes it (up to a minute). ANALYZE makes them be planned again.
+		if _, err := s.pool.Exec(ctx, `ANALYZE products`); err != nil {
+			s.log.Warn("import: the catalog could not be analyzed; checkouts may be slow for a minute", "err", err)
+		}
+	}
 	return plan.ImportResult, nil
 }

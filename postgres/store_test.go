@@ -330,3 +330,67 @@ func TestImportOutlastsTheCallBudget(t *testing.T) {
 		t.Fatalf("second import: %+v, %v", res, err)
 	}
 }
+
+// Checkouts right after a large import, on the connections that placed checkouts
+// before it, do not read the whole catalog. PostgreSQL keeps a plan for each of a
+// connection's prepared statements, made for the tables as they were: with 20
+// products, a scan of the table is the cheapest way to find one, and it stayed the
+// plan after an import of 100,000 (a full scan in each of the 50 checkouts below,
+// before the import analyzed the table) until autovacuum got to it.
+func TestCheckoutsAfterALargeImportDoNotScanTheCatalog(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	s, err := postgres.Open(ctx, sc.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 100, Stock: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 19 {
+		if _, err := s.AddProduct(ctx, storify.NewProduct{Name: fmt.Sprintf("Mug %d", i), Price: 100, Stock: 1000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buy := func() {
+		t.Helper()
+		if _, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 { // past the first few runs, after which a prepared statement may keep one plan
+		buy()
+	}
+	const n = 100_000
+	rows := make([]storify.ProductRow, n)
+	for i := range rows {
+		rows[i] = storify.ProductRow{Line: i + 2, Name: fmt.Sprintf("Item %06d", i), Price: 100, Stock: 10}
+	}
+	if _, err := s.ImportProducts(ctx, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	admin := adminConn(t)
+	read := func() (tuples int64) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.QueryRow(ctx, `SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'products'`,
+			sc.name).Scan(&tuples); err != nil {
+			t.Fatal(err)
+		}
+		return tuples
+	}
+	before := read()
+	for range 50 {
+		buy()
+	}
+	if err := s.Close(); err != nil { // its connections end, and report what they read
+		t.Fatal(err)
+	}
+	if got := read() - before; got >= 2*n {
+		t.Errorf("50 checkouts after importing %d products read %d rows of the catalog by scanning it (%.1f scans)", n, got, float64(got)/n)
+	}
+}
