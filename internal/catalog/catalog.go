@@ -64,24 +64,16 @@ func New(products []storify.Product) *Snapshot {
 	s := &Snapshot{all: products, keys: make([]keys, len(products)), byName: make(map[string]int, len(products)),
 		inCategory: map[string][]storify.Product{}}
 	names := map[string]string{} // category key to the name shown
-	onSale := 0
-	for _, p := range products {
-		if !p.Discontinued {
-			onSale++
-		}
-	}
-	if onSale == len(products) {
-		s.listed = products // one slice to copy when a patch changes stock
-	} else {
-		s.listed = make([]storify.Product, 0, onSale)
+	// When every product is on sale, the products on sale are the catalog itself:
+	// one slice for a patch to copy.
+	s.listed = products
+	if slices.ContainsFunc(products, discontinued) {
+		s.listed = slices.DeleteFunc(slices.Clone(products), discontinued)
 	}
 	for i, p := range products {
 		s.keys[i] = keys{storify.FoldKey(p.Name), storify.FoldKey(p.Category)}
 		s.byName[s.keys[i].name] = i
 		if !p.Discontinued {
-			if onSale < len(products) {
-				s.listed = append(s.listed, p)
-			}
 			if k := s.keys[i].category; k != "" {
 				s.inCategory[k] = append(s.inCategory[k], p)
 				if _, ok := names[k]; !ok {
@@ -98,6 +90,8 @@ func New(products []storify.Product) *Snapshot {
 	})
 	return s
 }
+
+func discontinued(p storify.Product) bool { return p.Discontinued }
 
 // Categories answers storify.Store.Categories. The slice is shared.
 func (s *Snapshot) Categories() []storify.Category { return s.categories }
