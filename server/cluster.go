@@ -133,19 +133,21 @@ func (c *Cluster) KickSession(ctx context.Context, ref shell.SessionRef) error {
 		switch {
 		case err != nil:
 			return unreached(err, "try again in a moment")
-		case c.Local == nil && len(others) == 1:
-			ref.Instance = others[0] // a script, and one instance: it is that one's
-		case c.Local == nil && len(others) == 0:
-			return storify.Errorf(storify.ENOTFOUND, "no instance of the store is running, so no customer is connected")
-		case c.Local == nil:
-			return storify.Errorf(storify.EINVALID, "several instances are running: name the session as customers shows it, NUMBER@INSTANCE")
-		case len(others) > 0:
-			return storify.Errorf(storify.EINVALID, "several instances are running (this one is %s): name the session as customers shows it, NUMBER@INSTANCE", c.Name)
-		default:
+		case len(others) == 0 && c.Local != nil:
 			if !c.Local.Kick(ref.ID) {
 				return notFound
 			}
 			return nil
+		case len(others) == 0:
+			return storify.Errorf(storify.ENOTFOUND, "no instance of the store is running, so no customer is connected")
+		case len(others) == 1 && c.Local == nil:
+			ref.Instance = others[0] // a script, and one instance: it is that one's
+		default:
+			this := ""
+			if c.Local != nil {
+				this = " (this one is " + c.Name + ")"
+			}
+			return storify.Errorf(storify.EINVALID, "several instances are running%s: name the session as customers shows it, NUMBER@INSTANCE", this)
 		}
 	}
 	replies, missing, err := c.ask(ctx, ref.Instance, clusterRequest{Op: "kick", Session: ref.ID})
