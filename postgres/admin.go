@@ -81,7 +81,7 @@ func (s *Store) AdjustStock(ctx context.Context, id int64, delta int, reason str
 			}
 		}
 		p, err = scanProduct(tx.QueryRow(ctx, `
-			UPDATE products SET stock = stock + $1 WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3
+			UPDATE products SET stock = stock + $1, stock_version = stock_version + 1 WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3
 			RETURNING `+productColumns, delta, id, storify.MaxStock))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return storify.ErrWriteOff(cur.Name, cur.Stock)

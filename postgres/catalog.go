@@ -63,7 +63,7 @@ func (s *Store) load(ctx context.Context, deadline time.Time, heard bool) (_ *ca
 	defer cancel()
 	defer func() { err = unreachable(parent, err) }()
 	if !heard {
-		ps, err := s.loadProducts(ctx)
+		ps, _, err := s.loadProducts(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -74,27 +74,31 @@ func (s *Store) load(ctx context.Context, deadline time.Time, heard bool) (_ *ca
 
 // loadProducts reads every product, in one statement so that the copy is one
 // consistent snapshot of the table.
-func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, error) {
+func (s *Store) loadProducts(ctx context.Context) ([]storify.Product, []int64, error) {
 	s.fullLoads.Add(1)
 	return s.queryProducts(ctx, `ORDER BY id`)
 }
 
 // loadRows reads the products ids, for a patch of the copy after checkouts, here or
 // on another instance, changed their stock.
-func (s *Store) loadRows(ctx context.Context, ids []int64) ([]storify.Product, error) {
+func (s *Store) loadRows(ctx context.Context, ids []int64) ([]storify.Product, []int64, error) {
+	s.rowLoads.Add(1)
 	return s.queryProducts(ctx, `WHERE id = ANY($1::bigint[])`, ids)
 }
 
-// queryProducts reads the products that the rest of the statement, where, selects.
-func (s *Store) queryProducts(ctx context.Context, where string, args ...any) ([]storify.Product, error) {
+// queryProducts reads the products that the rest of the statement, where, selects,
+// and their stock_version.
+func (s *Store) queryProducts(ctx context.Context, where string, args ...any) ([]storify.Product, []int64, error) {
 	var ps []storify.Product
+	var vers []int64
 	err := s.read(ctx, func(c querier) error {
-		ps = ps[:0]
-		rows, _ := c.Query(ctx, `SELECT `+productColumns+` FROM products `+where, args...)
+		ps, vers = ps[:0], vers[:0]
+		rows, _ := c.Query(ctx, `SELECT `+productColumns+`, stock_version FROM products `+where, args...)
 		var p storify.Product
-		_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category},
+		var v int64
+		_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Description, &p.Price, &p.Stock, &p.Received, &p.Discontinued, &p.Category, &v},
 			func() error {
-				ps = append(ps, p)
+				ps, vers = append(ps, p), append(vers, v)
 				return nil
 			})
 		if err != nil {
@@ -102,5 +106,5 @@ func (s *Store) queryProducts(ctx context.Context, where string, args ...any) ([
 		}
 		return nil
 	})
-	return ps, err
+	return ps, vers, err
 }

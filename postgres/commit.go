@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/catalog"
 	"github.com/storify/storify/internal/groupcommit"
 )
 
@@ -179,12 +180,13 @@ func isRefusedStatement(err error) bool {
 // is placed alone (placeAll), where its earlier order is found.
 func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) (all []*checkout, results []groupcommit.Result[storify.Order], later []int, err error) {
 	all = cos
-	var taken []int64 // the products whose stock the committed batch took
+	var taken []catalog.Stock // the stock the committed batch left of the products it took from
 	defer func() {
 		// The products' stock changed, or may have if the commit failed, unless
-		// every checkout was refused: the next read of the catalog must look
-		// again, at those products' rows only when the batch committed. Done
-		// before the callers are answered, so that each reads its own order.
+		// every checkout was refused: the next read of the catalog takes the
+		// stock the batch left if it committed, and reads the catalog again if
+		// it may have. Done before the callers are answered, so that each reads
+		// its own order.
 		var refused *storify.Error
 		for _, r := range results {
 			if err != nil {
@@ -192,7 +194,7 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 				return
 			}
 			if !errors.As(r.Err, &refused) {
-				s.catalog.cache.Touched(taken...)
+				s.catalog.cache.Stocked(taken...)
 				return
 			}
 		}
@@ -365,8 +367,8 @@ func readBatch(br pgx.BatchResults, withAccounts bool) (*batchState, error) {
 	rows, _ := br.Query()
 	var id int64
 	var p foundProduct
-	if _, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued}, func() error {
-		st.products[id] = &foundProduct{name: p.name, price: p.price, stock: p.stock, discontinued: p.discontinued}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &p.name, &p.price, &p.stock, &p.discontinued, &p.version}, func() error {
+		st.products[id] = &foundProduct{name: p.name, price: p.price, stock: p.stock, discontinued: p.discontinued, version: p.version}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("postgres: checkout: lock products: %w", err)
@@ -419,7 +421,7 @@ type placing struct {
 	args   []any
 	tokens []string
 	placed map[string][]int
-	taken  []int64 // the products whose stock the batch takes, in ascending order
+	taken  []catalog.Stock // the stock the batch leaves of the products it takes from, in ascending ID
 }
 
 // decide places cos but those in later, in order, on the batch's state: each
@@ -500,6 +502,10 @@ func (st *batchState) decide(cos []*checkout, results []groupcommit.Result[stori
 		takenQtys[i] = taken[id]
 	}
 	w.args = []any{customers, accounts, totals, w.tokens, lineTokens, lineNos, lineProducts, names, qtys, prices, takenIDs, takenQtys, emptiedCarts}
-	w.taken = takenIDs
+	w.taken = make([]catalog.Stock, len(takenIDs))
+	for i, id := range takenIDs {
+		p := st.products[id]
+		w.taken[i] = catalog.Stock{ID: id, Units: p.stock, Version: p.version + 1}
+	}
 	return w
 }

@@ -43,3 +43,10 @@ const TokenLockClass = tokenLockClass
 
 // FullLoads returns how many times s has read the whole catalog.
 func FullLoads(s *Store) int64 { return s.fullLoads.Load() }
+
+// RowLoads returns how many times s has read some products' rows again.
+func RowLoads(s *Store) int64 { return s.rowLoads.Load() }
+
+// CatalogChannel is the channel on which the store in schema announces changes of
+// its catalog.
+func CatalogChannel(schema string) string { return channelName(schema) }

@@ -65,7 +65,7 @@ func (s *Store) ImportProducts(ctx context.Context, rows []storify.ProductRow, d
 			for _, u := range plan.Update {
 				r := u.Row
 				b.Queue(`UPDATE products SET name = $1, name_key = $2, description = $3, description_key = $4, price = $5,
-						received = received + $6 - stock, stock = $6, category = $7, category_key = $8
+						received = received + $6 - stock, stock = $6, stock_version = stock_version + 1, category = $7, category_key = $8
 					WHERE id = $9`,
 					r.Name, storify.FoldKey(r.Name), r.Description, storify.FoldKey(r.Description), int64(r.Price), int64(r.Stock),
 					r.Category, storify.FoldKey(r.Category), u.ID)

@@ -358,50 +358,79 @@ func (s *Store) listenerConfig(pool *pgx.ConnConfig) *pgx.ConnConfig {
 
 // A notification on the catalog's channel says which instance changed products and
 // how: its payload is "INSTANCE" when anything may have changed, or "INSTANCE stock
-// ID,ID…" when only those products' stock did (checkouts). The latter lets every
-// other instance read just those rows again rather than the whole catalog.
+// ITEM,ITEM…" when only those products' stock did, each ITEM a product's ID (a
+// restock: the others read its row again) or ID:UNITS:VERSION (a checkout: the stock
+// it left, and its stock_version, which the others take without reading the row).
 const stockMark = " stock "
 
-// stockPayload is the payload announcing that the stock of the products ids
-// changed; with too many ids for one patch, or for a notification, it announces
-// that anything may have.
-func (s *Store) stockPayload(ids []int64) string {
-	if len(ids) == 0 || len(ids) > catalog.MaxTouched {
+// stockPayload is the payload announcing that the stock of the products of stocks
+// changed: to what, and as which version, for those with a Version (a checkout's),
+// and to be read again for the others; with too many for one patch, or for a
+// notification, it announces that anything may have.
+func (s *Store) stockPayload(stocks []catalog.Stock) string {
+	if len(stocks) == 0 || len(stocks) > catalog.MaxTouched {
 		return s.instance
 	}
-	b := make([]byte, 0, len(s.instance)+len(stockMark)+8*len(ids))
+	b := make([]byte, 0, len(s.instance)+len(stockMark)+24*len(stocks))
 	b = append(b, s.instance...)
 	b = append(b, stockMark...)
-	for i, id := range ids {
+	for i, st := range stocks {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, id, 10)
+		b = strconv.AppendInt(b, st.ID, 10)
+		if st.Version != 0 {
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(st.Units), 10)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, st.Version, 10)
+		}
 	}
 	return string(b)
 }
 
 // catalogChanged acts on a notification from the catalog's channel: nothing for this
-// Store's own (its writes mark the copy themselves), the products' stock to read again
-// for a stock change, and the whole catalog to read again for anything else, or for a
-// payload it cannot read.
+// Store's own (its writes mark the copy themselves), the stock told taken and the
+// products' rows to read again for a stock change, and the whole catalog to read
+// again for anything else, or for a payload it cannot read.
 func (s *Store) catalogChanged(payload string) {
-	from, ids, stockOnly := strings.Cut(payload, stockMark)
+	from, items, stockOnly := strings.Cut(payload, stockMark)
 	if from == s.instance {
 		return
 	}
-	if stockOnly {
-		touched := make([]int64, 0, strings.Count(ids, ",")+1)
-		for f := range strings.SplitSeq(ids, ",") {
-			id, err := strconv.ParseInt(f, 10, 64)
-			if err != nil || len(touched) == catalog.MaxTouched {
-				s.catalog.invalidate()
-				return
-			}
-			touched = append(touched, id)
-		}
-		s.catalog.cache.Touched(touched...)
+	if !stockOnly {
+		s.catalog.invalidate()
 		return
 	}
-	s.catalog.invalidate()
+	var touched []int64
+	var stocks []catalog.Stock
+	for f := range strings.SplitSeq(items, ",") {
+		id, told, hasStock := strings.Cut(f, ":")
+		units, version, ok := strings.Cut(told, ":")
+		st := catalog.Stock{}
+		var err1, err2, err3 error
+		st.ID, err1 = strconv.ParseInt(id, 10, 64)
+		if hasStock {
+			var n int64
+			n, err2 = strconv.ParseInt(units, 10, 32)
+			st.Units = int(n)
+			st.Version, err3 = strconv.ParseInt(version, 10, 64)
+		}
+		if err1 != nil || err2 != nil || err3 != nil || hasStock && (!ok || st.Version <= 0) ||
+			len(touched)+len(stocks) == catalog.MaxTouched {
+			s.catalog.invalidate()
+			return
+		}
+		if hasStock {
+			stocks = append(stocks, st)
+		} else {
+			touched = append(touched, st.ID)
+		}
+	}
+	if len(stocks) > 0 {
+		s.catalog.cache.Stocked(stocks...)
+	}
+	if len(touched) > 0 {
+		s.catalog.cache.Touched(touched...)
+	}
 }

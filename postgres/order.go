@@ -61,7 +61,7 @@ const lockTokens = `SELECT pg_advisory_xact_lock($1, k)
 // READ COMMITTED a row that another transaction changed while this one waited for
 // its lock is returned as that one left it, the newest version, which is the one
 // locked.
-const lockProducts = `SELECT id, name, price, stock, discontinued FROM products
+const lockProducts = `SELECT id, name, price, stock, discontinued, stock_version FROM products
 	WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
 
 // lockAccounts locks accounts in ascending id and returns those that exist; see
@@ -124,7 +124,7 @@ const placeOrders = `WITH k AS (
 			AS x (token, line, product_id, name, qty, unit_price)
 		JOIN o ON o.token = x.token
 	), taken AS (
-		UPDATE products p SET stock = p.stock - x.qty
+		UPDATE products p SET stock = p.stock - x.qty, stock_version = p.stock_version + 1
 		FROM unnest($11::bigint[], $12::bigint[]) AS x (id, qty)
 		WHERE p.id = x.id AND (SELECT ok FROM ok)
 	), c AS (
@@ -143,6 +143,7 @@ type foundProduct struct {
 	price        storify.Cents
 	stock        int
 	discontinued bool
+	version      int64 // stock_version, as locked
 }
 
 // priorOrder is an order placed already with a checkout's token.
@@ -370,7 +371,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err erro
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		b := &pgx.Batch{}
 		for _, pid := range ids {
-			b.Queue(`UPDATE products SET stock = stock + $1 WHERE id = $2`, back[pid], pid)
+			b.Queue(`UPDATE products SET stock = stock + $1, stock_version = stock_version + 1 WHERE id = $2`, back[pid], pid)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("postgres: cancel order %d: put stock back: %w", id, err)

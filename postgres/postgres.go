@@ -97,6 +97,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/storify/storify"
+	"github.com/storify/storify/internal/catalog"
 	"github.com/storify/storify/internal/groupcommit"
 )
 
@@ -148,6 +149,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	timeout   time.Duration        // the budget of one call (Options.Timeout)
 	fullLoads atomic.Int64         // reads of the whole catalog, for the tests of patching
+	rowLoads  atomic.Int64         // reads of some products' rows, for the same
 	metrics   storify.StoreMetrics // told of each group commit and retry
 
 	commit  *groupcommit.Queue[*checkout, storify.Order] // checkouts waiting to be placed together
@@ -396,7 +398,11 @@ func (s *Store) writeCatalog(ctx context.Context, fn func(tx pgx.Tx) error) erro
 // units received) of the products ids: every instance reads just their rows again.
 func (s *Store) writeStock(ctx context.Context, ids []int64, fn func(tx pgx.Tx) error) error {
 	defer s.catalog.cache.Touched(ids...)
-	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.stockPayload(ids)) }, closeThen(fn))
+	stocks := make([]catalog.Stock, len(ids))
+	for i, id := range ids {
+		stocks[i].ID = id
+	}
+	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.stockPayload(stocks)) }, closeThen(fn))
 }
 
 // closeThen is a transact fn for fn, which needs nothing from the batch.

@@ -129,7 +129,7 @@ func (s *Store) Restock(ctx context.Context, id int64, qty int) (_ storify.Produ
 	err = s.writeStock(ctx, []int64{id}, func(tx pgx.Tx) error {
 		var err error
 		p, err = scanProduct(tx.QueryRow(ctx, `
-			UPDATE products SET stock = stock + $1, received = received + $1
+			UPDATE products SET stock = stock + $1, received = received + $1, stock_version = stock_version + 1
 			WHERE id = $2 AND stock + $1 <= $3
 			RETURNING `+productColumns,
 			qty, id, storify.MaxStock))

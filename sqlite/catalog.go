@@ -27,7 +27,7 @@ func (s *Store) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
 func (s *Store) load(ctx context.Context) (_ *catalog.Snapshot, err error) {
 	ctx, end := s.call(ctx, &err)
 	defer end()
-	return s.catalog.Get(ctx, s.loadProducts, s.loadRows)
+	return s.catalog.Get(ctx, catalog.Unversioned(s.loadProducts), catalog.UnversionedRows(s.loadRows))
 }
 
 // loadProducts reads every product, in one statement so that the copy is one

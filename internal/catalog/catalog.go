@@ -264,11 +264,57 @@ type Cache struct {
 	mu      sync.Mutex
 	touched map[int64]struct{} // products Touched since current's load
 	full    bool               // Invalidate was called since current's load
+	stocks  map[int64]Stock    // the latest stock Stocked of each product since current's load
 	// loading is held (a token in it) by the one load at a time; the others wait
 	// and share it, each giving up when its own context ends, so that a load that
 	// hangs on a database that does not answer holds up no reader past its deadline.
 	loading     chan struct{}
 	loadingOnce sync.Once
+
+	// The version of each product's stock in current, for a backend that numbers
+	// them (Stock): loaded holds those of its last whole load, by index in its
+	// products (nil if it gave none, or none was made), and since holds those
+	// changed since, by ID. Only the load holding loading uses them.
+	loaded []int64
+	since  map[int64]int64
+}
+
+// Stock is a product's stock as a committed write left it. Version numbers the
+// changes of one product's stock in the order they were committed, so that a Stock
+// told late (another instance's notice, say) never undoes a later one: of two, the
+// higher version is the later.
+type Stock struct {
+	ID      int64
+	Units   int
+	Version int64
+}
+
+// Loader reads every product, in catalog order, with the version of each one's
+// stock (Stock.Version) at the same index, or nil versions if the backend keeps none.
+type Loader func(ctx context.Context) ([]storify.Product, []int64, error)
+
+// RowLoader reads the products ids, in any order, with their versions as Loader
+// gives them.
+type RowLoader func(ctx context.Context, ids []int64) ([]storify.Product, []int64, error)
+
+// Unversioned is the Loader of a backend that does not number the changes of stock.
+func Unversioned(load func(context.Context) ([]storify.Product, error)) Loader {
+	return func(ctx context.Context) ([]storify.Product, []int64, error) {
+		ps, err := load(ctx)
+		return ps, nil, err
+	}
+}
+
+// UnversionedRows is the RowLoader of a backend that does not number the changes of
+// stock.
+func UnversionedRows(load func(context.Context, []int64) ([]storify.Product, error)) RowLoader {
+	if load == nil {
+		return nil
+	}
+	return func(ctx context.Context, ids []int64) ([]storify.Product, []int64, error) {
+		ps, err := load(ctx, ids)
+		return ps, nil, err
+	}
 }
 
 // MaxTouched is the most products a patch reads again; past it, the whole catalog
@@ -278,7 +324,7 @@ const MaxTouched = 256
 // Invalidate marks the snapshot stale: the next Get reads the whole catalog.
 func (c *Cache) Invalidate() {
 	c.mu.Lock()
-	c.full, c.touched = true, nil
+	c.full, c.touched, c.stocks = true, nil, nil
 	c.version.Add(1)
 	c.mu.Unlock()
 }
@@ -303,6 +349,29 @@ func (c *Cache) Touched(ids ...int64) {
 	c.mu.Unlock()
 }
 
+// Stocked tells the cache the stock that committed writes left some products
+// with, so that the next Get patches the last snapshot with them without reading
+// the database: a product's Stock is taken if its version is later than the one
+// the snapshot has (see Stock), and else ignored. Like Touched, it is for a change
+// of stock only; and a backend that tells a product's stock must give versions
+// with its loads, and number every change of its stock, or else follow a change it
+// does not number by an Invalidate.
+func (c *Cache) Stocked(stocks ...Stock) {
+	c.mu.Lock()
+	if !c.full {
+		if c.stocks == nil {
+			c.stocks = make(map[int64]Stock, len(stocks))
+		}
+		for _, st := range stocks {
+			if old, ok := c.stocks[st.ID]; !ok || st.Version > old.Version {
+				c.stocks[st.ID] = st
+			}
+		}
+	}
+	c.version.Add(1)
+	c.mu.Unlock()
+}
+
 // Fresh returns the last snapshot if no change was invalidated since its load began,
 // else nil; it never loads. A caller that serves most reads from memory uses it to
 // skip what only a load needs (a deadline, say) before it calls Get.
@@ -318,8 +387,7 @@ func (c *Cache) Fresh() *Snapshot {
 // with load when the last is stale, or, when only some products were Touched and
 // loadRows is not nil, reading those products with loadRows (by ID, in any order)
 // and patching a copy of the last.
-func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.Product, error),
-	loadRows func(ctx context.Context, ids []int64) ([]storify.Product, error)) (*Snapshot, error) {
+func (c *Cache) Get(ctx context.Context, load Loader, loadRows RowLoader) (*Snapshot, error) {
 	v0 := c.version.Load()
 	if snap := c.current.Load(); snap != nil && snap.version >= v0 {
 		return snap, nil
@@ -340,22 +408,31 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	// Take the changes made so far; those made from now on stay for the next load.
 	c.mu.Lock()
 	v := c.version.Load()
-	touched, full := c.touched, c.full
-	c.touched, c.full = nil, false
+	touched, full, stocks := c.touched, c.full, c.stocks
+	c.touched, c.full, c.stocks = nil, false, nil
 	base := c.current.Load()
 	c.mu.Unlock()
-	snap, err := c.make(ctx, base, touched, full, load, loadRows)
+	snap, err := c.make(ctx, base, touched, full, stocks, load, loadRows)
 	if err != nil {
 		// Give the changes back: the next load must still see them.
 		c.mu.Lock()
 		if full || c.full {
-			c.full, c.touched = true, nil
+			c.full, c.touched, c.stocks = true, nil, nil
 		} else {
 			if c.touched == nil {
 				c.touched = touched
 			} else {
 				for id := range touched {
 					c.touched[id] = struct{}{}
+				}
+			}
+			if c.stocks == nil {
+				c.stocks = stocks
+			} else {
+				for id, st := range stocks {
+					if now, ok := c.stocks[id]; !ok || st.Version > now.Version {
+						c.stocks[id] = st
+					}
 				}
 			}
 		}
@@ -367,30 +444,99 @@ func (c *Cache) Get(ctx context.Context, load func(context.Context) ([]storify.P
 	return snap, nil
 }
 
-// make makes the snapshot that follows base after the changes given.
-func (c *Cache) make(ctx context.Context, base *Snapshot, touched map[int64]struct{}, full bool,
-	load func(context.Context) ([]storify.Product, error),
-	loadRows func(ctx context.Context, ids []int64) ([]storify.Product, error)) (*Snapshot, error) {
-	if base != nil && !full && len(touched) > 0 && loadRows != nil {
-		ids := make([]int64, 0, len(touched))
-		for id := range touched {
-			ids = append(ids, id)
+// make makes the snapshot that follows base after the changes given: the rows
+// touched read again and the stocks told applied where they are later than what
+// base has, or, if that cannot be (the whole catalog may have changed, or a
+// product is new), the whole catalog read again, with the stocks told later than
+// what it read applied.
+func (c *Cache) make(ctx context.Context, base *Snapshot, touched map[int64]struct{}, full bool, stocks map[int64]Stock,
+	load Loader, loadRows RowLoader) (*Snapshot, error) {
+	if base != nil && !full && (len(touched) == 0 || loadRows != nil) {
+		newer := map[int64]int64{} // the versions this patch changes
+		var rows []storify.Product
+		if len(touched) > 0 {
+			ids := make([]int64, 0, len(touched))
+			for id := range touched {
+				ids = append(ids, id)
+			}
+			var vers []int64
+			var err error
+			if rows, vers, err = loadRows(ctx, ids); err != nil {
+				return nil, err
+			}
+			for i, p := range rows {
+				newer[p.ID] = versionAt(vers, i)
+			}
 		}
-		rows, err := loadRows(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		if snap := base.patch(rows); snap != nil {
-			return snap, nil
+		if rows, ok := c.applyStocks(base, rows, stocks, newer); ok {
+			if snap := base.patch(rows); snap != nil {
+				if c.since == nil {
+					c.since = newer
+				} else {
+					maps.Copy(c.since, newer)
+				}
+				return snap, nil
+			}
 		}
 	}
-	products, err := load(ctx)
+	products, vers, err := load(ctx)
 	if err != nil {
 		return nil, err
+	}
+	c.loaded, c.since = vers, map[int64]int64{}
+	cloned := false
+	for id, st := range stocks {
+		i, ok := slices.BinarySearchFunc(products, id, byID)
+		if !ok || st.Version <= versionAt(vers, i) {
+			continue // the load has it, or a later stock
+		}
+		if !cloned {
+			products, cloned = slices.Clone(products), true
+		}
+		products[i].Stock = st.Units
+		c.since[id] = st.Version
 	}
 	snap := New(products)
 	snap.inherit(base)
 	return snap, nil
+}
+
+// applyStocks returns rows (read again, their versions in newer) followed by the
+// products of base for which stocks has a later stock than the snapshot's, with
+// that stock, their versions set in newer. It reports false if a product of
+// stocks is not in base: then the whole catalog must be read.
+func (c *Cache) applyStocks(base *Snapshot, rows []storify.Product, stocks map[int64]Stock, newer map[int64]int64) ([]storify.Product, bool) {
+	n := len(rows)
+	for id, st := range stocks {
+		if i := slices.IndexFunc(rows[:n], func(p storify.Product) bool { return p.ID == id }); i >= 0 {
+			if st.Version > newer[id] {
+				rows[i].Stock, newer[id] = st.Units, st.Version
+			}
+			continue
+		}
+		i, ok := slices.BinarySearchFunc(base.all, id, byID)
+		if !ok {
+			return nil, false
+		}
+		version, ok := c.since[id]
+		if !ok {
+			version = versionAt(c.loaded, i)
+		}
+		if st.Version > version {
+			p := base.current(base.all[i])
+			p.Stock = st.Units
+			rows, newer[id] = append(rows, p), st.Version
+		}
+	}
+	return rows, true
+}
+
+// versionAt returns vers[i], or 0 if the loader gave no versions.
+func versionAt(vers []int64, i int) int64 {
+	if i < len(vers) {
+		return vers[i]
+	}
+	return 0
 }
 
 // patch returns the snapshot that follows s when the products in rows are as they

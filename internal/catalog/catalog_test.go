@@ -50,7 +50,7 @@ func TestCacheReloadsAfterInvalidate(t *testing.T) {
 		return []storify.Product{{ID: 1, Name: "Mug", Price: price}}, nil
 	}
 	get := func() storify.Cents {
-		snap, err := c.Get(context.Background(), load, nil)
+		snap, err := c.Get(context.Background(), catalog.Unversioned(load), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,20 +78,20 @@ func TestGetWaitsWithItsOwnContext(t *testing.T) {
 	started := make(chan struct{})
 	loaded := make(chan error, 1)
 	go func() {
-		_, err := c.Get(context.Background(), func(context.Context) ([]storify.Product, error) {
+		_, err := c.Get(context.Background(), catalog.Unversioned(func(context.Context) ([]storify.Product, error) {
 			close(started)
 			<-release
 			return []storify.Product{{ID: 1, Name: "Blue Mug"}}, nil
-		}, nil)
+		}), nil)
 		loaded <- err
 	}()
 	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := c.Get(ctx, func(context.Context) ([]storify.Product, error) {
+	_, err := c.Get(ctx, catalog.Unversioned(func(context.Context) ([]storify.Product, error) {
 		t.Error("second load ran while the first held the lock")
 		return nil, nil
-	}, nil)
+	}), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Get while another load hangs = %v, want %v", err, context.DeadlineExceeded)
 	}
@@ -99,9 +99,9 @@ func TestGetWaitsWithItsOwnContext(t *testing.T) {
 	if err := <-loaded; err != nil {
 		t.Fatalf("first load: %v", err)
 	}
-	snap, err := c.Get(context.Background(), func(context.Context) ([]storify.Product, error) {
+	snap, err := c.Get(context.Background(), catalog.Unversioned(func(context.Context) ([]storify.Product, error) {
 		return nil, errors.New("not wanted: the snapshot is fresh")
-	}, nil)
+	}), nil)
 	if err != nil || len(snap.Products(storify.ProductFilter{})) != 1 {
 		t.Errorf("Get after the load = %v, %v; want the loaded snapshot", snap, err)
 	}
@@ -133,7 +133,7 @@ func TestCachePatchesTouchedProducts(t *testing.T) {
 	}
 	get := func() *catalog.Snapshot {
 		t.Helper()
-		snap, err := c.Get(context.Background(), load, loadRows)
+		snap, err := c.Get(context.Background(), catalog.Unversioned(load), catalog.UnversionedRows(loadRows))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,6 +168,92 @@ func TestCachePatchesTouchedProducts(t *testing.T) {
 	c.Invalidate()
 	if p, _ := get().Product(1); p.Stock != 1 || fulls != 3 {
 		t.Errorf("after Touched and Invalidate: stock %d, %d full loads", p.Stock, fulls)
+	}
+}
+
+// A stock told (Stocked) is taken without reading the database, and only if it is
+// later than the one the snapshot has, whether that came from a whole load, a row
+// read again or a stock told before: a notice that arrives late never undoes a
+// later stock. A product the snapshot does not have makes it read the catalog.
+func TestCacheTakesTheLatestStockTold(t *testing.T) {
+	var c catalog.Cache
+	db := []storify.Product{{ID: 1, Name: "Blue Mug", Stock: 9, Category: "Mugs"}, {ID: 2, Name: "Red Mug", Stock: 5, Category: "Mugs"}}
+	vers := []int64{7, 3} // stock_version of each, as the database has it
+	fulls, rowReads := 0, 0
+	load := func(context.Context) ([]storify.Product, []int64, error) {
+		fulls++
+		return slices.Clone(db), slices.Clone(vers), nil
+	}
+	loadRows := func(_ context.Context, ids []int64) ([]storify.Product, []int64, error) {
+		rowReads++
+		var ps []storify.Product
+		var vs []int64
+		for _, id := range ids {
+			ps, vs = append(ps, db[id-1]), append(vs, vers[id-1])
+		}
+		return ps, vs, nil
+	}
+	stock := func(id int64) int {
+		t.Helper()
+		snap, err := c.Get(context.Background(), load, loadRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := snap.Product(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Category != "" {
+			if ps := snap.Products(storify.ProductFilter{Category: p.Category}); ps[id-1].Stock != p.Stock {
+				t.Errorf("product %d: %d in stock, %d in its category", id, p.Stock, ps[id-1].Stock)
+			}
+		}
+		return p.Stock
+	}
+	stock(1)
+	steps := []struct {
+		what   string
+		tell   func()
+		id     int64
+		want   int
+		fulls  int
+		rowsRd int
+	}{
+		{"a later stock", func() { c.Stocked(catalog.Stock{ID: 1, Units: 8, Version: 8}) }, 1, 8, 1, 0},
+		{"an earlier one, late", func() { c.Stocked(catalog.Stock{ID: 1, Units: 10, Version: 6}) }, 1, 8, 1, 0},
+		{"the same one again", func() { c.Stocked(catalog.Stock{ID: 1, Units: 8, Version: 8}) }, 1, 8, 1, 0},
+		{"one older than the load", func() { c.Stocked(catalog.Stock{ID: 2, Units: 6, Version: 3}) }, 2, 5, 1, 0},
+		{"two told at once, in either order", func() {
+			c.Stocked(catalog.Stock{ID: 2, Units: 3, Version: 5}, catalog.Stock{ID: 2, Units: 4, Version: 4})
+		}, 2, 3, 1, 0},
+		{"a row read again, then a stock told older than it", func() {
+			db[0].Stock, vers[0] = 20, 10 // restocked
+			c.Touched(1)
+			c.Stocked(catalog.Stock{ID: 1, Units: 7, Version: 9})
+		}, 1, 20, 1, 1},
+		{"a stock told later than the row read", func() {
+			db[0].Stock, vers[0] = 19, 11
+			c.Touched(1)
+			c.Stocked(catalog.Stock{ID: 1, Units: 18, Version: 12})
+		}, 1, 18, 1, 2},
+		{"a whole load, then a stock told older than it", func() {
+			db[1].Stock, vers[1] = 40, 9
+			c.Invalidate()
+			c.Stocked(catalog.Stock{ID: 2, Units: 2, Version: 6})
+		}, 2, 40, 2, 2},
+		{"a product the snapshot has not", func() {
+			db = append(db, storify.Product{ID: 3, Name: "Pen", Stock: 4})
+			vers = append(vers, 1)
+			c.Stocked(catalog.Stock{ID: 3, Units: 3, Version: 2}, catalog.Stock{ID: 1, Units: 99, Version: 5})
+		}, 3, 3, 3, 2},
+		{"and a stock told with it, older than that load", func() {}, 1, 19, 3, 2},
+	}
+	for _, st := range steps {
+		st.tell()
+		if got := stock(st.id); got != st.want || fulls != st.fulls || rowReads != st.rowsRd {
+			t.Errorf("%s: product %d has %d in stock after %d whole loads and %d row reads; want %d, %d, %d",
+				st.what, st.id, got, fulls, rowReads, st.want, st.fulls, st.rowsRd)
+		}
 	}
 }
 
@@ -217,7 +303,7 @@ func getter(t *testing.T, c *catalog.Cache, db *[]storify.Product) func() *catal
 	}
 	return func() *catalog.Snapshot {
 		t.Helper()
-		snap, err := c.Get(context.Background(), load, loadRows)
+		snap, err := c.Get(context.Background(), catalog.Unversioned(load), catalog.UnversionedRows(loadRows))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,17 +403,17 @@ func TestCacheKeepsTouchedAfterAFailedRead(t *testing.T) {
 		}
 		return ps, nil
 	}
-	if _, err := c.Get(context.Background(), load, loadRows); err != nil {
+	if _, err := c.Get(context.Background(), catalog.Unversioned(load), catalog.UnversionedRows(loadRows)); err != nil {
 		t.Fatal(err)
 	}
 	db[0].Stock, db[1].Stock = 4, 3
 	c.Touched(1)
-	if _, err := c.Get(context.Background(), load, loadRows); err == nil {
+	if _, err := c.Get(context.Background(), catalog.Unversioned(load), catalog.UnversionedRows(loadRows)); err == nil {
 		t.Fatal("Get with the database away succeeded")
 	}
 	c.Touched(2)
 	fail = false
-	snap, err := c.Get(context.Background(), load, loadRows)
+	snap, err := c.Get(context.Background(), catalog.Unversioned(load), catalog.UnversionedRows(loadRows))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestIndexInheritedOnlyWhenTextIsSame(t *testing.T) {
 	load := func(context.Context) ([]storify.Product, error) { return slices.Clone(ps), nil }
 	get := func() *catalog.Snapshot {
 		t.Helper()
-		snap, err := c.Get(context.Background(), load, nil)
+		snap, err := c.Get(context.Background(), catalog.Unversioned(load), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
