@@ -152,6 +152,11 @@ func BenchmarkCheckoutInstances(b *testing.B) {
 					}
 				}
 			})
+			var batches int64
+			for _, s := range stores {
+				batches += postgres.Batches(s)
+			}
+			b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "checkouts/batch")
 		})
 	}
 }

@@ -11,18 +11,21 @@
 //     schema) inside the transaction, so that it is delivered if and only if the
 //     transaction commits. Its payload names the Store that sent it, and, for a
 //     change of some products' stock only (Checkout, Restock, AdjustStock), those
-//     products.
+//     products, with the stock a checkout left and its stock_version.
 //   - Each Store keeps one connection of its own LISTENing on that channel, in a
 //     goroutine (its application_name is the pool's followed by " listener"). A
 //     notification from another Store invalidates the copy; the next read loads it
 //     again, in one query, shared by the reads that wait for it. After a change of
-//     stock only, the next read reads just those products' rows and patches a copy
-//     of the copy with them (catalog.Cache.Touched): checkouts on one instance do
-//     not make every other read its whole catalog again.
+//     stock only, the next read patches a copy of the copy: with the stock told,
+//     after a checkout (catalog.Cache.Stocked), and else with those products' rows,
+//     read again (catalog.Cache.Touched). Every statement that changes stock adds
+//     one to the product's stock_version, and a stock told is taken only if its
+//     version is later than the copy's, so a notice that arrives after a later
+//     one, or after the instance's own later checkout, undoes nothing.
 //   - A write through this Store invalidates the copy itself (or marks its
-//     products) once it has committed, before it returns, so an instance reads its
-//     own writes without waiting for its notification (which its listener then
-//     skips).
+//     products, or tells their stock) once it has committed, before it returns, so
+//     an instance reads its own writes without waiting for its notification (which
+//     its listener then skips).
 //   - While the listener is not connected (at start, after losing its connection,
 //     while it reconnects with backoff) the copy is not used: every read goes to the
 //     database. On connecting it LISTENs first, then invalidates, and only then lets
