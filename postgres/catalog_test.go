@@ -200,8 +200,10 @@ func TestCloseStopsListener(t *testing.T) {
 // reading the whole catalog (a catalog of 100,000 products is read whole in about half
 // a second). After a checkout no instance reads even the rows: the writer knows the
 // stock it left, and tells the others with its stock_version; a notice of an older
-// stock that arrives late is ignored. After a restock or an adjustment, every instance
-// reads those rows again. Any other change is read whole.
+// stock that arrives late is ignored, and so are the checkouts of an instance that
+// predates stock_version (it names the products, which are read again). After a
+// restock or an adjustment, every instance reads those rows again. Any other change
+// is read whole.
 func TestStockChangesPatchEveryInstancesCopy(t *testing.T) {
 	ctx := context.Background()
 	sc := newSchema(t)
@@ -254,6 +256,24 @@ func TestStockChangesPatchEveryInstancesCopy(t *testing.T) {
 			_, err := admin.Exec(ctx, `SELECT pg_notify($1, $2)`, postgres.CatalogChannel(sc.name), fmt.Sprintf("late stock %d:50:1,%d:48:1", ids[2], ids[1]))
 			return err
 		}, ids[1], 47, false},
+		{"a checkout by an instance that predates stock_version (rows to read, the version unchanged)", func() error {
+			tx, err := admin.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, `UPDATE `+sc.ident()+`.products SET stock = stock - 2 WHERE id = $1`, ids[1]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, postgres.CatalogChannel(sc.name), fmt.Sprintf("old stock %d", ids[1])); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		}, ids[1], 45, true},
+		{"a checkout on B after it", func() error {
+			_, err := b.Checkout(ctx, storify.NewOrder{Customer: "Cy", Items: []storify.CartItem{{ProductID: ids[1], Qty: 1}}})
+			return err
+		}, ids[1], 44, false},
 		{"a restock on A", func() error { _, err := a.Restock(ctx, ids[0], 5); return err }, ids[0], 55, true},
 		{"an adjustment on B", func() error { _, err := b.AdjustStock(ctx, ids[0], -2, "broken"); return err }, ids[0], 53, true},
 	}
