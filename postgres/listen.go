@@ -389,6 +389,27 @@ func (s *Store) stockPayload(stocks []catalog.Stock) string {
 	return string(b)
 }
 
+// parseStockItem reads one ITEM of stockPayload: ID, or ID:UNITS:VERSION with a
+// VERSION of 1 or more. ok is false if it is neither.
+func parseStockItem(item string) (st catalog.Stock, ok bool) {
+	id, told, hasStock := strings.Cut(item, ":")
+	var err error
+	if st.ID, err = strconv.ParseInt(id, 10, 64); err != nil {
+		return st, false
+	}
+	if !hasStock {
+		return st, true
+	}
+	units, version, ok := strings.Cut(told, ":")
+	n, err1 := strconv.ParseInt(units, 10, 32)
+	v, err2 := strconv.ParseInt(version, 10, 64)
+	if !ok || err1 != nil || err2 != nil || v <= 0 {
+		return st, false
+	}
+	st.Units, st.Version = int(n), v
+	return st, true
+}
+
 // catalogChanged acts on a notification from the catalog's channel: nothing for this
 // Store's own (its writes mark the copy themselves), the stock told taken and the
 // products' rows to read again for a stock change, and the whole catalog to read
@@ -404,24 +425,13 @@ func (s *Store) catalogChanged(payload string) {
 	}
 	var touched []int64
 	var stocks []catalog.Stock
-	for f := range strings.SplitSeq(items, ",") {
-		id, told, hasStock := strings.Cut(f, ":")
-		units, version, ok := strings.Cut(told, ":")
-		st := catalog.Stock{}
-		var err1, err2, err3 error
-		st.ID, err1 = strconv.ParseInt(id, 10, 64)
-		if hasStock {
-			var n int64
-			n, err2 = strconv.ParseInt(units, 10, 32)
-			st.Units = int(n)
-			st.Version, err3 = strconv.ParseInt(version, 10, 64)
-		}
-		if err1 != nil || err2 != nil || err3 != nil || hasStock && (!ok || st.Version <= 0) ||
-			len(touched)+len(stocks) == catalog.MaxTouched {
+	for item := range strings.SplitSeq(items, ",") {
+		st, ok := parseStockItem(item)
+		if !ok || len(touched)+len(stocks) == catalog.MaxTouched {
 			s.catalog.invalidate()
 			return
 		}
-		if hasStock {
+		if st.Version != 0 {
 			stocks = append(stocks, st)
 		} else {
 			touched = append(touched, st.ID)

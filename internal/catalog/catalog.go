@@ -363,13 +363,18 @@ func (c *Cache) Stocked(stocks ...Stock) {
 			c.stocks = make(map[int64]Stock, len(stocks))
 		}
 		for _, st := range stocks {
-			if old, ok := c.stocks[st.ID]; !ok || st.Version > old.Version {
-				c.stocks[st.ID] = st
-			}
+			keepLater(c.stocks, st)
 		}
 	}
 	c.version.Add(1)
 	c.mu.Unlock()
+}
+
+// keepLater puts st into stocks unless stocks has a later stock of its product.
+func keepLater(stocks map[int64]Stock, st Stock) {
+	if old, ok := stocks[st.ID]; !ok || st.Version > old.Version {
+		stocks[st.ID] = st
+	}
 }
 
 // Fresh returns the last snapshot if no change was invalidated since its load began,
@@ -429,10 +434,8 @@ func (c *Cache) Get(ctx context.Context, load Loader, loadRows RowLoader) (*Snap
 			if c.stocks == nil {
 				c.stocks = stocks
 			} else {
-				for id, st := range stocks {
-					if now, ok := c.stocks[id]; !ok || st.Version > now.Version {
-						c.stocks[id] = st
-					}
+				for _, st := range stocks {
+					keepLater(c.stocks, st)
 				}
 			}
 		}
