@@ -56,6 +56,12 @@ type barrier struct {
 	// fresh is when the latest round answered while the listener listens began
 	// (clock), 0 if none: every change committed before then has invalidated the copy.
 	fresh atomic.Int64
+	// aloneUntil is, while this instance is alone (alone.go), when the lease of the
+	// latest round answered ends (clock): until then a read needs no round. 0 if it
+	// is not alone.
+	aloneUntil atomic.Int64
+	// rounds counts the rounds begun, for the tests.
+	rounds atomic.Int64
 	// refreshing is set by the read that asks for a round ahead of need, so that the
 	// reads after it do not ask again; the round clears it when it ends.
 	refreshing atomic.Bool
@@ -75,6 +81,12 @@ type round struct {
 // if it ends first.
 func (b *barrier) wait(ctx context.Context) (heard bool, err error) {
 	now := clock()
+	if u := b.aloneUntil.Load(); now < u {
+		if u-now < int64(aloneLease/2) && b.refreshing.CompareAndSwap(false, true) {
+			b.want()
+		}
+		return true, nil
+	}
 	if f := b.fresh.Load(); f != 0 && now-f <= int64(readWindow) {
 		if now-f > int64(readWindow/2) && b.refreshing.CompareAndSwap(false, true) {
 			b.want()
@@ -124,6 +136,7 @@ func (b *barrier) start() *round {
 	b.next = nil
 	r.b, r.began = b, clock()
 	b.current = r
+	b.rounds.Add(1)
 	return r
 }
 
@@ -136,6 +149,7 @@ func (b *barrier) setUp(up bool) {
 	b.up = up
 	if !up {
 		b.fresh.Store(0)
+		b.aloneUntil.Store(0)
 		if r := b.next; r != nil {
 			b.next = nil
 			close(r.done)
@@ -144,12 +158,16 @@ func (b *barrier) setUp(up bool) {
 }
 
 // finish ends a round. An answered round is recorded before its reads are let go,
-// so that the reads after them find it too.
-func (r *round) finish(heard bool) {
+// so that the reads after them find it too; alone says that it leaves the instance
+// alone, so that reads need no round for aloneLease from its beginning.
+func (r *round) finish(heard, alone bool) {
 	b := r.b
 	b.mu.Lock()
 	if heard && b.up && r.began > b.fresh.Load() {
 		b.fresh.Store(r.began)
+		if alone {
+			b.aloneUntil.Store(r.began + int64(aloneLease))
+		}
 	}
 	if b.current == r {
 		b.current = nil

@@ -180,6 +180,9 @@ func isRefusedStatement(err error) bool {
 // is placed alone (placeAll), where its earlier order is found.
 func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(fits func(*checkout) bool) []*checkout) (all []*checkout, results []groupcommit.Result[storify.Order], later []int, err error) {
 	all = cos
+	if err := s.joinedForWrites(ctx); err != nil {
+		return all, make([]groupcommit.Result[storify.Order], len(all)), nil, err
+	}
 	var taken []catalog.Stock // the stock the committed batch left of the products it took from
 	defer func() {
 		// The products' stock changed, or may have if the commit failed, unless
@@ -219,6 +222,7 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 		slices.Sort(products)
 		products = slices.Compact(products)
 
+		s.presence(b)
 		b.Queue(lockTokens, tokenLockClass, tokens)
 		if len(accounts) > 0 {
 			b.Queue(lockAccounts, accounts)
@@ -231,6 +235,9 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 	}
 	read := func(tx pgx.Tx, br pgx.BatchResults) error {
 		later, results = nil, nil
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("postgres: checkout: presence: %w", err)
+		}
 		found, err := readBatch(br, len(accounts) > 0)
 		if err != nil {
 			return err

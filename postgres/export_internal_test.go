@@ -50,3 +50,13 @@ func RowLoads(s *Store) int64 { return s.rowLoads.Load() }
 // CatalogChannel is the channel on which the store in schema announces changes of
 // its catalog.
 func CatalogChannel(schema string) string { return channelName(schema) }
+
+// Alone reports whether s's reads need no round of its listener now: it is the only
+// instance of its store (alone.go), and the lease of its latest round has not ended.
+func Alone(s *Store) bool { return clock() < s.catalog.barrier.aloneUntil.Load() }
+
+// Rounds returns how many rounds s's listener has begun.
+func Rounds(s *Store) int64 { return s.catalog.barrier.rounds.Load() }
+
+// AloneLease is how long after a round began a lone instance's reads need no other.
+const AloneLease = aloneLease

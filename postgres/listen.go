@@ -216,6 +216,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened bool) {
 	conn, err := pgx.ConnectConfig(ctx, cfg) // bounded by cfg.ConnectTimeout
 	if err != nil {
+		s.dropPresence()
 		return false
 	}
 	defer func() {
@@ -229,8 +230,13 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	if err == nil {
 		err = s.catchUp(lctx, conn)
 	}
+	if err == nil {
+		s.startPresence()
+		err = s.tryPresence(lctx, conn, tryShared)
+	}
 	cancel()
 	if err != nil {
+		s.dropPresence()
 		return false
 	}
 	if s.listenerLost {
@@ -242,18 +248,32 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	s.catalog.invalidate()
 	s.catalog.barrier.setUp(true)
 	defer func() {
-		// Notifications may have been lost with the connection.
+		// Notifications may have been lost with the connection, and the presence
+		// lock with it.
 		s.catalog.barrier.setUp(false)
+		s.dropPresence()
 		s.catalog.invalidate()
 	}()
 	b := &s.catalog.barrier
 	for {
-		if s.awaitRound(ctx, conn, time.Now().Add(listenIdle)) != nil {
+		idle := time.Now().Add(listenIdle)
+		if !s.lone.holdsShared() && s.lone.nextTry.Before(idle) {
+			idle = s.lone.nextTry
+		}
+		if s.awaitRound(ctx, conn, idle) != nil {
+			return true
+		}
+		try, err := s.presenceStep(ctx, conn)
+		if err != nil {
 			return true
 		}
 		r := b.start()
-		err := ping(ctx, conn, s.pingTimeout())
-		r.finish(err == nil)
+		if try != "" {
+			err = s.tryPresence(ctx, conn, try)
+		} else {
+			err = ping(ctx, conn, s.pingTimeout())
+		}
+		r.finish(err == nil, s.lone.alone())
 		if err != nil {
 			return true
 		}
@@ -415,6 +435,12 @@ func parseStockItem(item string) (st catalog.Stock, ok bool) {
 // products' rows to read again for a stock change, and the whole catalog to read
 // again for anything else, or for a payload it cannot read.
 func (s *Store) catalogChanged(payload string) {
+	if from, ok := strings.CutSuffix(payload, joinMark); ok {
+		if from != s.instance {
+			s.joinHeard()
+		}
+		return
+	}
 	from, items, stockOnly := strings.Cut(payload, stockMark)
 	if from == s.instance {
 		return

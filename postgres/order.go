@@ -352,7 +352,7 @@ func (s *Store) Cancel(ctx context.Context, id int64) (_ storify.Order, err erro
 		b.Queue(notifySQL, s.channel, s.instance)
 		s.queueOrderEvent(b, id, storify.StatusCancelled)
 	}
-	err = s.transact(ctx, notify, closeThen(func(tx pgx.Tx) error {
+	err = s.transactCatalog(ctx, notify, closeThen(func(tx pgx.Tx) error {
 		if err := setStatus(ctx, tx, id, storify.StatusCancelled); err != nil {
 			return err
 		}

@@ -51,6 +51,12 @@
 // round trip only now and then, not a query of the catalog. If the listener's
 // connection dies, the ping fails and the reads waiting for it go to the database,
 // after pingTimeout at worst.
+//
+// An instance that is the only one of its store needs no rounds at all: the others'
+// changes are what they are for. Each instance's listener holds an advisory lock
+// shared, and one that finds it can take it exclusive too is alone, until another
+// comes and says so (alone.go). A lone instance's reads wait for nothing, and its
+// listener makes a round only every aloneLease/2 while reads come.
 // Sales never depend on the copy: checkouts lock and check the products' rows in the
 // database (see below).
 //
@@ -176,6 +182,8 @@ type Store struct {
 	liveChannel string
 	live        liveState
 
+	lone lone // this Store's part in the presence lock (alone.go)
+
 	stopListening context.CancelFunc
 	listenDone    chan struct{} // closed when the listener has stopped
 
@@ -242,6 +250,7 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Store, error) {
 	s.liveChannel = liveChannelName(s.channel)
 	s.channel, s.ordersChannel, s.instance = channelName(s.channel), ordersChannelName(s.channel), newInstanceID()
 	s.catalog.barrier.kick = make(chan struct{}, 1)
+	s.lone.settled = make(chan struct{})
 	if s.conflicts, err = s.rekeyAccounts(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -394,7 +403,7 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // invalidated before writeCatalog returns, whatever the outcome.
 func (s *Store) writeCatalog(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	defer s.catalog.invalidate()
-	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.instance) }, closeThen(fn))
+	return s.transactCatalog(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.instance) }, closeThen(fn))
 }
 
 // writeStock is writeCatalog for a transaction that changes only the stock (and
@@ -405,7 +414,23 @@ func (s *Store) writeStock(ctx context.Context, ids []int64, fn func(tx pgx.Tx) 
 	for i, id := range ids {
 		stocks[i].ID = id
 	}
-	return s.transact(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.stockPayload(stocks)) }, closeThen(fn))
+	return s.transactCatalog(ctx, func(b *pgx.Batch) { b.Queue(notifySQL, s.channel, s.stockPayload(stocks)) }, closeThen(fn))
+}
+
+// transactCatalog is transact for a transaction that changes products: it begins
+// once this instance may write the catalog, and takes its share of the presence
+// lock with BEGIN (alone.go).
+func (s *Store) transactCatalog(ctx context.Context, queue func(b *pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
+	parent := ctx
+	ctx, cancel := s.budget(ctx)
+	defer cancel()
+	if err := s.joinedForWrites(ctx); err != nil {
+		return unreachable(parent, err)
+	}
+	return s.transact(ctx, func(b *pgx.Batch) {
+		s.presence(b)
+		queue(b)
+	}, fn)
 }
 
 // closeThen is a transact fn for fn, which needs nothing from the batch.

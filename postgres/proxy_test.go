@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,6 +28,9 @@ type proxy struct {
 	// or before (the server never hears it).
 	trap *trap
 	wg   sync.WaitGroup
+	// lag, if not 0, holds each chunk from the database that long before it is
+	// forwarded to the store, in order: a slow link.
+	lag atomic.Int64
 }
 
 type trap struct {
@@ -166,6 +170,9 @@ func (p *proxy) pipe(l *link, dst, src net.Conn, fromStore bool) {
 			case <-gate:
 			case <-l.done:
 				return
+			}
+			if d := time.Duration(p.lag.Load()); d > 0 && !fromStore {
+				time.Sleep(d)
 			}
 			if _, err := dst.Write(buf[:n]); err != nil {
 				return

@@ -1,0 +1,185 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storify/storify"
+	"github.com/storify/storify/postgres"
+)
+
+// waitAlone reads through s until its reads need no round of the listener: it is the
+// only instance of its store.
+func waitAlone(t *testing.T, s *postgres.Store, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !postgres.Alone(s) {
+		if time.Now().After(deadline) {
+			t.Fatal("the only instance of its store is not alone after 10s")
+		}
+		if _, err := s.Product(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// An instance alone on its store serves reads from its copy without a round trip on
+// its listener for each window: a round per half lease at most, where an instance
+// with others makes one every half ReadWindow while reads come.
+func TestLoneInstanceReadsWithoutRounds(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	a := mustOpen(t, sc.dsn)
+	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAlone(t, a, mug.ID)
+
+	const leases = 20
+	before, start, reads := postgres.Rounds(a), time.Now(), 0
+	for time.Since(start) < leases*postgres.AloneLease {
+		got, err := a.Product(ctx, mug.ID)
+		if err != nil || got.Stock != 5 {
+			t.Fatalf("read %d: stock %d, %v; want 5", reads+1, got.Stock, err)
+		}
+		reads++
+		time.Sleep(50 * time.Microsecond)
+	}
+	rounds := postgres.Rounds(a) - before
+	t.Logf("%d reads in %v, %d rounds", reads, time.Since(start).Round(time.Millisecond), rounds)
+	if limit := int64(2*leases + 3); rounds > limit {
+		t.Errorf("%d rounds of the listener for %d reads over %d leases; want at most %d", rounds, reads, leases, limit)
+	}
+}
+
+// A lone instance stops serving reads without rounds as soon as another instance of
+// its store comes: a change made through the newcomer is seen by a read through the
+// first ReadWindow after it returned, though the first instance's link to the
+// database is slow (each answer comes 20 ms late, and so does each notice), so that
+// a copy served without a round would be the old one. Customers browse the first
+// instance all the while, so that its listener's lease does not run out of itself,
+// and it is not alone again while the newcomer listens.
+func TestNewcomerEndsAloneness(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	p := newProxy(t, targetOf(t, sc.dsn))
+	a := mustOpen(t, p.proxied(sc.dsn))
+	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAlone(t, a, mug.ID)
+
+	p.lag.Store(int64(20 * time.Millisecond))
+	stop := make(chan struct{})
+	var browsing sync.WaitGroup
+	for range 4 {
+		browsing.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := a.Products(ctx, storify.ProductFilter{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		browsing.Wait()
+	}()
+	b := mustOpen(t, sc.dsn)
+	for i := range 3 {
+		restocked, err := b.Restock(ctx, mug.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(postgres.ReadWindow)
+		if got, err := a.Product(ctx, mug.ID); err != nil || got.Stock != restocked.Stock {
+			t.Errorf("restock %d through the newcomer: read through the first instance %v after it returned: stock %d, %v; want %d",
+				i+1, postgres.ReadWindow, got.Stock, err, restocked.Stock)
+		}
+	}
+	for start := time.Now(); time.Since(start) < 4*postgres.AloneLease; time.Sleep(time.Millisecond) {
+		if postgres.Alone(a) {
+			t.Fatal("the first instance is alone with another instance listening")
+		}
+	}
+}
+
+// A lone instance whose link to the database stalls (each answer and each notice
+// comes 200 ms late, longer than its lease) does not hold up another instance's
+// writes, and does not serve its copy after one: once its lease is over, its reads
+// wait for a round, whose answer comes after the notice of the change.
+func TestStalledLoneInstanceServesNoOldCopy(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	p := newProxy(t, targetOf(t, sc.dsn))
+	a := mustOpen(t, p.proxied(sc.dsn))
+	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAlone(t, a, mug.ID)
+
+	p.lag.Store(int64(200 * time.Millisecond))
+	b := mustOpen(t, sc.dsn)
+	restocked, err := b.Restock(ctx, mug.ID, 1)
+	if err != nil {
+		t.Fatalf("restock through another instance while the lone one stalls: %v", err)
+	}
+	if got, err := a.Product(ctx, mug.ID); err != nil || got.Stock != restocked.Stock {
+		t.Errorf("read through the stalled instance after the restock returned: stock %d, %v; want %d",
+			got.Stock, err, restocked.Stock)
+	}
+}
+
+// Two instances listening are neither of them alone; when one closes, the other is
+// alone again.
+func TestAloneAgainWhenTheOtherLeaves(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	a := mustOpen(t, sc.dsn)
+	b, err := postgres.Open(ctx, sc.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, a, b)
+
+	// Longer than an instance waits before it first tries to be alone.
+	for start := time.Now(); time.Since(start) < 1500*time.Millisecond; time.Sleep(time.Millisecond) {
+		for i, s := range []*postgres.Store{a, b} {
+			if _, err := s.Product(ctx, mug.ID); err != nil {
+				t.Fatal(err)
+			}
+			if postgres.Alone(s) {
+				t.Fatalf("instance %d is alone with another listening", i+1)
+			}
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !postgres.Alone(a) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not alone %v after the other instance closed", 15*time.Second)
+		}
+		if _, err := a.Product(ctx, mug.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
