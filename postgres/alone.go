@@ -47,7 +47,9 @@ import (
 // the server) has gone longer than its lease without a round answered, so its reads
 // wait for a round, and that round's answer comes after the notice. Either way, no
 // read served from a copy misses the write. The notice stays good for writes for
-// joinGood, which with the write's budget is within aloneHoldOff.
+// joinGood, well within aloneHoldOff; and a write takes its share of the lock with
+// its BEGIN, so a lone instance that let the lock go cannot take it again before the
+// write has ended, however long it runs.
 //
 // A store's instances run the same version: an older instance, which takes no
 // presence lock, is invisible to this, and while one still writes, a lone newer
