@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,21 @@ func waitAlone(t *testing.T, s *postgres.Store, id int64) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// aloneBehindProxy opens a store in a new schema through a proxy, adds a product,
+// and waits until the store is alone.
+func aloneBehindProxy(t *testing.T) (testSchema, *proxy, *postgres.Store, storify.Product) {
+	t.Helper()
+	sc := newSchema(t)
+	p := newProxy(t, targetOf(t, sc.dsn))
+	a := mustOpen(t, p.proxied(sc.dsn))
+	mug, err := a.AddProduct(context.Background(), storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAlone(t, a, mug.ID)
+	return sc, p, a, mug
 }
 
 // An instance alone on its store serves reads from its copy without a round trip on
@@ -65,37 +79,10 @@ func TestLoneInstanceReadsWithoutRounds(t *testing.T) {
 // and it is not alone again while the newcomer listens.
 func TestNewcomerEndsAloneness(t *testing.T) {
 	ctx := context.Background()
-	sc := newSchema(t)
-	p := newProxy(t, targetOf(t, sc.dsn))
-	a := mustOpen(t, p.proxied(sc.dsn))
-	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitAlone(t, a, mug.ID)
+	sc, p, a, mug := aloneBehindProxy(t)
 
 	p.lag.Store(int64(20 * time.Millisecond))
-	stop := make(chan struct{})
-	var browsing sync.WaitGroup
-	for range 4 {
-		browsing.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := a.Products(ctx, storify.ProductFilter{}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	defer func() {
-		close(stop)
-		browsing.Wait()
-	}()
+	defer browse(t, a)()
 	b := mustOpen(t, sc.dsn)
 	for i := range 3 {
 		restocked, err := b.Restock(ctx, mug.ID, 1)
@@ -121,14 +108,7 @@ func TestNewcomerEndsAloneness(t *testing.T) {
 // wait for a round, whose answer comes after the notice of the change.
 func TestStalledLoneInstanceServesNoOldCopy(t *testing.T) {
 	ctx := context.Background()
-	sc := newSchema(t)
-	p := newProxy(t, targetOf(t, sc.dsn))
-	a := mustOpen(t, p.proxied(sc.dsn))
-	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitAlone(t, a, mug.ID)
+	sc, p, a, mug := aloneBehindProxy(t)
 
 	p.lag.Store(int64(200 * time.Millisecond))
 	b := mustOpen(t, sc.dsn)

@@ -61,24 +61,33 @@ func TestReadsSeeChangesOlderThanTheWindow(t *testing.T) {
 	}
 	restock("b idle", false)
 
-	stop := make(chan struct{})
+	stop := browse(t, b)
+	restock("b busy", true)
+	stop()
+}
+
+// browse has four customers list s's catalog over and over until the returned stop
+// is called, which waits for them.
+func browse(t *testing.T, s *postgres.Store) (stop func()) {
+	done := make(chan struct{})
 	var browsing sync.WaitGroup
 	for range 4 {
 		browsing.Go(func() {
 			for {
 				select {
-				case <-stop:
+				case <-done:
 					return
 				default:
 				}
-				if _, err := b.Products(ctx, storify.ProductFilter{}); err != nil {
+				if _, err := s.Products(context.Background(), storify.ProductFilter{}); err != nil {
 					t.Error(err)
 					return
 				}
 			}
 		})
 	}
-	restock("b busy", true)
-	close(stop)
-	browsing.Wait()
+	return func() {
+		close(done)
+		browsing.Wait()
+	}
 }
