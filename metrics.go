@@ -30,6 +30,9 @@ type StoreMetrics interface {
 	// DatabaseRetry counts a transaction run again after a transient failure (a
 	// deadlock, a serialization failure, a connection lost before COMMIT).
 	DatabaseRetry()
+	// Alone reports that the instance has become, or stopped being, the only one of
+	// its store (PostgreSQL), whose catalog reads need no round trip of its listener.
+	Alone(alone bool)
 }
 
 // Outcome is how a command ended.
@@ -97,6 +100,7 @@ func (NoMetrics) CheckoutRefused()                       {}
 func (NoMetrics) CommitBatch(int)                        {}
 func (NoMetrics) DatabaseError(bool)                     {}
 func (NoMetrics) DatabaseRetry()                         {}
+func (NoMetrics) Alone(bool)                             {}
 func (NoMetrics) Command(string, string) CommandRecorder { return NoMetrics{} }
 func (NoMetrics) Record(Outcome, time.Duration)          {}
 func (NoMetrics) LoginFailed()                           {}

@@ -49,6 +49,7 @@ type Metrics struct {
 	dbUnavailable    prometheus.Counter
 	dbInternal       prometheus.Counter
 	dbRetries        prometheus.Counter
+	alone            prometheus.Gauge
 
 	commands      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
@@ -96,6 +97,10 @@ func New(opts Options) *Metrics {
 	m.dbInternal = dbErrors.WithLabelValues("internal")
 	m.dbRetries = counter("storify_database_retries_total",
 		"Database transactions run again after a transient failure (deadlock, serialization failure, connection lost before COMMIT).")
+
+	m.alone = prometheus.NewGauge(prometheus.GaugeOpts{Name: "storify_instance_alone",
+		Help: "1 while this instance is the only one of its PostgreSQL store, so that its catalog reads skip the listener's round trips; else 0."})
+	f(m.alone)
 
 	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "storify_commands_total",
 		Help: "Commands run, by command set (customer, manager), command and outcome (ok, refused, failed)."},
@@ -156,6 +161,15 @@ func (m *Metrics) DatabaseError(unavailable bool) {
 
 // DatabaseRetry implements storify.StoreMetrics.
 func (m *Metrics) DatabaseRetry() { m.dbRetries.Inc() }
+
+// Alone implements storify.StoreMetrics.
+func (m *Metrics) Alone(alone bool) {
+	if alone {
+		m.alone.Set(1)
+	} else {
+		m.alone.Set(0)
+	}
+}
 
 // recorder is one command's series, resolved once.
 type recorder struct {

@@ -33,6 +33,7 @@ func TestReportsShow(t *testing.T) {
 	m.DatabaseError(true)
 	m.DatabaseError(false)
 	m.DatabaseRetry()
+	m.Alone(true)
 	list := m.Command("customer", "list")
 	list.Record(storify.OutcomeOK, 2*time.Millisecond)
 	list.Record(storify.OutcomeFailed, time.Second)
@@ -62,6 +63,7 @@ func TestReportsShow(t *testing.T) {
 		`storify_database_errors_total{kind="unavailable"} 1`,
 		`storify_database_errors_total{kind="internal"} 1`,
 		`storify_database_retries_total 1`,
+		`storify_instance_alone 1`,
 		`storify_commands_total{command="list",outcome="ok",set="customer"} 1`,
 		`storify_commands_total{command="list",outcome="failed",set="customer"} 1`,
 		`storify_commands_total{command="list",outcome="refused",set="customer"} 0`,

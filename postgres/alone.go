@@ -83,6 +83,7 @@ const joinMark = " join"
 type lone struct {
 	exclusive bool      // the listener holds the lock exclusive too
 	release   bool      // a join notice was heard: let the exclusive hold go
+	reported  bool      // the last alone reported to the metrics
 	nextTry   time.Time // when the listener may next try to take the lock
 	holdOff   time.Time // when the listener may next try to be alone
 
@@ -202,6 +203,7 @@ func (s *Store) joinHeard() {
 	l.holdOff = time.Now().Add(aloneHoldOff)
 	if l.exclusive {
 		l.release = true
+		s.alone()
 		s.catalog.barrier.want() // let the newcomer in at once, not at the next read
 	}
 }
@@ -263,14 +265,23 @@ func (s *Store) tryPresence(ctx context.Context, conn *pgx.Conn, try string) err
 
 // alone reports whether the round that is ending lets reads go without rounds for
 // aloneLease from its beginning: the listener holds the lock exclusive and has heard
-// no join notice since it took it.
-func (l *lone) alone() bool { return l.exclusive && !l.release }
+// no join notice since it took it. A change is reported to the metrics.
+func (s *Store) alone() bool {
+	l := &s.lone
+	alone := l.exclusive && !l.release
+	if alone != l.reported {
+		l.reported = alone
+		s.metrics.Alone(alone)
+	}
+	return alone
+}
 
 // dropPresence forgets the lock, which the listener's lost connection took with it.
 func (s *Store) dropPresence() {
 	l := &s.lone
 	s.catalog.barrier.aloneUntil.Store(0)
 	l.exclusive, l.release = false, false
+	s.alone()
 	l.setShared(false)
 }
 

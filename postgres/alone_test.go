@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,12 +123,25 @@ func TestStalledLoneInstanceServesNoOldCopy(t *testing.T) {
 	}
 }
 
+// aloneMetrics keeps what a store last reported of being alone.
+type aloneMetrics struct {
+	storify.NoMetrics
+	alone atomic.Bool
+}
+
+func (m *aloneMetrics) Alone(alone bool) { m.alone.Store(alone) }
+
 // Two instances listening are neither of them alone; when one closes, the other is
-// alone again.
+// alone again. The metrics say so (storify_instance_alone).
 func TestAloneAgainWhenTheOtherLeaves(t *testing.T) {
 	ctx := context.Background()
 	sc := newSchema(t)
-	a := mustOpen(t, sc.dsn)
+	m := &aloneMetrics{}
+	a, err := postgres.Open(ctx, sc.dsn, postgres.Options{Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
 	b, err := postgres.Open(ctx, sc.dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +162,9 @@ func TestAloneAgainWhenTheOtherLeaves(t *testing.T) {
 				t.Fatalf("instance %d is alone with another listening", i+1)
 			}
 		}
+		if m.alone.Load() {
+			t.Fatal("the metrics say the first instance is alone with another listening")
+		}
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -161,5 +178,8 @@ func TestAloneAgainWhenTheOtherLeaves(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)
+	}
+	if !m.alone.Load() {
+		t.Error("the metrics do not say the instance is alone")
 	}
 }

@@ -273,7 +273,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		} else {
 			err = ping(ctx, conn, s.pingTimeout())
 		}
-		r.finish(err == nil, s.lone.alone())
+		r.finish(err == nil, s.alone())
 		if err != nil {
 			return true
 		}
