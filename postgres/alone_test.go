@@ -183,3 +183,61 @@ func TestAloneAgainWhenTheOtherLeaves(t *testing.T) {
 		t.Error("the metrics do not say the instance is alone")
 	}
 }
+
+// An instance whose listener is lost while one of its writes is in flight still
+// holds the presence lock, through that write's transaction: no other instance
+// becomes alone before the write has ended, and the change is seen. Here b's
+// restock has reached the server and its answer is held (b's link paused), and b's
+// listener is ended by the server; a, reading all the while, must not be alone.
+func TestNoOneAloneWhileAWriteIsInFlight(t *testing.T) {
+	ctx := context.Background()
+	sc := newSchema(t)
+	a := mustOpen(t, sc.dsn)
+	p := newProxy(t, targetOf(t, sc.dsn))
+	bName := sc.name + "_b"
+	b := mustOpen(t, p.proxied(withParams(t, sc.dsn, map[string]string{"application_name": bName})))
+	admin := adminConn(t)
+	mug, err := a.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, a, b)
+	time.Sleep(postgres.AloneSettle + 2*postgres.AloneLease) // a would try to be alone by now
+
+	held := p.pauseAt("UPDATE products SET stock = stock +", true)
+	type result struct {
+		p   storify.Product
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		restocked, err := b.Restock(ctx, mug.ID, 1)
+		done <- result{restocked, err}
+	}()
+	<-held
+	pids := listeners(t, admin, bName)
+	if len(pids) != 1 {
+		t.Fatalf("b's listeners: %v, want one", pids)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pids[0]); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); time.Since(start) < 10*postgres.AloneLease; time.Sleep(time.Millisecond) {
+		if _, err := a.Product(ctx, mug.ID); err != nil {
+			t.Fatal(err)
+		}
+		if postgres.Alone(a) {
+			p.resume()
+			t.Fatal("a is alone while b's restock is in flight")
+		}
+	}
+	p.resume()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("b's restock: %v", r.err)
+	}
+	time.Sleep(postgres.ReadWindow)
+	if got, err := a.Product(ctx, mug.ID); err != nil || got.Stock != r.p.Stock {
+		t.Errorf("read through a after b's restock returned: stock %d, %v; want %d", got.Stock, err, r.p.Stock)
+	}
+}

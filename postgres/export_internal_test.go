@@ -60,3 +60,7 @@ func Rounds(s *Store) int64 { return s.catalog.barrier.rounds.Load() }
 
 // AloneLease is how long after a round began a lone instance's reads need no other.
 const AloneLease = aloneLease
+
+// AloneSettle is how long after it starts listening an instance first tries to be
+// alone.
+const AloneSettle = aloneSettle
