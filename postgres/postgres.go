@@ -57,6 +57,7 @@
 // shared, and one that finds it can take it exclusive too is alone, until another
 // comes and says so (alone.go). A lone instance's reads wait for nothing, and its
 // listener makes a round only every aloneLease/2 while reads come.
+//
 // Sales never depend on the copy: checkouts lock and check the products' rows in the
 // database (see below).
 //
