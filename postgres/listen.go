@@ -224,6 +224,8 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		defer cancel()
 		conn.Close(ctx)
 	}()
+	// The presence lock goes with the connection, whenever this returns.
+	defer s.dropPresence()
 	lctx, cancel := context.WithTimeout(ctx, s.timeout)
 	_, err = conn.Exec(lctx, `LISTEN `+pgx.Identifier{s.channel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.ordersChannel}.Sanitize()+
 		`; LISTEN `+pgx.Identifier{s.bansChannel}.Sanitize()+`; LISTEN `+pgx.Identifier{s.liveChannel}.Sanitize())
@@ -236,7 +238,6 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	}
 	cancel()
 	if err != nil {
-		s.dropPresence()
 		return false
 	}
 	if s.listenerLost {
@@ -248,10 +249,8 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	s.catalog.invalidate()
 	s.catalog.barrier.setUp(true)
 	defer func() {
-		// Notifications may have been lost with the connection, and the presence
-		// lock with it.
+		// Notifications may have been lost with the connection.
 		s.catalog.barrier.setUp(false)
-		s.dropPresence()
 		s.catalog.invalidate()
 	}()
 	b := &s.catalog.barrier
