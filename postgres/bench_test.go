@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/storify/storify"
 	"github.com/storify/storify/postgres"
@@ -122,41 +123,55 @@ func BenchmarkProductsChanged(b *testing.B) {
 // As in ../shared/bench/compare, every customer finds the product by name in the
 // catalog and buys one unit of it, all the same product, so that the instances'
 // batches contend for one row, and each instance's catalog is made stale by the
-// other's checkouts as well as its own.
+// other's checkouts as well as its own. With ",flush=+2ms", every flush of the WAL
+// by the stores' sessions lasts 2 ms longer (slowFlush), as on a disk slower to sync
+// than this machine's.
 func BenchmarkCheckoutInstances(b *testing.B) {
-	for _, n := range []int{1, 2} {
-		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
-			ctx := context.Background()
-			sc := newSchema(b)
-			stores := make([]*postgres.Store, n)
-			for i := range stores {
-				stores[i] = mustOpen(b, sc.dsn)
+	for _, slow := range []time.Duration{0, 2 * time.Millisecond} {
+		for _, n := range []int{1, 2} {
+			name := fmt.Sprintf("instances=%d", n)
+			if slow > 0 {
+				name += fmt.Sprintf(",flush=+%v", slow)
 			}
-			if _, err := stores[0].AddProduct(ctx, storify.NewProduct{Name: "item01", Price: 101, Stock: storify.MaxStock}); err != nil {
-				b.Fatal(err)
-			}
-			waitListening(b, stores...)
-			var customers atomic.Int64
-			b.SetParallelism(50)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				s := stores[customers.Add(1)%int64(n)]
-				for pb.Next() {
-					p, err := s.ProductByName(ctx, "item01")
-					if err == nil {
-						_, err = s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: p.ID, Qty: 1}}})
-					}
-					if err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			var batches int64
-			for _, s := range stores {
-				batches += postgres.Batches(s)
-			}
-			b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "checkouts/batch")
-		})
+			b.Run(name, func(b *testing.B) { checkoutInstances(b, n, slow) })
+		}
 	}
+}
+
+func checkoutInstances(b *testing.B, n int, slow time.Duration) {
+	ctx := context.Background()
+	sc := newSchema(b)
+	dsn := sc.dsn
+	if slow > 0 {
+		dsn = slowFlush(b, dsn, slow)
+	}
+	stores := make([]*postgres.Store, n)
+	for i := range stores {
+		stores[i] = mustOpen(b, dsn)
+	}
+	if _, err := stores[0].AddProduct(ctx, storify.NewProduct{Name: "item01", Price: 101, Stock: storify.MaxStock}); err != nil {
+		b.Fatal(err)
+	}
+	waitListening(b, stores...)
+	var customers atomic.Int64
+	b.SetParallelism(50)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := stores[customers.Add(1)%int64(n)]
+		for pb.Next() {
+			p, err := s.ProductByName(ctx, "item01")
+			if err == nil {
+				_, err = s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: p.ID, Qty: 1}}})
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	var batches int64
+	for _, s := range stores {
+		batches += postgres.Batches(s)
+	}
+	b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "checkouts/batch")
 }

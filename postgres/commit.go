@@ -19,11 +19,12 @@ import (
 // Group commit.
 //
 // A durable commit costs a WAL flush, and the customers of a busy store buy the same
-// few products: a checkout holds its products' rows locked until its commit is on
-// disk, so one transaction per checkout would sell a popular product at most once per
-// flush however many customers wait. The NOTIFY of every checkout serializes commits
-// too: PostgreSQL takes a database-wide lock from a notifying transaction's commit
-// until the commit is flushed, so that notifications are queued in commit order.
+// few products: a checkout holds its products' rows locked until its transaction
+// ends, which a plain COMMIT does once the commit is on disk, so one transaction per
+// checkout would sell a popular product at most once per flush however many
+// customers wait. The NOTIFY of every checkout serializes commits too: PostgreSQL
+// takes a lock on the whole cluster from a notifying transaction's commit until the
+// transaction ends, so that notifications are queued in commit order.
 //
 // So, as on SQLite, concurrent checkouts are queued to one committer goroutine, which
 // places everything queued (up to maxBatch) in one transaction and commits once: one
@@ -32,11 +33,24 @@ import (
 // server in one batch; the committer decides in memory, checkout by checkout, which
 // are placed and which refused (sold out, unknown product, a changed cart), so a
 // refused checkout changes nothing and cannot undo the others; one statement writes
-// every order placed, its lines and the stock taken; then COMMIT. Callers are
-// answered after COMMIT has returned, so an acknowledged order is on disk. Deciding
-// in memory and writing the lot in one statement cost the server a fraction of one
-// statement per checkout, which each checked and wrote its own order (about 200 µs
-// each here, most of the batch's time while it held the rows).
+// every order placed, its lines and the stock taken; then COMMIT. Deciding in memory
+// and writing the lot in one statement cost the server a fraction of one statement
+// per checkout, which each checked and wrote its own order (about 200 µs each here,
+// most of the batch's time while it held the rows).
+//
+// The COMMIT ends the transaction, its locks with it, as soon as its commit is
+// written, and the same round trip then waits for the flush of a transaction written
+// after it (unlockBeforeFlush, see commitThenFlushSQL); callers are answered after
+// that, so an acknowledged order is on disk. The rows and the cluster's NOTIFY lock
+// are thus held from the batch's locks to its commit, not to its flush: the next
+// batch to lock them, another instance's selling the same product, writes its orders
+// during this one's flush instead of after it, and the two may share a flush. (Else
+// two instances selling one product take turns, one flush each, and place fewer
+// checkouts a second than one.) What it costs: for the time of a flush, another
+// instance may see the stock a batch took (its rows, its notice) before the batch's
+// customers are told. A database that crashes then comes back without the batch,
+// whose customers were never told it was placed; what others were shown meanwhile
+// (a product sold out, say) was not so after all.
 //
 // The transaction first locks the accounts, then the products, of all its checkouts,
 // each in ascending id, the order in which every transaction here locks them, so that
@@ -283,7 +297,7 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 			}
 		}
 	}
-	err = s.transact(ctx, queue, read)
+	err = s.transactAs(ctx, unlockBeforeFlush, queue, read)
 	if results == nil { // the transaction failed before deciding
 		results = make([]groupcommit.Result[storify.Order], len(all))
 	}

@@ -401,3 +401,55 @@ func TestCheckoutsQueuedDuringALockWaitJoinTheBatch(t *testing.T) {
 		t.Errorf("Product = %+v, %v; want stock %d", p, err, 100-1-waiting)
 	}
 }
+
+// A checkout batch lets go of its products' rows when its commit is written, not
+// when it is flushed: during the flush (made to last 100 ms) another transaction
+// reads the stock it took and locks the product, while the checkout's customer is
+// not answered yet; the answer comes after the flush, so that an order acknowledged
+// is on disk.
+func TestCheckoutFreesItsRowsBeforeItsFlush(t *testing.T) {
+	ctx := context.Background()
+	admin := adminConn(t)
+	sc := newSchema(t)
+	s := mustOpen(t, slowFlush(t, sc.dsn, 100*time.Millisecond))
+	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Checkout(ctx, storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}})
+		done <- err
+	}()
+
+	// Wait until the stock taken is seen while a transaction of the store is still
+	// committing (it has a transaction id: the batch's, or the one whose commit
+	// waits for the flush), and the customer is not answered.
+	for seen := false; !seen; {
+		select {
+		case err := <-done:
+			t.Fatalf("the checkout was answered (%v) before another transaction saw its stock during its flush", err)
+		case <-time.After(time.Millisecond):
+		}
+		if err := admin.QueryRow(ctx, `SELECT (SELECT stock FROM `+sc.ident()+`.products WHERE id = $1) = 8
+			AND EXISTS (SELECT FROM pg_stat_activity WHERE application_name = $2 AND backend_xid IS NOT NULL)`,
+			mug.ID, sc.name).Scan(&seen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The product can be locked at once: the batch holds its row no longer.
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stock int
+	if err := tx.QueryRow(ctx, `SELECT stock FROM `+sc.ident()+`.products WHERE id = $1 FOR UPDATE NOWAIT`, mug.ID).Scan(&stock); err != nil || stock != 8 {
+		t.Errorf("locking the product during the batch's flush: stock %d, %v; want 8, the row free", stock, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Checkout: %v", err)
+	}
+}

@@ -33,6 +33,9 @@ func Queued(s *Store) int {
 // outcome was known.
 func UnknownCommits(s *Store) int64 { return s.unknownCommits.Load() }
 
+// CheckoutCommit is what a checkout batch sends to commit (commitThenFlushSQL).
+const CheckoutCommit = commitThenFlushSQL
+
 // ReadWindow is how long before a read began a change may have committed on another
 // instance and still not be seen by it (readWindow).
 const ReadWindow = readWindow

@@ -452,6 +452,39 @@ func closeThen(fn func(tx pgx.Tx) error) func(tx pgx.Tx, br pgx.BatchResults) er
 // A COMMIT whose outcome is unknown (the connection was lost while it was sent or
 // answered) is not retried: its error is an *unknownCommitError.
 func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
+	return s.transactAs(ctx, flushedCommit, queue, fn)
+}
+
+// commitMode is how transactAs commits.
+type commitMode int
+
+const (
+	// flushedCommit: COMMIT is answered once the commit is flushed to disk, and
+	// the transaction holds its locks until then.
+	flushedCommit commitMode = iota
+	// unlockBeforeFlush: the transaction lets go of its locks at COMMIT, before
+	// the commit is flushed, and transactAs returns once it is (see
+	// commitThenFlushSQL).
+	unlockBeforeFlush
+)
+
+// asyncCommitSQL, sent with BEGIN, lets the transaction's COMMIT end it, locks and
+// all, before the commit is flushed (synchronous_commit off for this transaction
+// only).
+const asyncCommitSQL = `SET LOCAL synchronous_commit TO off`
+
+// commitThenFlushSQL commits a transaction begun with asyncCommitSQL and, in the
+// same round trip, runs a transaction of its own that writes one WAL record (a
+// logical decoding message, which nothing decodes unless asked) under the session's
+// synchronous_commit. Its commit is answered once the WAL is flushed (or replicated,
+// as the server is configured) up to its own record, which is past the first
+// transaction's commit: so when the answer comes, the first transaction is as
+// durable as if its own COMMIT had waited, but it held its locks only until its
+// commit was written, not until it was flushed.
+const commitThenFlushSQL = `COMMIT; SELECT pg_logical_emit_message(true, 'storify', 'flush')`
+
+// transactAs is transact, committing as mode says.
+func (s *Store) transactAs(ctx context.Context, mode commitMode, queue func(b *pgx.Batch), fn func(tx pgx.Tx, br pgx.BatchResults) error) error {
 	parent := ctx
 	ctx, cancel := s.budget(ctx)
 	defer cancel()
@@ -463,12 +496,19 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 		defer c.Release()
 		b := &pgx.Batch{}
 		b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		if mode == unlockBeforeFlush {
+			b.Queue(asyncCommitSQL)
+		}
 		if queue != nil {
 			queue(b)
 		}
 		br := c.SendBatch(ctx, b)
 		tx := br.Tx()
-		if _, err := br.Exec(); err != nil {
+		_, err = br.Exec()
+		if err == nil && mode == unlockBeforeFlush {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			br.Close()
 			rollback(ctx, tx)
 			if lost(ctx, c, err) {
@@ -487,6 +527,9 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 			}
 			return isTransient(err), err
 		}
+		if mode == unlockBeforeFlush {
+			return s.commitThenFlush(ctx, c)
+		}
 		if err := tx.Commit(ctx); err != nil {
 			// Only the server saying it refused the commit proves that nothing
 			// was committed; a connection lost here leaves it unknown.
@@ -498,6 +541,29 @@ func (s *Store) transact(ctx context.Context, queue func(b *pgx.Batch), fn func(
 		}
 		return false, nil
 	}))
+}
+
+// commitThenFlush commits the transaction open on c with commitThenFlushSQL and
+// returns as transactAs's attempt does: nothing committed if the server refused the
+// COMMIT, an *unknownCommitError if the connection was lost before it was answered
+// or if the commit may not be flushed (the flush's transaction failed after it).
+func (s *Store) commitThenFlush(ctx context.Context, c *pgxpool.Conn) (retry bool, err error) {
+	results, err := c.Conn().PgConn().Exec(ctx, commitThenFlushSQL).ReadAll()
+	// A COMMIT the server refused has no result: its error ends the query.
+	committed := len(results) > 0 && results[0].Err == nil && results[0].CommandTag.String() == "COMMIT"
+	switch {
+	case committed && err == nil:
+		return false, nil
+	case !committed && pgCode(err) != "" && !c.Conn().IsClosed():
+		return isTransient(err), fmt.Errorf("postgres: commit: %w", err)
+	case !committed && err == nil:
+		// COMMIT answered ROLLBACK: the transaction had failed, unseen.
+		return false, errors.New("postgres: commit: the transaction was rolled back")
+	case committed:
+		err = fmt.Errorf("flush: %w", err)
+	}
+	s.unknownCommits.Add(1)
+	return false, &unknownCommitError{fmt.Errorf("postgres: commit: %w", err)}
 }
 
 // lostError is a failure to reach the database: connecting failed, or the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,21 @@ func adminConn(tb testing.TB) *pgx.Conn {
 	}
 	tb.Cleanup(func() { c.Close(context.Background()) })
 	return c
+}
+
+// slowFlush returns dsn with every flush of the WAL that its sessions make lasting d
+// longer (commit_delay, at most 100 ms), as on a slower disk, or skips tb if the test
+// database's user may not set it (only a superuser may).
+func slowFlush(tb testing.TB, dsn string, d time.Duration) string {
+	tb.Helper()
+	var super string
+	if err := adminConn(tb).QueryRow(context.Background(), `SHOW is_superuser`).Scan(&super); err != nil {
+		tb.Fatal(err)
+	}
+	if super != "on" {
+		tb.Skipf("a slow flush (commit_delay) needs a superuser, and %s's user is not one", dsnEnv)
+	}
+	return withParams(tb, dsn, map[string]string{"commit_delay": strconv.FormatInt(d.Microseconds(), 10), "commit_siblings": "0"})
 }
 
 // connect opens one connection on dsn, which may hold pgxpool's settings

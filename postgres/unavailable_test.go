@@ -312,7 +312,7 @@ func TestCommitAnswerLostIsUnconfirmedThenFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sprung := p.pauseAt("commit", true)
+	sprung := p.pauseAt(postgres.CheckoutCommit, true)
 	no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
 	err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
 	select {
@@ -350,7 +350,7 @@ func TestCommitNeverSentIsUnconfirmedThenNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sprung := p.pauseAt("commit", false)
+	sprung := p.pauseAt(postgres.CheckoutCommit, false)
 	no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
 	err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
 	<-sprung
