@@ -38,19 +38,20 @@ import (
 // per checkout, which each checked and wrote its own order (about 200 µs each here,
 // most of the batch's time while it held the rows).
 //
-// The COMMIT ends the transaction, its locks with it, as soon as its commit is
-// written, and the same round trip then waits for the flush of a transaction written
-// after it (unlockBeforeFlush, see commitThenFlushSQL); callers are answered after
-// that, so an acknowledged order is on disk. The rows and the cluster's NOTIFY lock
-// are thus held from the batch's locks to its commit, not to its flush: the next
-// batch to lock them, another instance's selling the same product, writes its orders
-// during this one's flush instead of after it, and the two may share a flush. (Else
-// two instances selling one product take turns, one flush each, and place fewer
-// checkouts a second than one.) What it costs: for the time of a flush, another
-// instance may see the stock a batch took (its rows, its notice) before the batch's
-// customers are told. A database that crashes then comes back without the batch,
-// whose customers were never told it was placed; what others were shown meanwhile
-// (a product sold out, say) was not so after all.
+// Unless the instance is alone on its store, the COMMIT ends the transaction, its
+// locks with it, as soon as its commit is written, and the same round trip then
+// waits for the flush of a transaction written after it (unlockBeforeFlush, see
+// commitThenFlushSQL); callers are answered after that, so an acknowledged order is
+// on disk. The rows and the cluster's NOTIFY lock are thus held from the batch's
+// locks to its commit, not to its flush: the next batch to lock them, another
+// instance's selling the same product, writes its orders during this one's flush
+// instead of after it, and the two may share a flush. (Else two instances selling
+// one product take turns, one flush each, and place fewer checkouts a second than
+// one.) What it costs: for the time of a flush, another instance may see the stock a
+// batch took (its rows, its notice) before the batch's customers are told. A
+// database that crashes then comes back without the batch, whose customers were
+// never told it was placed; what others were shown meanwhile (a product sold out,
+// say) was not so after all.
 //
 // The transaction first locks the accounts, then the products, of all its checkouts,
 // each in ascending id, the order in which every transaction here locks them, so that
@@ -297,7 +298,16 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 			}
 		}
 	}
-	err = s.transactAs(ctx, unlockBeforeFlush, queue, read)
+	// An instance alone on its store has no one to let go of the rows for (its own
+	// next batch waits for this one's answer anyway), so it commits plainly. That
+	// spares the flush's own transaction, and a second flush in a row when
+	// PostgreSQL's WAL writer, woken by an asynchronous commit, flushes part of the
+	// WAL just before the flush that is waited for.
+	mode := unlockBeforeFlush
+	if s.catalog.barrier.alone() {
+		mode = flushedCommit
+	}
+	err = s.transactAs(ctx, mode, queue, read)
 	if results == nil { // the transaction failed before deciding
 		results = make([]groupcommit.Result[storify.Order], len(all))
 	}

@@ -402,16 +402,24 @@ func TestCheckoutsQueuedDuringALockWaitJoinTheBatch(t *testing.T) {
 	}
 }
 
-// A checkout batch lets go of its products' rows when its commit is written, not
-// when it is flushed: during the flush (made to last 100 ms) another transaction
-// reads the stock it took and locks the product, while the checkout's customer is
-// not answered yet; the answer comes after the flush, so that an order acknowledged
-// is on disk.
+// With another instance on the store, a checkout batch lets go of its products'
+// rows when its commit is written, not when it is flushed: during the flush (made
+// to last 100 ms) another transaction reads the stock it took and locks the product,
+// while the checkout's customer is not answered yet; the answer comes after the
+// flush, so that an order acknowledged is on disk.
 func TestCheckoutFreesItsRowsBeforeItsFlush(t *testing.T) {
 	ctx := context.Background()
 	admin := adminConn(t)
 	sc := newSchema(t)
 	s := mustOpen(t, slowFlush(t, sc.dsn, 100*time.Millisecond))
+	other := mustOpen(t, sc.dsn)
+	waitListening(t, s, other)
+	for i := 0; postgres.Alone(s); i++ {
+		if i == 100 {
+			t.Fatal("the store is still alone 5s after another instance listens")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
 	if err != nil {
 		t.Fatal(err)

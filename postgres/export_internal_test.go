@@ -56,7 +56,7 @@ func CatalogChannel(schema string) string { return channelName(schema) }
 
 // Alone reports whether s's reads need no round of its listener now: it is the only
 // instance of its store (alone.go), and the lease of its latest round has not ended.
-func Alone(s *Store) bool { return clock() < s.catalog.barrier.aloneUntil.Load() }
+func Alone(s *Store) bool { return s.catalog.barrier.alone() }
 
 // Rounds returns how many rounds s's listener has begun.
 func Rounds(s *Store) int64 { return s.catalog.barrier.rounds.Load() }
