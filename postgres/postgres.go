@@ -547,7 +547,7 @@ func (s *Store) transactAs(ctx context.Context, mode commitMode, queue func(b *p
 // returns as transactAs's attempt does: nothing committed if the server refused the
 // COMMIT, an *unknownCommitError if the connection was lost before it was answered
 // or if the commit may not be flushed (the flush's transaction failed after it).
-func (s *Store) commitThenFlush(ctx context.Context, c *pgxpool.Conn) (retry bool, err error) {
+func (s *Store) commitThenFlush(ctx context.Context, c *pgxpool.Conn) (bool, error) {
 	results, err := c.Conn().PgConn().Exec(ctx, commitThenFlushSQL).ReadAll()
 	// A COMMIT the server refused has no result: its error ends the query.
 	committed := len(results) > 0 && results[0].Err == nil && results[0].CommandTag.String() == "COMMIT"
