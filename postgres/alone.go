@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,11 +82,14 @@ const joinMark = " join"
 // lone is an instance's part in the presence lock. Its fields are the listener's,
 // but those said otherwise.
 type lone struct {
-	exclusive bool      // the listener holds the lock exclusive too
-	release   bool      // a join notice was heard: let the exclusive hold go
-	reported  bool      // the last alone reported to the metrics
-	nextTry   time.Time // when the listener may next try to take the lock
-	holdOff   time.Time // when the listener may next try to be alone
+	exclusive bool // the listener holds the lock exclusive too
+	release   bool // a join notice was heard: let the exclusive hold go
+	reported  bool // the last alone reported to the metrics
+	// isAlone is reported, for any goroutine: whether the instance is alone, as
+	// its listener last found (and the metrics say).
+	isAlone atomic.Bool
+	nextTry time.Time // when the listener may next try to take the lock
+	holdOff time.Time // when the listener may next try to be alone
 
 	mu       sync.Mutex
 	shared   bool          // the listener holds the lock shared
@@ -271,6 +275,7 @@ func (s *Store) alone() bool {
 	alone := l.exclusive && !l.release
 	if alone != l.reported {
 		l.reported = alone
+		l.isAlone.Store(alone)
 		s.metrics.Alone(alone)
 	}
 	return alone

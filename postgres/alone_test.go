@@ -26,6 +26,27 @@ func waitAlone(t *testing.T, s *postgres.Store, id int64) {
 	}
 }
 
+// commitAs readies s, so far the only instance of sc's store, to commit its
+// checkouts as an instance alone does, or, with company, as one that shares its
+// store does (with another instance it opens), and returns what s's checkouts then
+// send to commit.
+func commitAs(t *testing.T, s *postgres.Store, sc testSchema, company bool) (commit string) {
+	t.Helper()
+	ready, commit := func() bool { return postgres.CommitsAlone(s) }, postgres.LoneCommit
+	if company {
+		other := mustOpen(t, withParams(t, sc.dsn, map[string]string{"application_name": sc.name + " other"}))
+		waitListening(t, s, other)
+		// Once the other holds the presence lock, s cannot be alone.
+		ready, commit = func() bool { return postgres.HoldsPresence(other) && !postgres.CommitsAlone(s) }, postgres.CheckoutCommit
+	}
+	for deadline := time.Now().Add(10 * time.Second); !ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the store does not commit as with company=%v after 10s", company)
+		}
+	}
+	return commit
+}
+
 // aloneBehindProxy opens a store in a new schema through a proxy, adds a product,
 // and waits until the store is alone.
 func aloneBehindProxy(t *testing.T) (testSchema, *proxy, *postgres.Store, storify.Product) {

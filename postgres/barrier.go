@@ -157,10 +157,6 @@ func (b *barrier) setUp(up bool) {
 	}
 }
 
-// alone reports whether the latest round left the instance alone on its store
-// (alone.go) and its lease has not ended.
-func (b *barrier) alone() bool { return clock() < b.aloneUntil.Load() }
-
 // finish ends a round. An answered round is recorded before its reads are let go,
 // so that the reads after them find it too; alone says that it leaves the instance
 // alone, so that reads need no round for aloneLease from its beginning.

@@ -304,7 +304,7 @@ func (s *Store) placeTogether(ctx context.Context, cos []*checkout, topUp func(f
 	// PostgreSQL's WAL writer, woken by an asynchronous commit, flushes part of the
 	// WAL just before the flush that is waited for.
 	mode := unlockBeforeFlush
-	if s.catalog.barrier.alone() {
+	if s.lone.isAlone.Load() {
 		mode = flushedCommit
 	}
 	err = s.transactAs(ctx, mode, queue, read)

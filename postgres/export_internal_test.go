@@ -33,8 +33,20 @@ func Queued(s *Store) int {
 // outcome was known.
 func UnknownCommits(s *Store) int64 { return s.unknownCommits.Load() }
 
-// CheckoutCommit is what a checkout batch sends to commit (commitThenFlushSQL).
-const CheckoutCommit = commitThenFlushSQL
+// CheckoutCommit is what a checkout batch sends to commit when other instances
+// share the store (commitThenFlushSQL); LoneCommit is what it sends when it is alone
+// (pgx's Tx.Commit), which it is once CommitsAlone.
+const (
+	CheckoutCommit = commitThenFlushSQL
+	LoneCommit     = "commit"
+)
+
+// CommitsAlone reports whether s's checkouts commit as an instance alone on its
+// store does: its listener last found it alone.
+func CommitsAlone(s *Store) bool { return s.lone.isAlone.Load() }
+
+// HoldsPresence reports whether s's listener holds its store's presence lock.
+func HoldsPresence(s *Store) bool { return s.lone.holdsShared() }
 
 // ReadWindow is how long before a read began a change may have committed on another
 // instance and still not be seen by it (readWindow).
@@ -56,7 +68,7 @@ func CatalogChannel(schema string) string { return channelName(schema) }
 
 // Alone reports whether s's reads need no round of its listener now: it is the only
 // instance of its store (alone.go), and the lease of its latest round has not ended.
-func Alone(s *Store) bool { return s.catalog.barrier.alone() }
+func Alone(s *Store) bool { return clock() < s.catalog.barrier.aloneUntil.Load() }
 
 // Rounds returns how many rounds s's listener has begun.
 func Rounds(s *Store) int64 { return s.catalog.barrier.rounds.Load() }

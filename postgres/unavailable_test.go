@@ -302,40 +302,53 @@ func TestCheckoutsUnderCuts(t *testing.T) {
 	}
 }
 
+// commitModes runs test as subtests: with a store alone on its store, which commits
+// its checkouts plainly, and with one that has company, which lets its rows go
+// before the flush (commitAs); commit is what the store's checkouts send to commit.
+func commitModes(t *testing.T, test func(t *testing.T, s *postgres.Store, p *proxy, commit string)) {
+	for _, company := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "with company"}[company], func(t *testing.T) {
+			s, p, sc := openProxied(t)
+			test(t, s, p, commitAs(t, s, sc, company))
+		})
+	}
+}
+
 // A COMMIT that reaches the server, whose answer is then lost in a partition that
 // lasts past the budget, is reported as unconfirmed, not as a failure; the token
 // finds the order once the database is back.
 func TestCommitAnswerLostIsUnconfirmedThenFound(t *testing.T) {
-	s, p, _ := openProxied(t)
-	ctx := context.Background()
-	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sprung := p.pauseAt(postgres.CheckoutCommit, true)
-	no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
-	err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
-	select {
-	case <-sprung:
-	default:
-		t.Fatal("the checkout sent no COMMIT")
-	}
-	if !errors.Is(err, storify.ErrUnconfirmed) {
-		t.Errorf("Checkout whose COMMIT's answer was lost: %v, want storify.ErrUnconfirmed", err)
-	}
-	p.resume()
-	os := ordersByToken(t, s, no.Token)
-	if len(os) != 1 || os[0].Customer != "Ada" || os[0].Units() != 2 {
-		t.Errorf("orders by token after the partition = %+v, want Ada's order of 2", os)
-	}
-	// Sent again, the same checkout places nothing more.
-	o, err := s.Checkout(ctx, no)
-	if err != nil || len(os) == 1 && o.ID != os[0].ID {
-		t.Errorf("the same checkout sent again = #%d, %v; want #%d", o.ID, err, os[0].ID)
-	}
-	if p, _ := s.Product(ctx, mug.ID); p.Stock != 8 {
-		t.Errorf("Blue Mug stock = %d, want 8", p.Stock)
-	}
+	commitModes(t, func(t *testing.T, s *postgres.Store, p *proxy, commit string) {
+		ctx := context.Background()
+		mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sprung := p.pauseAt(commit, true)
+		no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
+		err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
+		select {
+		case <-sprung:
+		default:
+			t.Fatal("the checkout sent no COMMIT")
+		}
+		if !errors.Is(err, storify.ErrUnconfirmed) {
+			t.Errorf("Checkout whose COMMIT's answer was lost: %v, want storify.ErrUnconfirmed", err)
+		}
+		p.resume()
+		os := ordersByToken(t, s, no.Token)
+		if len(os) != 1 || os[0].Customer != "Ada" || os[0].Units() != 2 {
+			t.Errorf("orders by token after the partition = %+v, want Ada's order of 2", os)
+		}
+		// Sent again, the same checkout places nothing more.
+		o, err := s.Checkout(ctx, no)
+		if err != nil || len(os) == 1 && o.ID != os[0].ID {
+			t.Errorf("the same checkout sent again = #%d, %v; want #%d", o.ID, err, os[0].ID)
+		}
+		if p, _ := s.Product(ctx, mug.ID); p.Stock != 8 {
+			t.Errorf("Blue Mug stock = %d, want 8", p.Stock)
+		}
+	})
 }
 
 // A COMMIT that never reaches the server, in a partition that lasts past the budget,
@@ -344,27 +357,28 @@ func TestCommitAnswerLostIsUnconfirmedThenFound(t *testing.T) {
 // idle_in_transaction_session_timeout is the budget) before the partition heals and
 // the held COMMIT arrives.
 func TestCommitNeverSentIsUnconfirmedThenNotFound(t *testing.T) {
-	s, p, _ := openProxied(t)
-	ctx := context.Background()
-	mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sprung := p.pauseAt(postgres.CheckoutCommit, false)
-	no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
-	err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
-	<-sprung
-	if !errors.Is(err, storify.ErrUnconfirmed) {
-		t.Errorf("Checkout whose COMMIT was held: %v, want storify.ErrUnconfirmed", err)
-	}
-	time.Sleep(2*budget + 500*time.Millisecond)
-	p.resume()
-	if os := ordersByToken(t, s, no.Token); len(os) != 0 {
-		t.Errorf("orders by token after the partition = %+v, want none", os)
-	}
-	if p, _ := s.Product(ctx, mug.ID); p.Stock != 10 {
-		t.Errorf("Blue Mug stock = %d, want 10", p.Stock)
-	}
+	commitModes(t, func(t *testing.T, s *postgres.Store, p *proxy, commit string) {
+		ctx := context.Background()
+		mug, err := s.AddProduct(ctx, storify.NewProduct{Name: "Blue Mug", Price: 1250, Stock: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sprung := p.pauseAt(commit, false)
+		no := storify.NewOrder{Customer: "Ada", Items: []storify.CartItem{{ProductID: mug.ID, Qty: 2}}, Token: storify.NewToken()}
+		err = bounded(t, "Checkout", within, func() error { _, err := s.Checkout(ctx, no); return err })
+		<-sprung
+		if !errors.Is(err, storify.ErrUnconfirmed) {
+			t.Errorf("Checkout whose COMMIT was held: %v, want storify.ErrUnconfirmed", err)
+		}
+		time.Sleep(2*budget + 500*time.Millisecond)
+		p.resume()
+		if os := ordersByToken(t, s, no.Token); len(os) != 0 {
+			t.Errorf("orders by token after the partition = %+v, want none", os)
+		}
+		if p, _ := s.Product(ctx, mug.ID); p.Stock != 10 {
+			t.Errorf("Blue Mug stock = %d, want 10", p.Stock)
+		}
+	})
 }
 
 // ordersByToken looks a checkout up by its token, as the customer's orders does,
