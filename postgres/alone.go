@@ -82,14 +82,13 @@ const joinMark = " join"
 // lone is an instance's part in the presence lock. Its fields are the listener's,
 // but those said otherwise.
 type lone struct {
-	exclusive bool // the listener holds the lock exclusive too
-	release   bool // a join notice was heard: let the exclusive hold go
-	reported  bool // the last alone reported to the metrics
-	// isAlone is reported, for any goroutine: whether the instance is alone, as
-	// its listener last found (and the metrics say).
+	exclusive bool      // the listener holds the lock exclusive too
+	release   bool      // a join notice was heard: let the exclusive hold go
+	nextTry   time.Time // when the listener may next try to take the lock
+	holdOff   time.Time // when the listener may next try to be alone
+	// isAlone is whether the instance is alone, as its listener last found and
+	// reported to the metrics; any goroutine may read it.
 	isAlone atomic.Bool
-	nextTry time.Time // when the listener may next try to take the lock
-	holdOff time.Time // when the listener may next try to be alone
 
 	mu       sync.Mutex
 	shared   bool          // the listener holds the lock shared
@@ -273,8 +272,7 @@ func (s *Store) tryPresence(ctx context.Context, conn *pgx.Conn, try string) err
 func (s *Store) alone() bool {
 	l := &s.lone
 	alone := l.exclusive && !l.release
-	if alone != l.reported {
-		l.reported = alone
+	if alone != l.isAlone.Load() {
 		l.isAlone.Store(alone)
 		s.metrics.Alone(alone)
 	}

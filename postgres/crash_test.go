@@ -93,9 +93,13 @@ func TestDatabaseCrashKeepsAcknowledgedOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	isKept := make(map[int64]bool, len(kept))
+	for _, id := range kept {
+		isKept[id] = true
+	}
 	var lost []int64
 	for _, id := range acked {
-		if !slices.Contains(kept, id) {
+		if !isKept[id] {
 			lost = append(lost, id)
 		}
 	}
